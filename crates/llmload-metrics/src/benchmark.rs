@@ -1,0 +1,380 @@
+//! Per-benchmark metrics: GuideLLM 0.4.0's `GenerativeMetrics.compile`, in Rust.
+//!
+//! Given every record of one benchmark and its measurement window, this
+//! computes the distributions GuideLLM writes under `benchmarks[].metrics`,
+//! with the same record selection (any request overlapping the window), the
+//! same weights (output tokens for TPOT, output tokens - 1 for ITL) and the
+//! same windowing (only the request rate and concurrency are clipped to the
+//! window).
+
+use std::collections::BTreeMap;
+
+use llmload_clock::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::distribution::{ByStatus, StatusDistribution};
+use crate::record::{ErrorKind, RequestRecord, RequestStatus, UsageMetrics};
+
+/// Request counts split by status.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusCounts {
+    /// Completed requests.
+    pub successful: u64,
+    /// Errored requests.
+    pub errored: u64,
+    /// Requests cut off by the end of the benchmark.
+    pub incomplete: u64,
+    /// All of them.
+    pub total: u64,
+}
+
+/// Input, output and total distributions of one quantity, with their rates
+/// and concurrency: GuideLLM's `GenerativeMetricsSummary`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct MetricsSummary {
+    /// Input values per request.
+    pub input: Option<StatusDistribution>,
+    /// Input per second (credited at request end).
+    pub input_per_second: Option<StatusDistribution>,
+    /// Input in flight over time.
+    pub input_concurrency: Option<StatusDistribution>,
+    /// Output values per request.
+    pub output: Option<StatusDistribution>,
+    /// Output per second.
+    pub output_per_second: Option<StatusDistribution>,
+    /// Output in flight over time.
+    pub output_concurrency: Option<StatusDistribution>,
+    /// Input and output values together.
+    pub total: Option<StatusDistribution>,
+    /// Input and output per second.
+    pub total_per_second: Option<StatusDistribution>,
+    /// Input and output in flight.
+    pub total_concurrency: Option<StatusDistribution>,
+}
+
+/// Token, word and character summaries of the text.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct TextMetrics {
+    /// Tokens.
+    pub tokens: MetricsSummary,
+    /// Words.
+    pub words: MetricsSummary,
+    /// Characters.
+    pub characters: MetricsSummary,
+}
+
+/// Every GuideLLM metric of one benchmark, plus llmload's additions.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct BenchmarkMetrics {
+    /// Requests overlapping the window, by status.
+    pub request_totals: StatusCounts,
+    /// Completions per second over the window.
+    pub requests_per_second: StatusDistribution,
+    /// Requests in flight over the window (time-weighted).
+    pub request_concurrency: StatusDistribution,
+    /// End-to-end latency, seconds.
+    pub request_latency: StatusDistribution,
+    /// Response lines per request.
+    pub request_streaming_iterations_count: StatusDistribution,
+    /// Prompt tokens per request.
+    pub prompt_token_count: StatusDistribution,
+    /// Output tokens per request.
+    pub output_token_count: StatusDistribution,
+    /// Prompt plus output tokens per request.
+    pub total_token_count: StatusDistribution,
+    /// Time to first token, ms.
+    pub time_to_first_token_ms: StatusDistribution,
+    /// Time per output token including TTFT, ms, weighted by output tokens.
+    pub time_per_output_token_ms: StatusDistribution,
+    /// Inter-token latency, ms, weighted by output tokens - 1.
+    pub inter_token_latency_ms: StatusDistribution,
+    /// Prompt tokens per second.
+    pub prompt_tokens_per_second: StatusDistribution,
+    /// Output tokens per second.
+    pub output_tokens_per_second: StatusDistribution,
+    /// Prompt plus output tokens per second.
+    pub tokens_per_second: StatusDistribution,
+    /// Output tokens per output chunk.
+    pub output_tokens_per_iteration: StatusDistribution,
+    /// Output tokens after the first per chunk after the first.
+    pub iter_tokens_per_iteration: StatusDistribution,
+    /// Text token/word/character summaries.
+    pub text: TextMetrics,
+    /// llmload: `request_start - targeted_start`, seconds (open-loop profiles).
+    pub request_dispatch_delay: Option<StatusDistribution>,
+    /// llmload: `request_end - targeted_start`, seconds: latency measured from
+    /// the intended send time (coordinated-omission corrected).
+    pub request_scheduled_latency: Option<StatusDistribution>,
+    /// llmload: failed requests in the window by error kind.
+    pub errors_by_kind: BTreeMap<ErrorKind, u64>,
+}
+
+/// Records selected for a benchmark's metrics, split by status.
+struct Selected<'a> {
+    by_status: ByStatus<&'a RequestRecord>,
+}
+
+impl<'a> Selected<'a> {
+    fn new(records: &'a [RequestRecord], start: Timestamp, end: Timestamp) -> Self {
+        let mut by_status = ByStatus::default();
+        for r in records {
+            let Some(req_end) = r.request_end_time() else {
+                continue;
+            };
+            let overlaps = req_end >= start
+                && match r.request_start_time() {
+                    Some(s) => s <= end,
+                    None => req_end <= end,
+                };
+            if !overlaps {
+                continue;
+            }
+            match r.status {
+                RequestStatus::Completed => by_status.successful.push(r),
+                RequestStatus::Errored => by_status.errored.push(r),
+                // Cancelled before it started resolving: never counted.
+                RequestStatus::Cancelled if r.timings.resolve_start.is_some() => {
+                    by_status.incomplete.push(r)
+                }
+                RequestStatus::Cancelled => {}
+            }
+        }
+        Selected { by_status }
+    }
+
+    /// Event times are epoch seconds as f64, as GuideLLM computes them, so
+    /// rates (which divide by half-gaps) round exactly as GuideLLM's do.
+    fn secs(&self, t: Timestamp) -> f64 {
+        t.as_secs_f64()
+    }
+
+    /// Map every selected record to zero or more items, keeping the split.
+    fn map<T>(&self, f: impl Fn(&RequestRecord) -> Vec<T>) -> ByStatus<T> {
+        let m = |v: &Vec<&RequestRecord>| v.iter().flat_map(|r| f(r)).collect();
+        ByStatus {
+            successful: m(&self.by_status.successful),
+            incomplete: m(&self.by_status.incomplete),
+            errored: m(&self.by_status.errored),
+        }
+    }
+
+    fn values(&self, f: impl Fn(&RequestRecord) -> f64) -> StatusDistribution {
+        StatusDistribution::from_weighted(&self.map(|r| vec![(f(r), 1.0)]))
+    }
+
+    fn weighted(&self, f: impl Fn(&RequestRecord) -> (f64, f64)) -> StatusDistribution {
+        StatusDistribution::from_weighted(&self.map(|r| vec![f(r)]))
+    }
+
+    fn rates(
+        &self,
+        f: impl Fn(&RequestRecord) -> Vec<(Timestamp, f64)>,
+        window: Option<(f64, f64)>,
+    ) -> StatusDistribution {
+        let ev = self.map(|r| f(r).into_iter().map(|(t, w)| (self.secs(t), w)).collect());
+        StatusDistribution::rates(&ev, window.map(|w| w.0), window.map(|w| w.1))
+    }
+
+    fn text_summary(&self, field: impl Fn(&UsageMetrics) -> Option<u64>) -> MetricsSummary {
+        // (start, end, input, output) for records with both ends and a value.
+        let timed = self.map(|r| {
+            let (Some(s), Some(e)) = (r.request_start_time(), r.request_end_time()) else {
+                return vec![];
+            };
+            let (i, o) = (field(&r.input), field(&r.output));
+            if i.is_none() && o.is_none() {
+                return vec![];
+            }
+            let v = |x: Option<u64>| x.unwrap_or(0) as f64;
+            vec![(self.secs(s), self.secs(e), v(i), v(o))]
+        });
+        let side = |pick: fn(&(f64, f64, f64, f64)) -> f64| SideLists {
+            values: map_by(&timed, |t| (pick(t), 1.0)),
+            rates: map_by(&timed, |t| (t.1, pick(t))),
+            intervals: map_by(&timed, |t| (t.0, t.1, pick(t))),
+        };
+        let input = side(|t| t.2).summarize();
+        let output = side(|t| t.3).summarize();
+        let mut summary = MetricsSummary::default();
+        if let (Some((iv, ir, ic, il)), Some((ov, or, oc, ol))) = (&input, &output) {
+            summary.total = Some(StatusDistribution::from_weighted(&concat(
+                &il.values, &ol.values,
+            )));
+            summary.total_per_second = Some(StatusDistribution::rates(
+                &concat(&il.rates, &ol.rates),
+                None,
+                None,
+            ));
+            summary.total_concurrency = Some(StatusDistribution::concurrency(
+                &concat(&il.intervals, &ol.intervals),
+                None,
+                None,
+            ));
+            summary.input = Some(*iv);
+            summary.input_per_second = Some(*ir);
+            summary.input_concurrency = Some(*ic);
+            summary.output = Some(*ov);
+            summary.output_per_second = Some(*or);
+            summary.output_concurrency = Some(*oc);
+        } else {
+            if let Some((v, r, c, _)) = input {
+                (
+                    summary.input,
+                    summary.input_per_second,
+                    summary.input_concurrency,
+                ) = (Some(v), Some(r), Some(c));
+            }
+            if let Some((v, r, c, _)) = output {
+                (
+                    summary.output,
+                    summary.output_per_second,
+                    summary.output_concurrency,
+                ) = (Some(v), Some(r), Some(c));
+            }
+        }
+        summary
+    }
+}
+
+struct SideLists {
+    values: ByStatus<(f64, f64)>,
+    rates: ByStatus<(f64, f64)>,
+    intervals: ByStatus<(f64, f64, f64)>,
+}
+
+type Side = (
+    StatusDistribution,
+    StatusDistribution,
+    StatusDistribution,
+    SideLists,
+);
+
+impl SideLists {
+    /// Value, rate and concurrency distributions; `None` when every value is zero.
+    fn summarize(self) -> Option<Side> {
+        let values = StatusDistribution::from_weighted(&self.values);
+        if values.total.total_sum == 0.0 {
+            return None;
+        }
+        let rates = StatusDistribution::rates(&self.rates, None, None);
+        let conc = StatusDistribution::concurrency(&self.intervals, None, None);
+        Some((values, rates, conc, self))
+    }
+}
+
+fn map_by<T, U>(v: &ByStatus<T>, f: impl Fn(&T) -> U) -> ByStatus<U> {
+    ByStatus {
+        successful: v.successful.iter().map(&f).collect(),
+        incomplete: v.incomplete.iter().map(&f).collect(),
+        errored: v.errored.iter().map(&f).collect(),
+    }
+}
+
+fn concat<T: Clone>(a: &ByStatus<T>, b: &ByStatus<T>) -> ByStatus<T> {
+    let join = |x: &Vec<T>, y: &Vec<T>| x.iter().chain(y).cloned().collect();
+    ByStatus {
+        successful: join(&a.successful, &b.successful),
+        incomplete: join(&a.incomplete, &b.incomplete),
+        errored: join(&a.errored, &b.errored),
+    }
+}
+
+impl BenchmarkMetrics {
+    /// Compile every metric from a benchmark's records and its measurement
+    /// window `[start, end]`.
+    pub fn compile(records: &[RequestRecord], start: Timestamp, end: Timestamp) -> Self {
+        let sel = Selected::new(records, start, end);
+        let window = Some((sel.secs(start), sel.secs(end)));
+        let s = &sel.by_status;
+        let (n_ok, n_inc, n_err) = (
+            s.successful.len() as u64,
+            s.incomplete.len() as u64,
+            s.errored.len() as u64,
+        );
+        let mut errors_by_kind = BTreeMap::new();
+        for r in s.errored.iter().chain(&s.incomplete) {
+            if let Some(e) = &r.error {
+                *errors_by_kind.entry(e.kind).or_insert(0) += 1;
+            }
+        }
+        let open_loop = s.all().iter().any(|r| r.timings.targeted_start.is_some());
+        let f0 = |x: Option<f64>| x.unwrap_or(0.0);
+        let u0 = |x: Option<u64>| x.unwrap_or(0) as f64;
+        BenchmarkMetrics {
+            request_totals: StatusCounts {
+                successful: n_ok,
+                errored: n_err,
+                incomplete: n_inc,
+                total: n_ok + n_inc + n_err,
+            },
+            requests_per_second: sel.rates(
+                |r| r.request_end_time().map(|t| (t, 1.0)).into_iter().collect(),
+                window,
+            ),
+            request_concurrency: StatusDistribution::concurrency(
+                &sel.map(|r| match (r.request_start_time(), r.request_end_time()) {
+                    (Some(a), Some(b)) => vec![(sel.secs(a), sel.secs(b), 1.0)],
+                    _ => vec![],
+                }),
+                window.map(|w| w.0),
+                window.map(|w| w.1),
+            ),
+            request_latency: sel.values(|r| f0(r.request_latency())),
+            request_streaming_iterations_count: sel.values(|r| r.timings.request_iterations as f64),
+            prompt_token_count: sel.values(|r| u0(r.prompt_tokens())),
+            output_token_count: sel.values(|r| u0(r.output_tokens())),
+            total_token_count: sel.values(|r| u0(r.total_tokens())),
+            time_to_first_token_ms: sel.values(|r| f0(r.time_to_first_token_ms())),
+            time_per_output_token_ms: sel
+                .weighted(|r| (f0(r.time_per_output_token_ms()), u0(r.output_tokens()))),
+            inter_token_latency_ms: sel.weighted(|r| {
+                (
+                    f0(r.inter_token_latency_ms()),
+                    r.output_tokens().unwrap_or(1) as f64 - 1.0,
+                )
+            }),
+            prompt_tokens_per_second: sel
+                .rates(|r| r.prompt_tokens_timing().into_iter().collect(), None),
+            output_tokens_per_second: sel.rates(|r| r.output_tokens_timings(), None),
+            tokens_per_second: sel.rates(
+                |r| {
+                    let mut v: Vec<_> = r.prompt_tokens_timing().into_iter().collect();
+                    v.extend(r.output_tokens_timings());
+                    v
+                },
+                None,
+            ),
+            output_tokens_per_iteration: StatusDistribution::from_weighted(&sel.map(|r| {
+                r.output_tokens_timings()
+                    .into_iter()
+                    .map(|(_, t)| (t, 1.0))
+                    .collect()
+            })),
+            iter_tokens_per_iteration: StatusDistribution::from_weighted(&sel.map(|r| {
+                r.iter_tokens_timings()
+                    .into_iter()
+                    .map(|(_, t)| (t, 1.0))
+                    .collect()
+            })),
+            text: TextMetrics {
+                tokens: sel.text_summary(|u| u.text_tokens),
+                words: sel.text_summary(|u| u.text_words),
+                characters: sel.text_summary(|u| u.text_characters),
+            },
+            request_dispatch_delay: open_loop.then(|| {
+                StatusDistribution::from_weighted(
+                    &sel.map(|r| r.dispatch_delay().map(|d| (d, 1.0)).into_iter().collect()),
+                )
+            }),
+            request_scheduled_latency: open_loop.then(|| {
+                StatusDistribution::from_weighted(&sel.map(|r| {
+                    r.scheduled_latency()
+                        .map(|d| (d, 1.0))
+                        .into_iter()
+                        .collect()
+                }))
+            }),
+            errors_by_kind,
+        }
+    }
+}

@@ -1,0 +1,532 @@
+//! GuideLLM's distribution summaries, computed exactly as GuideLLM 0.4.0 does.
+//!
+//! Ported from `guidellm/schemas/statistics.py` (0.4.0): weighted discrete
+//! distributions with duplicate values merged, population variance,
+//! percentiles without interpolation (`value[searchsorted(cdf, q, "left")]`),
+//! time-weighted rate and concurrency distributions, and event merging within
+//! 0.1 ms. A test replays GuideLLM's own reports through this code and checks
+//! every number (tests/guidellm_fixtures.rs).
+
+use serde::{Deserialize, Serialize};
+
+/// Events closer together than this (seconds) are merged, as GuideLLM does.
+pub const MERGE_THRESHOLD: f64 = 1e-4;
+const EPSILON: f64 = 1e-6;
+
+/// The percentile points GuideLLM reports.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Percentiles {
+    /// 0.1th percentile
+    pub p001: f64,
+    /// 1st percentile
+    pub p01: f64,
+    /// 5th percentile
+    pub p05: f64,
+    /// 10th percentile
+    pub p10: f64,
+    /// 25th percentile
+    pub p25: f64,
+    /// median
+    pub p50: f64,
+    /// 75th percentile
+    pub p75: f64,
+    /// 90th percentile
+    pub p90: f64,
+    /// 95th percentile
+    pub p95: f64,
+    /// 99th percentile
+    pub p99: f64,
+    /// 99.9th percentile
+    pub p999: f64,
+}
+
+impl Percentiles {
+    /// `(name, quantile)` for each reported percentile, in order.
+    pub const POINTS: [(&'static str, f64); 11] = [
+        ("p001", 0.001),
+        ("p01", 0.01),
+        ("p05", 0.05),
+        ("p10", 0.1),
+        ("p25", 0.25),
+        ("p50", 0.5),
+        ("p75", 0.75),
+        ("p90", 0.9),
+        ("p95", 0.95),
+        ("p99", 0.99),
+        ("p999", 0.999),
+    ];
+
+    /// The values in [`Percentiles::POINTS`] order.
+    pub fn values(&self) -> [f64; 11] {
+        [
+            self.p001, self.p01, self.p05, self.p10, self.p25, self.p50, self.p75, self.p90,
+            self.p95, self.p99, self.p999,
+        ]
+    }
+
+    fn from_values(v: [f64; 11]) -> Self {
+        Percentiles {
+            p001: v[0],
+            p01: v[1],
+            p05: v[2],
+            p10: v[3],
+            p25: v[4],
+            p50: v[5],
+            p75: v[6],
+            p90: v[7],
+            p95: v[8],
+            p99: v[9],
+            p999: v[10],
+        }
+    }
+}
+
+/// One distribution: GuideLLM's `DistributionSummary`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Distribution {
+    /// Weighted mean.
+    pub mean: f64,
+    /// p50.
+    pub median: f64,
+    /// Value with the largest weight (first on ties).
+    pub mode: f64,
+    /// Population variance.
+    pub variance: f64,
+    /// `sqrt(variance)`.
+    pub std_dev: f64,
+    /// Smallest value with non-zero weight.
+    pub min: f64,
+    /// Largest value with non-zero weight.
+    pub max: f64,
+    /// Number of observations (sum of weights, rounded, unless given).
+    pub count: u64,
+    /// `mean * count`.
+    pub total_sum: f64,
+    /// Percentiles without interpolation.
+    pub percentiles: Percentiles,
+}
+
+impl Distribution {
+    /// The empty distribution: all zeros with the given count.
+    pub fn empty(count: u64) -> Self {
+        Distribution {
+            count,
+            ..Default::default()
+        }
+    }
+
+    /// Unweighted values.
+    pub fn from_values(values: impl IntoIterator<Item = f64>) -> Self {
+        let weighted: Vec<(f64, f64)> = values.into_iter().map(|v| (v, 1.0)).collect();
+        Self::from_weighted(weighted, None)
+    }
+
+    /// `(value, weight)` pairs; `count` defaults to the rounded sum of weights.
+    pub fn from_weighted(mut values: Vec<(f64, f64)>, count: Option<u64>) -> Self {
+        if values.is_empty() {
+            // GuideLLM ignores the given count for an empty set.
+            return Self::empty(0);
+        }
+        let count = count.unwrap_or_else(|| round_count(values.iter().map(|v| v.1).sum()));
+        values.sort_by(|a, b| a.0.total_cmp(&b.0));
+        // Merge equal values, summing weights in sorted order (np.unique + add.at).
+        let mut merged: Vec<(f64, f64)> = Vec::with_capacity(values.len());
+        for (v, w) in values {
+            match merged.last_mut() {
+                Some(last) if last.0 == v => last.1 += w,
+                _ => merged.push((v, w)),
+            }
+        }
+        merged.retain(|&(_, w)| w > 0.0);
+        let mut total_weight = pairwise_sum(&merged.iter().map(|m| m.1).collect::<Vec<_>>());
+        if total_weight <= EPSILON {
+            for m in &mut merged {
+                m.1 = 1.0;
+            }
+            total_weight = merged.len() as f64;
+        }
+        if merged.is_empty() {
+            return Self::empty(count);
+        }
+        let pdf: Vec<(f64, f64)> = merged.iter().map(|&(v, w)| (v, w / total_weight)).collect();
+        Self::from_pdf(&pdf, count)
+    }
+
+    fn from_pdf(pdf: &[(f64, f64)], count: u64) -> Self {
+        let mut cdf = Vec::with_capacity(pdf.len());
+        let mut acc = 0.0;
+        for &(_, p) in pdf {
+            acc += p;
+            cdf.push(acc);
+        }
+        let pct = Percentiles::POINTS.map(|(_, q)| {
+            let idx = cdf.partition_point(|&c| c < q).min(pdf.len() - 1);
+            pdf[idx].0
+        });
+        let percentiles = Percentiles::from_values(pct);
+        let mean = pairwise_sum(&pdf.iter().map(|&(v, p)| v * p).collect::<Vec<_>>());
+        let mut mode_idx = 0;
+        for (i, &(_, p)) in pdf.iter().enumerate() {
+            if p > pdf[mode_idx].1 {
+                mode_idx = i;
+            }
+        }
+        let variance = pairwise_sum(
+            &pdf.iter()
+                .map(|&(v, p)| (v - mean) * (v - mean) * p)
+                .collect::<Vec<_>>(),
+        );
+        Distribution {
+            mean,
+            median: percentiles.p50,
+            mode: pdf[mode_idx].0,
+            variance,
+            std_dev: variance.sqrt(),
+            min: pdf[0].0,
+            max: pdf[pdf.len() - 1].0,
+            count,
+            total_sum: mean * count as f64,
+            percentiles,
+        }
+    }
+
+    /// Rate of events over time: GuideLLM's `rate_distribution_from_timings`.
+    ///
+    /// `events` are `(seconds, weight)`; times may be relative to any origin.
+    /// Each event's rate is its weight over the half-gaps to its neighbours;
+    /// the distribution is weighted by those durations, so the mean is the
+    /// total weight over the window.
+    pub fn rate_from_events(
+        mut events: Vec<(f64, f64)>,
+        start: Option<f64>,
+        end: Option<f64>,
+    ) -> Self {
+        if let Some(s) = start {
+            events.retain(|e| e.0 >= s);
+            events.insert(0, (s, 0.0));
+        }
+        if let Some(e) = end {
+            events.retain(|ev| ev.0 <= e);
+            events.push((e, 0.0));
+        }
+        events.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let events = merge_sorted_times(events, MERGE_THRESHOLD);
+        if events.len() <= 1 {
+            return Self::empty(0);
+        }
+        let n = events.len();
+        let times: Vec<f64> = events.iter().map(|e| e.0).collect();
+        let mids: Vec<f64> = times.windows(2).map(|w| (w[1] + w[0]) / 2.0).collect();
+        let mut durations = vec![0.0; n];
+        durations[0] = mids[0] - times[0];
+        for i in 1..n - 1 {
+            durations[i] = mids[i] - mids[i - 1];
+        }
+        durations[n - 1] = (times[n - 1] - mids[n - 2]).max(EPSILON);
+        let count = round_count(pairwise_sum(
+            &events.iter().map(|e| e.1).collect::<Vec<_>>(),
+        ));
+        let weighted = events
+            .iter()
+            .zip(&durations)
+            .map(|(e, &d)| (e.1 / d, d))
+            .collect();
+        Self::from_weighted(weighted, Some(count))
+    }
+
+    /// Concurrency over time: GuideLLM's `concurrency_distribution_from_timings`.
+    ///
+    /// `intervals` are `(start, end, weight)` in seconds; the distribution is
+    /// the level of overlapping weight, weighted by time spent at each level.
+    pub fn concurrency_from_intervals(
+        mut intervals: Vec<(f64, f64, f64)>,
+        start: Option<f64>,
+        end: Option<f64>,
+    ) -> Self {
+        if let Some(s) = start {
+            intervals.retain(|i| i.1 >= s);
+        }
+        if let Some(e) = end {
+            intervals.retain(|i| i.0 <= e);
+        }
+        let count = intervals.len() as u64;
+        let mut events: Vec<(f64, f64)> = Vec::with_capacity(intervals.len() * 2);
+        events.extend(intervals.iter().map(|i| (i.0, i.2)));
+        events.extend(intervals.iter().map(|i| (i.1, -i.2)));
+        events.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let mut events = merge_sorted_times(events, MERGE_THRESHOLD);
+        if let (Some(s), false) = (start, events.is_empty()) {
+            let idx = events.partition_point(|e| e.0 < s);
+            let prior: f64 = events[..idx].iter().map(|e| e.1).sum();
+            events.drain(..idx);
+            events.insert(0, (s, prior));
+        }
+        if let (Some(e), false) = (end, events.is_empty()) {
+            let idx = events.partition_point(|ev| ev.0 <= e);
+            events.truncate(idx);
+            events.push((e, 0.0));
+        }
+        let mut level = 0.0;
+        let levels: Vec<f64> = events
+            .iter()
+            .map(|e| {
+                level += e.1;
+                level.max(0.0)
+            })
+            .collect();
+        if levels.len() <= 1 {
+            return if count == 0 || levels.is_empty() {
+                Self::from_weighted(Vec::new(), None)
+            } else {
+                Self::from_weighted(vec![(levels[0], 1.0)], None)
+            };
+        }
+        let values: Vec<(f64, f64)> = events
+            .windows(2)
+            .zip(&levels)
+            .map(|(w, &l)| (l, (w[1].0 - w[0].0).max(0.0)))
+            .collect();
+        if values.iter().any(|v| v.1 > 0.0) {
+            Self::from_weighted(values, Some(count))
+        } else {
+            Self::from_weighted(Vec::new(), Some(count))
+        }
+    }
+}
+
+fn round_count(x: f64) -> u64 {
+    // Python's round(): half to even.
+    let r = x.round_ties_even();
+    if r <= 0.0 {
+        0
+    } else {
+        r as u64
+    }
+}
+
+/// numpy's pairwise summation (close enough: blocks of 128, then halves).
+fn pairwise_sum(v: &[f64]) -> f64 {
+    if v.len() <= 128 {
+        let mut s = 0.0;
+        for x in v {
+            s += x;
+        }
+        s
+    } else {
+        let half = (v.len() / 2) / 8 * 8;
+        pairwise_sum(&v[..half]) + pairwise_sum(&v[half..])
+    }
+}
+
+/// Sum the weights of equal times, then merge every run of times within
+/// `threshold` of its first time into that first time (repeated until no two
+/// times are within `threshold`), as GuideLLM's `_merge_sorted_times_with_weights`.
+fn merge_sorted_times(sorted: Vec<(f64, f64)>, threshold: f64) -> Vec<(f64, f64)> {
+    let mut ev: Vec<(f64, f64)> = Vec::with_capacity(sorted.len());
+    for (t, w) in sorted {
+        match ev.last_mut() {
+            Some(last) if last.0 == t => last.1 += w,
+            _ => ev.push((t, w)),
+        }
+    }
+    while ev.len() > 1 {
+        let within: Vec<bool> = ev
+            .windows(2)
+            .map(|p| p[1].0 - p[0].0 <= threshold)
+            .collect();
+        if !within.iter().any(|&b| b) {
+            break;
+        }
+        // Group starts: where `within` turns from false to true.
+        let mut groups: Vec<(usize, usize)> = Vec::new();
+        for (i, &w) in within.iter().enumerate() {
+            if w && (i == 0 || !within[i - 1]) {
+                let limit = ev[i].0 + threshold;
+                let end = ev.partition_point(|e| e.0 <= limit) - 1;
+                if groups.last().is_none_or(|&(_, prev_end)| i > prev_end) {
+                    groups.push((i, end));
+                }
+            }
+        }
+        let mut out = Vec::with_capacity(ev.len());
+        let mut g = groups.iter().peekable();
+        let mut i = 0;
+        while i < ev.len() {
+            match g.peek() {
+                Some(&&(s, e)) if s == i => {
+                    let w: f64 = ev[s..=e].iter().map(|x| x.1).sum();
+                    out.push((ev[s].0, w));
+                    i = e + 1;
+                    g.next();
+                }
+                _ => {
+                    out.push(ev[i]);
+                    i += 1;
+                }
+            }
+        }
+        ev = out;
+    }
+    ev
+}
+
+/// A metric split by request status: GuideLLM's `StatusDistributionSummary`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct StatusDistribution {
+    /// Completed requests.
+    pub successful: Distribution,
+    /// Errored requests.
+    pub errored: Distribution,
+    /// Requests cut off by the end of the benchmark.
+    pub incomplete: Distribution,
+    /// All three together.
+    pub total: Distribution,
+}
+
+/// Values of one metric, split by status.
+#[derive(Clone, Debug)]
+pub struct ByStatus<T> {
+    /// Completed requests.
+    pub successful: Vec<T>,
+    /// Requests cut off by the end of the benchmark.
+    pub incomplete: Vec<T>,
+    /// Errored requests.
+    pub errored: Vec<T>,
+}
+
+impl<T> Default for ByStatus<T> {
+    fn default() -> Self {
+        ByStatus {
+            successful: Vec::new(),
+            incomplete: Vec::new(),
+            errored: Vec::new(),
+        }
+    }
+}
+
+impl<T: Clone> ByStatus<T> {
+    /// successful, then incomplete, then errored (GuideLLM's concatenation order).
+    pub fn all(&self) -> Vec<T> {
+        let mut v =
+            Vec::with_capacity(self.successful.len() + self.incomplete.len() + self.errored.len());
+        v.extend_from_slice(&self.successful);
+        v.extend_from_slice(&self.incomplete);
+        v.extend_from_slice(&self.errored);
+        v
+    }
+
+    /// Apply `f` to each status's values and to their concatenation.
+    pub fn summarize(&self, f: impl Fn(Vec<T>) -> Distribution) -> StatusDistribution {
+        StatusDistribution {
+            total: f(self.all()),
+            successful: f(self.successful.clone()),
+            incomplete: f(self.incomplete.clone()),
+            errored: f(self.errored.clone()),
+        }
+    }
+}
+
+impl StatusDistribution {
+    /// Weighted values split by status.
+    pub fn from_weighted(v: &ByStatus<(f64, f64)>) -> Self {
+        v.summarize(|x| Distribution::from_weighted(x, None))
+    }
+
+    /// Rate distributions split by status.
+    pub fn rates(v: &ByStatus<(f64, f64)>, start: Option<f64>, end: Option<f64>) -> Self {
+        v.summarize(|x| Distribution::rate_from_events(x, start, end))
+    }
+
+    /// Concurrency distributions split by status.
+    pub fn concurrency(
+        v: &ByStatus<(f64, f64, f64)>,
+        start: Option<f64>,
+        end: Option<f64>,
+    ) -> Self {
+        v.summarize(|x| Distribution::concurrency_from_intervals(x, start, end))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unweighted_stats_match_numpy() {
+        let d = Distribution::from_values([3.0, 1.0, 2.0, 2.0, 10.0]);
+        assert_eq!(d.count, 5);
+        assert!((d.mean - 3.6).abs() < 1e-12);
+        // population variance
+        let var = [3.0, 1.0, 2.0, 2.0, 10.0f64]
+            .iter()
+            .map(|x| (x - 3.6) * (x - 3.6))
+            .sum::<f64>()
+            / 5.0;
+        assert!((d.variance - var).abs() < 1e-12);
+        assert_eq!(d.mode, 2.0);
+        assert_eq!((d.min, d.max), (1.0, 10.0));
+        // cdf = [.2, .6, .8, 1.0] over values [1, 2, 3, 10]: no interpolation.
+        assert_eq!(d.percentiles.p10, 1.0);
+        assert_eq!(d.percentiles.p25, 2.0);
+        assert_eq!(d.median, 2.0);
+        assert_eq!(d.percentiles.p75, 3.0);
+        assert_eq!(d.percentiles.p90, 10.0);
+        assert!((d.total_sum - 18.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn weights_shift_the_mean_and_count() {
+        let d = Distribution::from_weighted(vec![(10.0, 3.0), (20.0, 1.0)], None);
+        assert!((d.mean - 12.5).abs() < 1e-12);
+        assert_eq!(d.count, 4);
+        let zero = Distribution::from_weighted(vec![(10.0, 0.0), (20.0, 2.0)], None);
+        assert_eq!(zero.min, 20.0);
+    }
+
+    #[test]
+    fn empty_is_all_zero() {
+        let d = Distribution::from_values([]);
+        assert_eq!(d, Distribution::empty(0));
+    }
+
+    #[test]
+    fn rate_mean_is_events_over_window() {
+        // 20 events evenly over 2 s inside a [0, 2] window.
+        let ev: Vec<(f64, f64)> = (1..=20).map(|i| (i as f64 * 0.1 - 0.05, 1.0)).collect();
+        let d = Distribution::rate_from_events(ev, Some(0.0), Some(2.0));
+        assert!((d.mean - 10.0).abs() < 1e-9, "{}", d.mean);
+        assert_eq!(d.count, 20);
+    }
+
+    #[test]
+    fn close_events_merge() {
+        let merged = merge_sorted_times(
+            vec![(0.0, 1.0), (0.00005, 1.0), (0.00009, 1.0), (0.5, 1.0)],
+            1e-4,
+        );
+        assert_eq!(merged, vec![(0.0, 3.0), (0.5, 1.0)]);
+        // A chain longer than the threshold merges in rounds from each group start.
+        let chain = merge_sorted_times(vec![(0.0, 1.0), (0.00008, 1.0), (0.00016, 1.0)], 1e-4);
+        assert_eq!(chain, vec![(0.0, 2.0), (0.00016, 1.0)]);
+    }
+
+    #[test]
+    fn concurrency_is_time_weighted() {
+        // Two overlapping requests: level 1 for 1 s, 2 for 1 s, 1 for 1 s.
+        let d = Distribution::concurrency_from_intervals(
+            vec![(0.0, 2.0, 1.0), (1.0, 3.0, 1.0)],
+            None,
+            None,
+        );
+        assert!((d.mean - 4.0 / 3.0).abs() < 1e-12);
+        assert_eq!(d.max, 2.0);
+        assert_eq!(d.count, 2);
+        // Windowed: only [1, 2] where both are open.
+        let w = Distribution::concurrency_from_intervals(
+            vec![(0.0, 2.0, 1.0), (1.0, 3.0, 1.0)],
+            Some(1.0),
+            Some(2.0),
+        );
+        assert!((w.mean - 2.0).abs() < 1e-12);
+    }
+}

@@ -1,0 +1,34 @@
+//! Measurements of llmload runs: what was recorded per request, and the
+//! statistics computed from it.
+//!
+//! # What this crate owns
+//! - [`RequestRecord`] and its parts ([`RequestTimings`], [`UsageMetrics`],
+//!   [`RequestError`] with its [`ErrorKind`]): the plain record the client
+//!   fills for each request, with the per-request metric formulas (TTFT,
+//!   ITL, TPOT, latency) as methods.
+//! - [`Distribution`] / [`StatusDistribution`]: GuideLLM 0.4.0's statistics,
+//!   ported exactly (weighted, non-interpolated percentiles, population
+//!   variance, time-weighted rates and concurrency).
+//! - [`BenchmarkMetrics`]: every metric of one benchmark, from its records
+//!   and measurement window.
+//! - [`LatencyHistograms`] / [`LiveStats`]: HDR histograms and counts that
+//!   merge exactly across workers and shards, for live views.
+//!
+//! # What it does not own
+//! No I/O, no HTTP, no file formats: the client produces records, the
+//! report crate serializes what this crate computes.
+
+mod benchmark;
+mod distribution;
+mod histograms;
+mod record;
+mod scheduler;
+
+pub use benchmark::{BenchmarkMetrics, MetricsSummary, StatusCounts, TextMetrics};
+pub use distribution::{ByStatus, Distribution, Percentiles, StatusDistribution, MERGE_THRESHOLD};
+pub use histograms::{LatencyHistograms, LiveStats};
+pub use record::{
+    ErrorKind, RequestError, RequestRecord, RequestStatus, RequestTimings, RequestType,
+    UsageMetrics,
+};
+pub use scheduler::SchedulerAverages;
