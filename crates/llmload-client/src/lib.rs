@@ -1,1 +1,28 @@
-//! placeholder
+//! The HTTP side of llmload: an OpenAI-compatible streaming client that
+//! measures every request it sends.
+//!
+//! # What this crate owns
+//! - [`Client`]: pooled keep-alive HTTP/1.1 connections (hyper 1, rustls
+//!   for https) to one target, and [`Client::execute`], which sends one
+//!   request and fills a [`llmload_metrics::RequestRecord`]: request start
+//!   stamped when the headers reach the socket, every chunk stamped on
+//!   arrival, token counts from the server's usage else from the chunks,
+//!   failures classified by [`llmload_metrics::ErrorKind`].
+//! - [`sse`]: an incremental SSE parser over the received `Bytes`.
+//! - [`openai`]: GuideLLM 0.4's request bodies and chunk parsing.
+//!
+//! # What it does not own
+//! Which requests to send or when (the engine), prompts (llmload-data),
+//! statistics and reports.
+
+mod client;
+mod conn;
+mod error;
+pub mod openai;
+pub mod sse;
+mod tls;
+
+pub use client::{Client, ClientConfig};
+pub use conn::Target;
+pub use error::{ClientError, SetupError};
+pub use tokio_util::sync::CancellationToken;
