@@ -1,1 +1,204 @@
-//! placeholder
+//! An OpenAI-compatible mock LLM server for tests, demos and benchmarks of
+//! llmload itself.
+//!
+//! # What this crate owns
+//! [`MockServer`]: `GET /health`, `/v1/models`, `/version`; `POST
+//! /v1/completions` and `/v1/chat/completions`, streamed or not, with usage,
+//! in the byte shape of vLLM 0.32. It honours `max_tokens` /
+//! `max_completion_tokens`, answers after a configurable time to first token
+//! and inter-token latency (normal jitter, seeded), wakes each token with a
+//! sub-millisecond timer, and keeps a [`RequestLog`] of the true times it
+//! received each request and sent each token, so tests can compare what a
+//! client measured against the truth.
+//!
+//! # What it does not own
+//! Anything about load generation; it knows no other llmload crate but the clock.
+
+mod log;
+mod server;
+mod stream;
+mod wire;
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rand_chacha::ChaCha8Rng;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+pub use log::RequestLog;
+pub use stream::Jitter;
+
+/// Counts the prompt tokens the mock reports in usage.
+pub type PromptCounter = Arc<dyn Fn(&str) -> u64 + Send + Sync>;
+
+/// A token count drawn from a normal distribution, at least 1.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TokenCount {
+    /// Mean.
+    pub mean: u64,
+    /// Standard deviation.
+    pub std: f64,
+}
+
+impl TokenCount {
+    pub(crate) fn sample(&self, rng: &mut ChaCha8Rng) -> u64 {
+        if self.std <= 0.0 {
+            return self.mean.max(1);
+        }
+        let n = rand_distr::Normal::new(self.mean as f64, self.std).expect("finite std");
+        let v: f64 = rand::Rng::sample(rng, n);
+        v.round().max(1.0) as u64
+    }
+}
+
+/// How the mock behaves.
+#[derive(Clone)]
+pub struct MockConfig {
+    /// The one model served (`GuideLLM`'s mock default: `llama-3.1-8b-instruct`).
+    pub model: String,
+    /// Time from reading a request to sending its first token.
+    pub ttft: Jitter,
+    /// Time between tokens.
+    pub itl: Jitter,
+    /// Output length when the request sets no limit.
+    pub output_tokens: TokenCount,
+    /// The text of each token.
+    pub token_text: String,
+    /// Seed for the jitter.
+    pub seed: u64,
+    /// Prompt token counting for usage (default: one token per 4 characters).
+    pub prompt_counter: PromptCounter,
+    /// Reported by `GET /version`.
+    pub version: String,
+}
+
+impl fmt::Debug for MockConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MockConfig")
+            .field("model", &self.model)
+            .field("ttft", &self.ttft)
+            .field("itl", &self.itl)
+            .field("output_tokens", &self.output_tokens)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for MockConfig {
+    fn default() -> Self {
+        MockConfig {
+            model: "llama-3.1-8b-instruct".into(),
+            ttft: Jitter::fixed(Duration::from_millis(150)),
+            itl: Jitter::fixed(Duration::from_millis(10)),
+            output_tokens: TokenCount {
+                mean: 128,
+                std: 0.0,
+            },
+            token_text: " tok".into(),
+            seed: 42,
+            prompt_counter: Arc::new(|s: &str| s.chars().count().div_ceil(4) as u64),
+            version: concat!("llmload-mock-", env!("CARGO_PKG_VERSION")).into(),
+        }
+    }
+}
+
+/// State shared by every connection.
+pub(crate) struct Shared {
+    pub(crate) config: MockConfig,
+    pub(crate) serial: AtomicU64,
+    pub(crate) tokens_sent: AtomicU64,
+    log: Option<Mutex<Vec<RequestLog>>>,
+}
+
+impl Shared {
+    pub(crate) fn record(&self, entry: RequestLog) {
+        if let Some(log) = &self.log {
+            log.lock().unwrap_or_else(|e| e.into_inner()).push(entry);
+        }
+    }
+}
+
+/// Starts mock servers.
+#[derive(Debug)]
+pub struct MockServer;
+
+impl MockServer {
+    /// Bind `addr` (port 0 picks a free one) and serve on the current tokio
+    /// runtime. With `keep_log`, every request's true timings are kept for
+    /// [`MockHandle::log`].
+    pub async fn start(
+        mut config: MockConfig,
+        addr: SocketAddr,
+        keep_log: bool,
+    ) -> std::io::Result<MockHandle> {
+        config.token_text = wire::escape(&config.token_text);
+        let listener = TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let shared = Arc::new(Shared {
+            config,
+            serial: AtomicU64::new(0),
+            tokens_sent: AtomicU64::new(0),
+            log: keep_log.then(|| Mutex::new(Vec::new())),
+        });
+        let stop = CancellationToken::new();
+        let task = tokio::spawn(server::serve(listener, Arc::clone(&shared), stop.clone()));
+        Ok(MockHandle {
+            addr,
+            stop,
+            task,
+            shared,
+        })
+    }
+}
+
+/// A running mock server.
+pub struct MockHandle {
+    addr: SocketAddr,
+    stop: CancellationToken,
+    task: tokio::task::JoinHandle<()>,
+    shared: Arc<Shared>,
+}
+
+impl fmt::Debug for MockHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MockHandle")
+            .field("addr", &self.addr)
+            .finish()
+    }
+}
+
+impl MockHandle {
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://ADDR`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Requests served so far (those finished or abandoned), in completion order.
+    pub fn log(&self) -> Vec<RequestLog> {
+        match &self.shared.log {
+            Some(l) => l.lock().unwrap_or_else(|e| e.into_inner()).clone(),
+            None => Vec::new(),
+        }
+    }
+
+    /// Tokens sent so far over all streams (live).
+    pub fn tokens_sent(&self) -> u64 {
+        self.shared
+            .tokens_sent
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Stop accepting and close every connection.
+    pub async fn shutdown(self) {
+        self.stop.cancel();
+        let _ = self.task.await;
+    }
+}

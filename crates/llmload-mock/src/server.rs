@@ -1,0 +1,253 @@
+//! Accepting connections and routing requests.
+
+use std::convert::Infallible;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{header, Method, Request, Response, StatusCode};
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use llmload_clock::{now, sleep_until};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde_json::Value;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::log::RequestLog;
+use crate::stream::{MockBody, StreamPlan, TokenStream};
+use crate::wire::{self, ChunkPrefix};
+use crate::Shared;
+
+pub(crate) async fn serve(listener: TcpListener, shared: Arc<Shared>, stop: CancellationToken) {
+    let mut conns = tokio::task::JoinSet::new();
+    loop {
+        let (stream, _) = tokio::select! {
+            _ = stop.cancelled() => break,
+            r = listener.accept() => match r {
+                Ok(s) => s,
+                // Out of descriptors and similar: keep serving the open connections.
+                Err(_) => {
+                    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+                    continue;
+                }
+            },
+        };
+        let _ = stream.set_nodelay(true);
+        let shared = Arc::clone(&shared);
+        conns.spawn(async move {
+            let svc = service_fn(move |req| handle(req, Arc::clone(&shared)));
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), svc)
+                .await;
+        });
+        while conns.try_join_next().is_some() {}
+    }
+    conns.abort_all();
+}
+
+fn json(status: StatusCode, body: String) -> Response<MockBody> {
+    let mut r = Response::new(MockBody::full(body));
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/json"),
+    );
+    r
+}
+
+fn bad_request(message: &str) -> Response<MockBody> {
+    json(
+        StatusCode::BAD_REQUEST,
+        wire::error(message, "BadRequestError", 400),
+    )
+}
+
+async fn handle(
+    req: Request<Incoming>,
+    shared: Arc<Shared>,
+) -> Result<Response<MockBody>, Infallible> {
+    let path = req.uri().path().to_string();
+    let created = now().as_nanos() / 1_000_000_000;
+    let resp = match (req.method(), path.as_str()) {
+        (&Method::GET, "/health") => Response::new(MockBody::full(Bytes::new())),
+        (&Method::GET, "/v1/models") => {
+            json(StatusCode::OK, wire::models(&shared.config.model, created))
+        }
+        (&Method::GET, "/version") => json(
+            StatusCode::OK,
+            format!(
+                r#"{{"version":"{}"}}"#,
+                wire::escape(&shared.config.version)
+            ),
+        ),
+        (&Method::POST, "/v1/completions") => completion(req, shared, false, path).await,
+        (&Method::POST, "/v1/chat/completions") => completion(req, shared, true, path).await,
+        _ => json(
+            StatusCode::NOT_FOUND,
+            wire::error("Not Found", "NotFoundError", 404),
+        ),
+    };
+    Ok(resp)
+}
+
+/// The prompt text of a chat or completions request body.
+fn prompt_text(body: &Value, chat: bool) -> String {
+    let mut out = String::new();
+    let mut add = |s: &str| {
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        out.push_str(s);
+    };
+    if chat {
+        for m in body
+            .get("messages")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            match m.get("content") {
+                Some(Value::String(s)) => add(s),
+                Some(Value::Array(parts)) => {
+                    for p in parts {
+                        if let Some(t) = p.get("text").and_then(Value::as_str) {
+                            add(t);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    } else {
+        match body.get("prompt") {
+            Some(Value::String(s)) => add(s),
+            Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).for_each(add),
+            _ => {}
+        }
+    }
+    out
+}
+
+async fn completion(
+    req: Request<Incoming>,
+    shared: Arc<Shared>,
+    chat: bool,
+    path: String,
+) -> Response<MockBody> {
+    let body = match req.into_body().collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(_) => return bad_request("could not read the request body"),
+    };
+    let received = now();
+    let serial = shared.serial.fetch_add(1, Ordering::Relaxed) + 1;
+    let v: Value = match serde_json::from_slice(&body) {
+        Ok(v @ Value::Object(_)) => v,
+        _ => return bad_request("JSON decode error: the body is not a JSON object"),
+    };
+    let cfg = &shared.config;
+    if let Some(m) = v.get("model").and_then(Value::as_str) {
+        if m != cfg.model {
+            let msg = format!(
+                "The model `{m}` does not exist. Valid aliases: {}.",
+                cfg.model
+            );
+            return json(
+                StatusCode::NOT_FOUND,
+                wire::error(&msg, "NotFoundError", 404),
+            );
+        }
+    }
+    let limit_key = if chat && v.get("max_completion_tokens").is_some() {
+        "max_completion_tokens"
+    } else {
+        "max_tokens"
+    };
+    let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed ^ serial.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    let output_tokens = match v.get(limit_key) {
+        None | Some(Value::Null) => cfg.output_tokens.sample(&mut rng),
+        Some(n) => {
+            match n.as_i64() {
+                Some(n) if n >= 1 => n as u64,
+                _ => {
+                    let msg = format!("{limit_key} must be at least 1, got {n}. (parameter={limit_key}, value={n})");
+                    return bad_request(&msg);
+                }
+            }
+        }
+    };
+    let stream = v.get("stream").and_then(Value::as_bool).unwrap_or(false);
+    let include_usage = v
+        .pointer("/stream_options/include_usage")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let prompt = prompt_text(&v, chat);
+    let prompt_tokens = (cfg.prompt_counter)(&prompt);
+    let prefix = ChunkPrefix::new(
+        chat,
+        serial,
+        received.as_nanos() / 1_000_000_000,
+        &cfg.model,
+    );
+    let ttft = cfg.ttft.sample(&mut rng);
+    let log = RequestLog {
+        serial,
+        path,
+        response_id: prefix.id().to_string(),
+        received_at: Some(received),
+        prompt_tokens,
+        ..Default::default()
+    };
+    if stream {
+        let plan = StreamPlan {
+            prefix,
+            chat,
+            include_usage,
+            prompt_tokens,
+            output_tokens,
+            first_due: received + ttft,
+            seed: rng.next_seed(),
+            log,
+        };
+        let mut r = Response::new(MockBody::Tokens(Box::new(TokenStream::new(
+            Arc::clone(&shared),
+            plan,
+        ))));
+        r.headers_mut().insert(
+            header::CONTENT_TYPE,
+            header::HeaderValue::from_static("text/event-stream; charset=utf-8"),
+        );
+        return r;
+    }
+    // Not streamed: answer once the last token would have been generated.
+    let mut due = received + ttft;
+    for _ in 1..output_tokens {
+        due = due + cfg.itl.sample(&mut rng);
+    }
+    sleep_until(due).await;
+    let text = cfg.token_text.repeat(output_tokens as usize);
+    let body = prefix.full(chat, &wire::escape(&text), prompt_tokens, output_tokens);
+    let at = now();
+    shared.record(RequestLog {
+        first_token_at: Some(due),
+        last_token_at: Some(due),
+        ended_at: Some(at),
+        tokens: output_tokens,
+        completed: true,
+        ..log
+    });
+    json(StatusCode::OK, body)
+}
+
+trait NextSeed {
+    fn next_seed(&mut self) -> u64;
+}
+
+impl NextSeed for ChaCha8Rng {
+    fn next_seed(&mut self) -> u64 {
+        rand::RngCore::next_u64(self)
+    }
+}
