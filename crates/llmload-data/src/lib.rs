@@ -1,1 +1,91 @@
-//! placeholder
+//! What llmload sends: tokenizers, prompts and output lengths.
+//!
+//! # What this crate owns
+//! - [`tokenizer`]: loading a tokenizer offline (file, directory, HF cache).
+//! - [`SyntheticSpec`]: GuideLLM's `--data "prompt_tokens=…,…"` spec and its
+//!   length distributions.
+//! - [`PromptBuilder`] / [`SyntheticSource`]: prompts that encode to exactly
+//!   the drawn number of tokens, each with a unique prefix, built from a
+//!   pre-tokenized public-domain corpus in microseconds.
+//! - [`RequestSpec`]: one request to send (prompt and lengths).
+//!
+//! # What it does not own
+//! HTTP bodies (the client encodes them), scheduling (the engine).
+
+mod corpus;
+mod spec;
+mod synthetic;
+pub mod tokenizer;
+
+use std::fmt;
+
+pub use corpus::Corpus;
+pub use spec::{LengthDist, SyntheticSpec, SPEC_KEYS};
+pub use synthetic::{PromptBuilder, SyntheticSource};
+pub use tokenizers::Tokenizer;
+
+/// The built-in prompt source: *Pride and Prejudice* (Jane Austen, public
+/// domain, Project Gutenberg; the text GuideLLM 0.2–0.3 shipped).
+pub const BUILTIN_CORPUS: &str = include_str!("../corpus/pride-and-prejudice.txt");
+
+/// One request to send.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RequestSpec {
+    /// The prompt text.
+    pub prompt: String,
+    /// Tokens the prompt was built to (special tokens included), when known.
+    pub prompt_tokens: Option<u64>,
+    /// Output tokens to ask for (`max_tokens` with `ignore_eos`), if any.
+    pub output_tokens: Option<u64>,
+    /// Words in the prompt (Python's `len(text.split())`).
+    pub prompt_words: u64,
+    /// Characters in the prompt (Unicode scalar values).
+    pub prompt_chars: u64,
+}
+
+impl RequestSpec {
+    /// A spec, with the prompt's words and characters counted.
+    pub fn new(prompt: String, prompt_tokens: Option<u64>, output_tokens: Option<u64>) -> Self {
+        let (prompt_words, prompt_chars) = count_words_chars(&prompt);
+        RequestSpec {
+            prompt,
+            prompt_tokens,
+            output_tokens,
+            prompt_words,
+            prompt_chars,
+        }
+    }
+}
+
+/// Words (runs of non-whitespace, as Python's `str.split()`) and characters.
+pub fn count_words_chars(s: &str) -> (u64, u64) {
+    let (mut words, mut chars, mut in_word) = (0u64, 0u64, false);
+    for c in s.chars() {
+        chars += 1;
+        let space = c.is_whitespace() || ('\x1c'..='\x1f').contains(&c);
+        if !space && !in_word {
+            words += 1;
+        }
+        in_word = !space;
+    }
+    (words, chars)
+}
+
+/// A data problem, with the flag, key or file it concerns.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DataError(String);
+
+impl DataError {
+    /// An error with a one-line message.
+    pub fn new(msg: impl Into<String>) -> Self {
+        DataError(msg.into())
+    }
+}
+
+impl fmt::Display for DataError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for DataError {}

@@ -1,0 +1,159 @@
+//! Synthetic requests: prompts of exact token counts cut from a corpus, each
+//! opening with a unique prefix, lengths drawn from the spec.
+
+use std::sync::Arc;
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use tokenizers::Tokenizer;
+
+use crate::corpus::Corpus;
+use crate::spec::SyntheticSpec;
+use crate::{DataError, RequestSpec};
+
+/// Attempts at a random start before giving up on a length.
+const TRIES: usize = 256;
+
+/// Builds prompts of exactly N tokens (special tokens included, as GuideLLM
+/// counts them) from a pre-tokenized corpus.
+#[derive(Clone)]
+pub struct PromptBuilder {
+    tokenizer: Arc<Tokenizer>,
+    corpus: Arc<Corpus>,
+    specials: u64,
+}
+
+impl std::fmt::Debug for PromptBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PromptBuilder")
+            .field("corpus_tokens", &self.corpus.tokens())
+            .field("specials", &self.specials)
+            .finish()
+    }
+}
+
+impl PromptBuilder {
+    /// Tokenize `corpus_text` once with `tokenizer`.
+    pub fn new(tokenizer: Arc<Tokenizer>, corpus_text: String) -> Result<Self, DataError> {
+        let corpus = Corpus::build(corpus_text, &tokenizer)?;
+        if corpus.tokens() < 64 {
+            return Err(DataError::new(
+                "the prompt source holds fewer than 64 tokens",
+            ));
+        }
+        let specials = tokenizer
+            .encode("", true)
+            .map_err(|e| DataError::new(format!("tokenizer: {e}")))?
+            .len() as u64;
+        Ok(PromptBuilder {
+            tokenizer,
+            corpus: Arc::new(corpus),
+            specials,
+        })
+    }
+
+    /// Special tokens the tokenizer adds to every encoding (BOS: 1 for Llama 3).
+    pub fn special_tokens(&self) -> u64 {
+        self.specials
+    }
+
+    /// Tokens in the corpus.
+    pub fn corpus_tokens(&self) -> u64 {
+        self.corpus.tokens()
+    }
+
+    fn tokens(&self, s: &str) -> u64 {
+        self.tokenizer
+            .encode(s, false)
+            .map(|e| e.len() as u64)
+            .unwrap_or(u64::MAX)
+    }
+
+    /// A prompt that encodes to exactly `n` tokens, starting with `prefix`
+    /// when it fits, its body cut at a position drawn from `rng`.
+    pub fn build(&self, n: u64, prefix: &str, rng: &mut ChaCha8Rng) -> Result<String, DataError> {
+        let k = n.saturating_sub(self.specials);
+        if k == 0 {
+            return Ok(String::new());
+        }
+        let p = self.tokens(prefix);
+        let (prefix, body) = if k > p { (prefix, k - p) } else { ("", k) };
+        let c = &self.corpus;
+        let last = c.last_start_for(body).ok_or_else(|| {
+            DataError::new(format!(
+                "prompt_tokens={n} is more than the prompt source holds ({} tokens); use a larger source",
+                c.tokens()
+            ))
+        })?;
+        for _ in 0..TRIES {
+            let mut u = rng.random_range(0..=last);
+            while u <= last && !c.is_start(u) {
+                u += 1;
+            }
+            if u > last {
+                continue;
+            }
+            let Some(e) = c.exact_end(u, body) else {
+                continue;
+            };
+            // Junctions: prefix + first units, and the last units at the end of the string.
+            let head = (u + 2).min(e);
+            if self.tokens(&format!("{prefix}{}", c.slice(u, head)))
+                != self.tokens(prefix) + c.count(u, head)
+            {
+                continue;
+            }
+            let tail = e.saturating_sub(2).max(u);
+            if self.tokens(c.slice(tail, e)) != c.count(tail, e) {
+                continue;
+            }
+            let mut out = String::with_capacity(prefix.len() + c.slice(u, e).len());
+            out.push_str(prefix);
+            out.push_str(c.slice(u, e));
+            return Ok(out);
+        }
+        Err(DataError::new(format!(
+            "could not cut a prompt of exactly {n} tokens from the prompt source"
+        )))
+    }
+}
+
+/// An endless sequence of synthetic requests. Benchmark `b` of a run (1-based)
+/// gets prefixes `"b-0:"`, `"b-1:"`, ... and its own seeded lengths, so every
+/// prompt of a run is unique and the same seed gives the same prompts.
+#[derive(Debug)]
+pub struct SyntheticSource {
+    builder: PromptBuilder,
+    spec: SyntheticSpec,
+    bench: u64,
+    index: u64,
+    prompt_rng: ChaCha8Rng,
+    output_rng: ChaCha8Rng,
+    offset_rng: ChaCha8Rng,
+}
+
+impl SyntheticSource {
+    /// Requests for benchmark `bench` (1-based) of a run seeded with `seed`.
+    pub fn new(builder: PromptBuilder, spec: SyntheticSpec, seed: u64, bench: u64) -> Self {
+        let s = seed.wrapping_add(bench);
+        SyntheticSource {
+            builder,
+            spec,
+            bench,
+            index: 0,
+            prompt_rng: ChaCha8Rng::seed_from_u64(s),
+            output_rng: ChaCha8Rng::seed_from_u64(s.wrapping_add(1)),
+            offset_rng: ChaCha8Rng::seed_from_u64(s.wrapping_add(3)),
+        }
+    }
+
+    /// The next request.
+    pub fn next_spec(&mut self) -> Result<RequestSpec, DataError> {
+        let n = self.spec.prompt.sample(&mut self.prompt_rng);
+        let output_tokens = self.spec.output.map(|o| o.sample(&mut self.output_rng));
+        let prefix = format!("{}-{}:", self.bench, self.index);
+        self.index += 1;
+        let prompt = self.builder.build(n, &prefix, &mut self.offset_rng)?;
+        Ok(RequestSpec::new(prompt, Some(n), output_tokens))
+    }
+}
