@@ -28,6 +28,50 @@ pub use tokenizers::Tokenizer;
 /// domain, Project Gutenberg; the text GuideLLM 0.2–0.3 shipped).
 pub const BUILTIN_CORPUS: &str = include_str!("../corpus/pride-and-prejudice.txt");
 
+/// Where requests come from, one benchmark at a time.
+pub trait RequestSource: Send {
+    /// The next request, or `None` when the source is exhausted.
+    fn next_request(&mut self) -> Result<Option<RequestSpec>, DataError>;
+}
+
+impl RequestSource for SyntheticSource {
+    fn next_request(&mut self) -> Result<Option<RequestSpec>, DataError> {
+        self.next_spec().map(Some)
+    }
+}
+
+/// The data of a run: how to make each benchmark's request source.
+#[derive(Clone, Debug)]
+pub enum DataPlan {
+    /// Synthetic prompts of drawn lengths (`--data "prompt_tokens=…"`).
+    Synthetic {
+        /// Cuts exact-length prompts.
+        builder: PromptBuilder,
+        /// Length distributions.
+        spec: SyntheticSpec,
+        /// `--random-seed`.
+        seed: u64,
+    },
+}
+
+impl DataPlan {
+    /// The requests of benchmark `bench` (1-based) of the run.
+    pub fn source(&self, bench: u64) -> Box<dyn RequestSource> {
+        match self {
+            DataPlan::Synthetic {
+                builder,
+                spec,
+                seed,
+            } => Box::new(SyntheticSource::new(
+                builder.clone(),
+                spec.clone(),
+                *seed,
+                bench,
+            )),
+        }
+    }
+}
+
 /// One request to send.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RequestSpec {

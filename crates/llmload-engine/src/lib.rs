@@ -1,1 +1,174 @@
-//! placeholder
+//! Driving a benchmark run: which requests to send, when, and when to stop.
+//!
+//! # What this crate owns
+//! - [`Profile`] and [`Strategy`]: GuideLLM's profiles (synchronous,
+//!   concurrent, throughput, constant, poisson) as a sequence of
+//!   strategies; open-loop strategies carry an [`Arrivals`] schedule of
+//!   intended send times computed from the benchmark start.
+//! - [`Constraints`]: stop conditions (max seconds/requests/errors, sliding
+//!   and global error rates), separate from the strategies.
+//! - [`run`]: one executor for every combination. It prepares request
+//!   bodies ahead of the schedule, sends each request at its intended
+//!   instant (or as closed-loop streams allow), records the intended time
+//!   with every request, collects records, applies constraints, publishes
+//!   [`Progress`], and handles interruption.
+//!
+//! # What it does not own
+//! HTTP (llmload-client), prompts (llmload-data), statistics and reports.
+
+mod constraints;
+mod executor;
+pub mod progress;
+mod strategy;
+
+use llmload_client::{CancellationToken, Client};
+use llmload_clock::Timestamp;
+use llmload_data::DataPlan;
+use llmload_metrics::RequestRecord;
+use serde_json::{Map, Value};
+
+pub use constraints::{
+    Constraints, ErrorWindow, Stop, StopKind, ERROR_MIN_PROCESSED, ERROR_WINDOW,
+};
+pub use executor::INTERRUPT_GRACE;
+pub use progress::{Phase, Progress, ProgressSender};
+pub use strategy::{Arrivals, Profile, Strategy};
+
+/// What goes into every request body besides the prompt.
+#[derive(Clone, Debug, Default)]
+pub struct BodyOptions {
+    /// The model (resolved from `/v1/models` when not given).
+    pub model: Option<String>,
+    /// Output limit for requests without an output length.
+    pub max_tokens: Option<u64>,
+    /// Merged over the body's top-level keys (`--backend-args extra_body`).
+    pub extra: Option<Map<String, Value>>,
+    /// Keep each request's body in its record (for the report).
+    pub keep_body: bool,
+}
+
+/// Everything a run needs besides its plan.
+#[derive(Debug)]
+pub struct RunContext {
+    /// The client to the target.
+    pub client: Client,
+    /// Where requests come from.
+    pub data: DataPlan,
+    /// Body options.
+    pub body: BodyOptions,
+    /// Fired on Ctrl-C: stop sending, wait up to `interrupt_grace`, cancel the rest.
+    pub interrupt: CancellationToken,
+    /// How long an interrupted benchmark waits for requests in flight
+    /// ([`INTERRUPT_GRACE`] by default).
+    pub interrupt_grace: std::time::Duration,
+    /// Where progress snapshots go.
+    pub progress: Option<ProgressSender>,
+}
+
+/// What to run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunPlan {
+    /// The benchmarks.
+    pub profile: Profile,
+    /// Stop conditions of each benchmark.
+    pub constraints: Constraints,
+    /// Requests in flight at most (throughput, constant, poisson).
+    pub max_concurrency: u32,
+    /// Seed for Poisson gaps.
+    pub seed: u64,
+}
+
+/// Default cap on requests in flight for rate-based strategies (GuideLLM
+/// 0.7+'s `GUIDELLM__MAX_CONCURRENCY`; 0.4 used 512).
+pub const DEFAULT_MAX_CONCURRENCY: u32 = 10_240;
+
+/// One finished benchmark.
+#[derive(Clone, Debug)]
+pub struct BenchmarkRun {
+    /// Position in the run (0-based).
+    pub index: usize,
+    /// How it issued requests.
+    pub strategy: Strategy,
+    /// Its stop conditions.
+    pub constraints: Constraints,
+    /// Every request that started, in completion order.
+    pub records: Vec<RequestRecord>,
+    /// The intended send time of the first request.
+    pub start: Timestamp,
+    /// When the last request reported back.
+    pub end: Timestamp,
+    /// What stopped sending.
+    pub end_queuing: Option<Stop>,
+    /// What cancelled requests in flight, if anything did.
+    pub end_processing: Option<Stop>,
+    /// Start of the measurement window.
+    pub measure_start: Timestamp,
+    /// End of the measurement window.
+    pub measure_end: Timestamp,
+    /// Requests created (started or not).
+    pub created: u64,
+    /// Requests cancelled before they were sent.
+    pub never_started: u64,
+    /// Final error-window state.
+    pub error_window: ErrorWindow,
+}
+
+impl BenchmarkRun {
+    /// Whether any request completed.
+    pub fn any_success(&self) -> bool {
+        self.records
+            .iter()
+            .any(|r| r.status == llmload_metrics::RequestStatus::Completed)
+    }
+}
+
+/// A problem that stops a run before it measures anything.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EngineError(pub String);
+
+impl std::fmt::Display for EngineError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for EngineError {}
+
+/// What a run produced.
+#[derive(Debug, Default)]
+pub struct RunOutcome {
+    /// The benchmarks that ran.
+    pub benchmarks: Vec<BenchmarkRun>,
+    /// Whether the run was interrupted.
+    pub interrupted: bool,
+}
+
+/// Run every benchmark of `plan`. Stops early when interrupted; what ran is kept.
+pub async fn run(plan: &RunPlan, ctx: &RunContext) -> Result<RunOutcome, EngineError> {
+    let mut out = RunOutcome::default();
+    let mut index = 0;
+    while let Some(strategy) = plan
+        .profile
+        .strategy(index, plan.max_concurrency, plan.seed)
+    {
+        if ctx.interrupt.is_cancelled() {
+            out.interrupted = true;
+            break;
+        }
+        let run = executor::run_benchmark(ctx, index, strategy, &plan.constraints).await?;
+        let interrupted = matches!(
+            run.end_queuing,
+            Some(Stop {
+                kind: StopKind::Interrupted,
+                ..
+            })
+        );
+        out.benchmarks.push(run);
+        if interrupted {
+            out.interrupted = true;
+            break;
+        }
+        index += 1;
+    }
+    Ok(out)
+}

@@ -1,0 +1,264 @@
+//! The engine driving the real client against the real mock.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use llmload_client::{CancellationToken, Client, ClientConfig};
+use llmload_data::{tokenizer, DataPlan, PromptBuilder, SyntheticSpec, BUILTIN_CORPUS};
+use llmload_engine::{
+    run, BodyOptions, Constraints, Profile, RunContext, RunPlan, StopKind, Strategy,
+};
+use llmload_metrics::{ErrorKind, RequestStatus};
+use llmload_mock::{Jitter, MockConfig, MockHandle, MockServer};
+
+async fn mock(ttft_ms: u64, itl_ms: u64) -> MockHandle {
+    let cfg = MockConfig {
+        model: "mock-model".into(),
+        ttft: Jitter::fixed(Duration::from_millis(ttft_ms)),
+        itl: Jitter::fixed(Duration::from_millis(itl_ms)),
+        ..MockConfig::default()
+    };
+    MockServer::start(cfg, "127.0.0.1:0".parse().unwrap(), true)
+        .await
+        .unwrap()
+}
+
+fn ctx(url: &str, model: &str, spec: &str) -> RunContext {
+    let tok =
+        Arc::new(tokenizer::load(concat!(env!("LLMLOAD_SHARED"), "/tokenizers/gpt2")).unwrap());
+    let builder = PromptBuilder::new(tok, BUILTIN_CORPUS[..200_000].to_string()).unwrap();
+    RunContext {
+        client: Client::new(ClientConfig::new(url)).unwrap(),
+        data: DataPlan::Synthetic {
+            builder,
+            spec: SyntheticSpec::parse(spec).unwrap(),
+            seed: 42,
+        },
+        body: BodyOptions {
+            model: Some(model.into()),
+            keep_body: true,
+            ..Default::default()
+        },
+        interrupt: CancellationToken::new(),
+        interrupt_grace: Duration::from_millis(300),
+        progress: None,
+    }
+}
+
+fn plan(profile: Profile, constraints: Constraints) -> RunPlan {
+    RunPlan {
+        profile,
+        constraints,
+        max_concurrency: 64,
+        seed: 42,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn constant_rate_sends_on_schedule_and_cuts_off_at_max_seconds() {
+    let m = mock(10, 2).await;
+    let c = ctx(&m.url(), "mock-model", "prompt_tokens=32,output_tokens=8");
+    let p = plan(
+        Profile::Constant(vec![40.0]),
+        Constraints {
+            max_seconds: Some(1.0),
+            ..Default::default()
+        },
+    );
+    let out = run(&p, &c).await.unwrap();
+    let b = &out.benchmarks[0];
+    assert_eq!(
+        b.strategy,
+        Strategy::Constant {
+            rate: 40.0,
+            max_concurrency: 64
+        }
+    );
+    assert_eq!(b.end_queuing.as_ref().unwrap().kind, StopKind::MaxSeconds);
+    // Intended times start + i/40 within 1 s: i = 0..=39, sent on time.
+    let mut targets: Vec<_> = b
+        .records
+        .iter()
+        .map(|r| r.timings.targeted_start.unwrap())
+        .collect();
+    targets.sort();
+    assert_eq!(targets.len(), 40, "{}", targets.len());
+    assert_eq!(targets[0], b.start);
+    for (i, t) in targets.iter().enumerate() {
+        let want = b.start + Duration::from_secs_f64(i as f64 / 40.0);
+        assert!(t.as_nanos().abs_diff(want.as_nanos()) <= 1, "{i}");
+    }
+    for r in &b.records {
+        assert_eq!(r.status, RequestStatus::Completed, "{:?}", r.error);
+        assert_eq!(r.output_tokens(), Some(8));
+        assert_eq!(r.prompt_tokens(), Some(r.input.text_tokens.unwrap()));
+        assert!(r.dispatch_delay().unwrap() >= 0.0);
+        assert!(r
+            .request_body
+            .as_ref()
+            .unwrap()
+            .starts_with(b"{\"model\":\"mock-model\",\"stream\":true"));
+    }
+    assert_eq!(b.measure_end, b.start + Duration::from_secs(1));
+    m.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_in_flight_at_the_deadline_are_incomplete() {
+    let m = mock(5, 20).await;
+    let c = ctx(&m.url(), "mock-model", "prompt_tokens=16,output_tokens=40");
+    // Each request takes ~0.8 s; at 10 rps for 0.5 s every request is still running at the deadline.
+    let p = plan(
+        Profile::Constant(vec![10.0]),
+        Constraints {
+            max_seconds: Some(0.5),
+            ..Default::default()
+        },
+    );
+    let b = run(&p, &c).await.unwrap().benchmarks.remove(0);
+    assert_eq!(b.records.len(), 5);
+    assert!(b
+        .records
+        .iter()
+        .all(|r| r.status == RequestStatus::Cancelled));
+    assert!(b
+        .records
+        .iter()
+        .all(|r| r.error.as_ref().unwrap().kind == ErrorKind::Cancelled));
+    assert_eq!(
+        b.end_processing.as_ref().unwrap().kind,
+        StopKind::MaxSeconds
+    );
+    m.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_streams_and_max_requests() {
+    let m = mock(5, 1).await;
+    let c = ctx(&m.url(), "mock-model", "prompt_tokens=16,output_tokens=10");
+    let p = plan(
+        Profile::Concurrent(vec![4, 2]),
+        Constraints {
+            max_requests: Some(12),
+            ..Default::default()
+        },
+    );
+    let out = run(&p, &c).await.unwrap();
+    assert_eq!(out.benchmarks.len(), 2);
+    for (b, streams) in out.benchmarks.iter().zip([4usize, 2]) {
+        assert_eq!(b.records.len(), 12);
+        assert!(b
+            .records
+            .iter()
+            .all(|r| r.status == RequestStatus::Completed));
+        assert_eq!(b.end_queuing.as_ref().unwrap().kind, StopKind::MaxRequests);
+        // Never more than `streams` in flight.
+        let mut events: Vec<(llmload_clock::Timestamp, i32)> = Vec::new();
+        for r in &b.records {
+            events.push((r.timings.request_start.unwrap(), 1));
+            events.push((r.timings.request_end.unwrap(), -1));
+        }
+        events.sort();
+        let mut level = 0;
+        let peak = events
+            .iter()
+            .map(|e| {
+                level += e.1;
+                level
+            })
+            .max()
+            .unwrap();
+        assert_eq!(peak as usize, streams);
+        assert!(
+            b.records.iter().all(|r| r.timings.targeted_start.is_none()),
+            "closed loop has no schedule"
+        );
+    }
+    m.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn synchronous_sends_one_at_a_time() {
+    let m = mock(3, 1).await;
+    let c = ctx(&m.url(), "mock-model", "prompt_tokens=16,output_tokens=4");
+    let p = plan(
+        Profile::Synchronous,
+        Constraints {
+            max_requests: Some(6),
+            ..Default::default()
+        },
+    );
+    let b = run(&p, &c).await.unwrap().benchmarks.remove(0);
+    let mut recs = b.records.clone();
+    recs.sort_by_key(|r| r.timings.request_start);
+    assert_eq!(recs.len(), 6);
+    for w in recs.windows(2) {
+        assert!(w[1].timings.request_start >= w[0].timings.request_end);
+    }
+    m.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_error_window_stops_a_failing_benchmark() {
+    let m = mock(1, 1).await;
+    // The mock serves "mock-model": every request for "other" is a 404.
+    let c = ctx(&m.url(), "other", "prompt_tokens=16,output_tokens=4");
+    let p = plan(
+        Profile::Constant(vec![200.0]),
+        Constraints {
+            max_seconds: Some(10.0),
+            max_error_rate: Some(0.5),
+            ..Default::default()
+        },
+    );
+    let b = run(&p, &c).await.unwrap().benchmarks.remove(0);
+    let stop = b.end_queuing.unwrap();
+    assert_eq!(stop.kind, StopKind::MaxErrorRate);
+    assert!(stop.detail.contains("over the last 30"), "{}", stop.detail);
+    assert!(b.end.secs_since(b.start) < 2.0, "stopped long before 10 s");
+    let errored = b
+        .records
+        .iter()
+        .filter(|r| r.status == RequestStatus::Errored)
+        .count();
+    assert!(errored >= 30, "{errored}");
+    let e = b.records[0].error.as_ref().unwrap();
+    assert_eq!((e.kind, e.status), (ErrorKind::HttpStatus, Some(404)));
+    m.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn interrupting_stops_sending_and_keeps_what_finished() {
+    let m = mock(2, 1).await;
+    let c = ctx(&m.url(), "mock-model", "prompt_tokens=16,output_tokens=4");
+    let p = plan(
+        Profile::Constant(vec![50.0, 60.0]),
+        Constraints {
+            max_seconds: Some(30.0),
+            ..Default::default()
+        },
+    );
+    let interrupt = c.interrupt.clone();
+    let waiter = tokio::spawn(async move {
+        // Interrupt once 10 requests have been logged by the mock.
+        while m.log().len() < 10 {
+            tokio::task::yield_now().await;
+        }
+        interrupt.cancel();
+        m
+    });
+    let out = run(&p, &c).await.unwrap();
+    assert!(out.interrupted);
+    assert_eq!(out.benchmarks.len(), 1, "the second rate never starts");
+    let b = &out.benchmarks[0];
+    assert_eq!(b.end_queuing.as_ref().unwrap().kind, StopKind::Interrupted);
+    assert!(
+        b.records
+            .iter()
+            .filter(|r| r.status == RequestStatus::Completed)
+            .count()
+            >= 10
+    );
+    assert!(b.end.secs_since(b.start) < 10.0);
+    waiter.await.unwrap().shutdown().await;
+}
