@@ -70,6 +70,17 @@ fn hf_cache_lookup(model_id: &str) -> Option<PathBuf> {
     None
 }
 
+/// The GPT-2 tokenizer bundled for demos against the built-in mock server.
+pub fn bundled_gpt2() -> Tokenizer {
+    use std::io::Read;
+    static GZ: &[u8] = include_bytes!("../tokenizers/gpt2-tokenizer.json.gz");
+    let mut json = Vec::new();
+    flate2::read::GzDecoder::new(GZ)
+        .read_to_end(&mut json)
+        .expect("the bundled tokenizer decompresses");
+    Tokenizer::from_bytes(&json).expect("the bundled tokenizer loads")
+}
+
 /// Load a tokenizer from a `--processor` value.
 pub fn load(processor: &str) -> Result<Tokenizer, DataError> {
     let path = resolve(processor)?;
@@ -107,6 +118,15 @@ mod tests {
         assert_eq!(resolve("Org/Name").unwrap(), snap.join("tokenizer.json"));
         assert!(resolve("Org/Other").is_err());
         std::fs::remove_dir_all(&cache).unwrap();
+    }
+
+    #[test]
+    fn the_bundled_tokenizer_is_gpt2() {
+        let t = bundled_gpt2();
+        assert_eq!(
+            t.encode("Hello world", false).unwrap().get_ids(),
+            [15496, 995]
+        );
     }
 
     #[test]

@@ -442,6 +442,15 @@ pub(crate) async fn run_benchmark(
                 end_processing = Some(Stop { kind: StopKind::Interrupted, at, detail: format!("interrupted; requests still running after {:?} cancelled", ctx.interrupt_grace) });
                 cancel.cancel();
             }
+            _ = ctx.abort.cancelled(), if end_processing.is_none() => {
+                let at = now();
+                if end_queuing.is_none() {
+                    end_queuing = Some(Stop { kind: StopKind::Interrupted, at, detail: "aborted".into() });
+                    stop_queuing.cancel();
+                }
+                end_processing = Some(Stop { kind: StopKind::Interrupted, at, detail: "aborted: requests in flight cancelled".into() });
+                cancel.cancel();
+            }
             _ = tick.tick() => {
                 let phase = if end_queuing.is_some() { Phase::Draining } else { Phase::Running };
                 publish(&live, phase);

@@ -61,6 +61,8 @@ pub struct RunContext {
     /// How long an interrupted benchmark waits for requests in flight
     /// ([`INTERRUPT_GRACE`] by default).
     pub interrupt_grace: std::time::Duration,
+    /// Fired on a second Ctrl-C: cancel requests in flight at once.
+    pub abort: CancellationToken,
     /// Where progress snapshots go.
     pub progress: Option<ProgressSender>,
 }

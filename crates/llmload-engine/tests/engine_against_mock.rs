@@ -41,6 +41,7 @@ fn ctx(url: &str, model: &str, spec: &str) -> RunContext {
         },
         interrupt: CancellationToken::new(),
         interrupt_grace: Duration::from_millis(300),
+        abort: CancellationToken::new(),
         progress: None,
     }
 }

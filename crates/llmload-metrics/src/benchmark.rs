@@ -105,7 +105,7 @@ pub struct BenchmarkMetrics {
     /// llmload: `request_end - targeted_start`, seconds: latency measured from
     /// the intended send time (coordinated-omission corrected).
     pub request_scheduled_latency: Option<StatusDistribution>,
-    /// llmload: failed requests in the window by error kind.
+    /// llmload: errored requests in the window by error kind.
     pub errors_by_kind: BTreeMap<ErrorKind, u64>,
 }
 
@@ -292,7 +292,7 @@ impl BenchmarkMetrics {
             s.errored.len() as u64,
         );
         let mut errors_by_kind = BTreeMap::new();
-        for r in s.errored.iter().chain(&s.incomplete) {
+        for r in &s.errored {
             if let Some(e) = &r.error {
                 *errors_by_kind.entry(e.kind).or_insert(0) += 1;
             }

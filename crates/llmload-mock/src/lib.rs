@@ -32,6 +32,9 @@ use tokio_util::sync::CancellationToken;
 pub use log::RequestLog;
 pub use stream::Jitter;
 
+/// Receives every request's log entry as it completes (e.g. to write a file).
+pub type LogSink = Arc<dyn Fn(&RequestLog) + Send + Sync>;
+
 /// Counts the prompt tokens the mock reports in usage.
 pub type PromptCounter = Arc<dyn Fn(&str) -> u64 + Send + Sync>;
 
@@ -111,10 +114,14 @@ pub(crate) struct Shared {
     pub(crate) serial: AtomicU64,
     pub(crate) tokens_sent: AtomicU64,
     log: Option<Mutex<Vec<RequestLog>>>,
+    sink: Option<LogSink>,
 }
 
 impl Shared {
     pub(crate) fn record(&self, entry: RequestLog) {
+        if let Some(sink) = &self.sink {
+            sink(&entry);
+        }
         if let Some(log) = &self.log {
             log.lock().unwrap_or_else(|e| e.into_inner()).push(entry);
         }
@@ -130,9 +137,19 @@ impl MockServer {
     /// runtime. With `keep_log`, every request's true timings are kept for
     /// [`MockHandle::log`].
     pub async fn start(
+        config: MockConfig,
+        addr: SocketAddr,
+        keep_log: bool,
+    ) -> std::io::Result<MockHandle> {
+        Self::start_with_sink(config, addr, keep_log, None).await
+    }
+
+    /// As [`MockServer::start`], also handing every log entry to `sink`.
+    pub async fn start_with_sink(
         mut config: MockConfig,
         addr: SocketAddr,
         keep_log: bool,
+        sink: Option<LogSink>,
     ) -> std::io::Result<MockHandle> {
         config.token_text = wire::escape(&config.token_text);
         let listener = TcpListener::bind(addr).await?;
@@ -142,6 +159,7 @@ impl MockServer {
             serial: AtomicU64::new(0),
             tokens_sent: AtomicU64::new(0),
             log: keep_log.then(|| Mutex::new(Vec::new())),
+            sink,
         });
         let stop = CancellationToken::new();
         let task = tokio::spawn(server::serve(listener, Arc::clone(&shared), stop.clone()));

@@ -1,10 +1,121 @@
-//! Reports of llmload runs.
+//! Reports of llmload runs: what users keep, compare and upload.
 //!
 //! # What this crate owns
-//! - [`guidellm`]: the GuideLLM 0.4 `benchmarks.json` format (serde types and
-//!   conversions from llmload records and metrics).
+//! - [`guidellm`]: the GuideLLM 0.4 `benchmarks.json` format: serde types,
+//!   building them from llmload's benchmark runs, reading records back.
+//! - [`csv`]: `benchmarks.csv` in GuideLLM 0.4's three-header-row layout.
+//! - [`console`]: the tables printed at the end of a run.
+//! - [`Report::load`](guidellm::wire::Report) and the writers of every output format.
 //!
 //! # What it does not own
-//! Measuring (client, engine) and statistics (llmload-metrics).
+//! Measuring (client, engine) and the statistics themselves (llmload-metrics).
 
+pub mod console;
+pub mod csv;
 pub mod guidellm;
+mod pyfmt;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+pub use guidellm::wire::Report;
+pub use pyfmt::py_float;
+
+/// A report problem, naming the file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReportError(pub String);
+
+impl fmt::Display for ReportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ReportError {}
+
+/// An output format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// `benchmarks.json`
+    Json,
+    /// `benchmarks.csv`
+    Csv,
+}
+
+impl Format {
+    /// Parse `json` / `csv` (or a file name with that extension).
+    pub fn parse(s: &str) -> Option<Format> {
+        let ext = Path::new(s)
+            .extension()
+            .and_then(|e| e.to_str())
+            .unwrap_or(s);
+        match ext.to_ascii_lowercase().as_str() {
+            "json" => Some(Format::Json),
+            "csv" => Some(Format::Csv),
+            _ => None,
+        }
+    }
+
+    /// The default file name.
+    pub fn file_name(self) -> &'static str {
+        match self {
+            Format::Json => "benchmarks.json",
+            Format::Csv => "benchmarks.csv",
+        }
+    }
+}
+
+impl Report {
+    /// Read a GuideLLM 0.4 or llmload report.
+    pub fn load(path: &Path) -> Result<Report, ReportError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ReportError(format!("{}: cannot read: {e}", path.display())))?;
+        Self::from_json(&text).map_err(|e| ReportError(format!("{}: {e}", path.display())))
+    }
+
+    /// Parse a report from JSON text.
+    pub fn from_json(text: &str) -> Result<Report, String> {
+        let v: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| format!("not JSON ({e})"))?;
+        if !v.get("benchmarks").is_some_and(serde_json::Value::is_array) {
+            return Err("not a GuideLLM or llmload report (no \"benchmarks\" list)".into());
+        }
+        serde_json::from_value(v).map_err(|e| format!("not a GuideLLM 0.4 / llmload report ({e})"))
+    }
+
+    /// The report as compact JSON (GuideLLM writes it compact too).
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("reports serialize")
+    }
+
+    /// Write the report in `format` to `path`.
+    pub fn write(&self, format: Format, path: &Path) -> Result<(), ReportError> {
+        let text = match format {
+            Format::Json => self.to_json(),
+            Format::Csv => csv::to_csv(self),
+        };
+        write_atomic(path, text.as_bytes())
+    }
+}
+
+/// Write `bytes` to `path` through a temporary file and a rename, so a
+/// reader never sees half a report.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)
+        .map_err(|e| ReportError(format!("{}: cannot create: {e}", dir.display())))?;
+    let tmp: PathBuf = dir.join(format!(
+        ".{}.tmp-{}",
+        path.file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("report"),
+        std::process::id()
+    ));
+    std::fs::write(&tmp, bytes)
+        .map_err(|e| ReportError(format!("{}: cannot write: {e}", tmp.display())))?;
+    std::fs::rename(&tmp, path)
+        .map_err(|e| ReportError(format!("{}: cannot write: {e}", path.display())))
+}

@@ -1,6 +1,8 @@
-//! GuideLLM 0.4's report format: wire types and conversions.
+//! GuideLLM 0.4's report format: wire types, building, conversions.
 
+mod build;
 mod convert;
 pub mod wire;
 
+pub use build::{benchmark, report, strategy_json, RunInfo};
 pub use convert::{record_from_stats, request_stats};

@@ -1,0 +1,244 @@
+//! The tables printed at the end of a run: GuideLLM-like, fitting in 100 columns.
+
+use serde_json::Value;
+
+use crate::guidellm::wire::{Benchmark, Ds, Report};
+
+/// A table with a two-row header (group over name) and right-aligned numbers.
+struct Table {
+    title: String,
+    groups: Vec<String>,
+    names: Vec<String>,
+    rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    fn render(&self, out: &mut String) {
+        let n = self.names.len();
+        let mut width = vec![0usize; n];
+        for (i, w) in width.iter_mut().enumerate() {
+            *w = self.names[i].chars().count();
+            for r in &self.rows {
+                *w = (*w).max(r[i].chars().count());
+            }
+        }
+        // Columns of one group are separated by a space, groups by " | ".
+        let mut spans: Vec<(String, usize, usize)> = Vec::new();
+        for (i, g) in self.groups.iter().enumerate() {
+            match spans.last_mut() {
+                Some((name, _, end)) if name == g => *end = i,
+                _ => spans.push((g.clone(), i, i)),
+            }
+        }
+        let span_width =
+            |width: &[usize], s: usize, e: usize| width[s..=e].iter().sum::<usize>() + (e - s);
+        for (g, s, e) in &spans {
+            let w = span_width(&width, *s, *e);
+            if g.chars().count() > w {
+                width[*e] += g.chars().count() - w;
+            }
+        }
+        let cells = |values: &dyn Fn(usize) -> String| -> String {
+            let mut line = String::from("|");
+            for (_, s, e) in &spans {
+                let parts: Vec<String> = (*s..=*e)
+                    .map(|i| {
+                        let (v, w) = (values(i), width[i]);
+                        if i == 0 {
+                            format!("{v:<w$}")
+                        } else {
+                            format!("{v:>w$}")
+                        }
+                    })
+                    .collect();
+                line.push_str(&format!(" {} |", parts.join(" ")));
+            }
+            line
+        };
+        let group_line = {
+            let mut line = String::from("|");
+            for (g, s, e) in &spans {
+                let w = span_width(&width, *s, *e);
+                line.push_str(&format!(" {g:<w$} |"));
+            }
+            line
+        };
+        let total = group_line.chars().count();
+        out.push_str(&self.title);
+        out.push('\n');
+        out.push_str(&"=".repeat(total));
+        out.push('\n');
+        out.push_str(&group_line);
+        out.push('\n');
+        out.push_str(&cells(&|i| self.names[i].clone()));
+        out.push('\n');
+        out.push_str(&"-".repeat(total));
+        out.push('\n');
+        for r in &self.rows {
+            out.push_str(&cells(&|i| r[i].clone()));
+            out.push('\n');
+        }
+        out.push_str(&"=".repeat(total));
+        out.push('\n');
+    }
+}
+
+/// A number in at most 6 characters: `0.123`, `12.35`, `123.5`, `12346`.
+fn num(x: f64) -> String {
+    let a = x.abs();
+    if x == 0.0 {
+        "0".into()
+    } else if a >= 10_000.0 {
+        format!("{x:.0}")
+    } else if a >= 100.0 {
+        format!("{x:.1}")
+    } else if a >= 1.0 {
+        format!("{x:.2}")
+    } else {
+        format!("{x:.3}")
+    }
+}
+
+/// The strategy label of a benchmark (`constant@5.00`, `synchronous`, ...).
+pub fn strategy_label(b: &Benchmark) -> String {
+    let s = &b.config.strategy;
+    let kind = s.get("type_").and_then(Value::as_str).unwrap_or("?");
+    match kind {
+        "constant" | "poisson" => format!(
+            "{kind}@{:.2}",
+            s.get("rate").and_then(Value::as_f64).unwrap_or(0.0)
+        ),
+        "concurrent" => format!(
+            "{kind}@{}",
+            s.get("streams").and_then(Value::as_u64).unwrap_or(0)
+        ),
+        "throughput" => match s.get("max_concurrency").and_then(Value::as_u64) {
+            Some(c) => format!("{kind}@{c}"),
+            None => format!("{kind}@unlimited"),
+        },
+        other => other.to_string(),
+    }
+}
+
+fn mmp(d: &Ds) -> [String; 3] {
+    [num(d.mean), num(d.median), num(d.percentiles.p99)]
+}
+
+/// The end-of-run tables.
+pub fn render(report: &Report) -> String {
+    let mut out = String::new();
+    let bs = &report.benchmarks;
+    let summary = Table {
+        title: "Benchmarks".into(),
+        groups: [
+            "Benchmark",
+            "Time",
+            "Requests",
+            "Requests",
+            "Requests",
+            "Requests",
+            "Requests",
+            "Tokens/s",
+            "Tokens/s",
+        ]
+        .map(String::from)
+        .to_vec(),
+        names: [
+            "Strategy", "Dur s", "Done", "Inc", "Err", "Per s", "Conc", "Output", "Total",
+        ]
+        .map(String::from)
+        .to_vec(),
+        rows: bs
+            .iter()
+            .map(|b| {
+                let m = &b.metrics;
+                vec![
+                    strategy_label(b),
+                    num(b.duration),
+                    m.request_totals.successful.to_string(),
+                    m.request_totals.incomplete.to_string(),
+                    m.request_totals.errored.to_string(),
+                    num(m.requests_per_second.total.mean),
+                    num(m.request_concurrency.total.mean),
+                    num(m.output_tokens_per_second.total.mean),
+                    num(m.tokens_per_second.total.mean),
+                ]
+            })
+            .collect(),
+    };
+    summary.render(&mut out);
+    out.push('\n');
+    let groups: Vec<String> = std::iter::once("Benchmark")
+        .chain(["TTFT ms"; 3])
+        .chain(["ITL ms"; 3])
+        .chain(["TPOT ms"; 3])
+        .chain(["Latency s"; 3])
+        .map(String::from)
+        .collect();
+    let names: Vec<String> = std::iter::once("Strategy")
+        .chain(["Mean", "Mdn", "p99"].repeat(4))
+        .map(String::from)
+        .collect();
+    let latency = Table {
+        title: "Request Latency (Completed Requests)".into(),
+        groups,
+        names,
+        rows: bs
+            .iter()
+            .map(|b| {
+                let m = &b.metrics;
+                let mut row = vec![strategy_label(b)];
+                for d in [
+                    &m.time_to_first_token_ms.successful,
+                    &m.inter_token_latency_ms.successful,
+                    &m.time_per_output_token_ms.successful,
+                    &m.request_latency.successful,
+                ] {
+                    row.extend(mmp(d));
+                }
+                row
+            })
+            .collect(),
+    };
+    latency.render(&mut out);
+    for b in bs {
+        let Some(x) = &b.llmload else { continue };
+        let errors = x.get("errors_by_kind").and_then(Value::as_object);
+        if let Some(e) = errors.filter(|e| !e.is_empty()) {
+            let list: Vec<String> = e.iter().map(|(k, v)| format!("{k} {v}")).collect();
+            out.push_str(&format!(
+                "{}: errors by kind: {}\n",
+                strategy_label(b),
+                list.join(", ")
+            ));
+        }
+        if let Some(stop) = x
+            .get("stopped_sending")
+            .and_then(|s| s.get("reason"))
+            .and_then(Value::as_str)
+        {
+            if !matches!(stop, "max_seconds" | "max_requests") {
+                let detail = x["stopped_sending"]["detail"].as_str().unwrap_or("");
+                out.push_str(&format!(
+                    "{}: stopped early ({stop}: {detail})\n",
+                    strategy_label(b)
+                ));
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_stay_short() {
+        assert_eq!(num(53.83790532747904), "53.84");
+        assert_eq!(num(0.36124940713246656), "0.361");
+        assert_eq!(num(1234.5678), "1234.6");
+        assert_eq!(num(123456.0), "123456");
+        assert_eq!(num(0.0), "0");
+    }
+}

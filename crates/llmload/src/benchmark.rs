@@ -1,0 +1,274 @@
+//! `llmload benchmark`: wiring a plan to the mock, client, data, engine and reports.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use llmload_client::{CancellationToken, Client, ClientConfig};
+use llmload_data::{tokenizer, DataPlan, PromptBuilder, Tokenizer, BUILTIN_CORPUS};
+use llmload_engine::{BodyOptions, RunContext, RunOutcome, RunPlan, INTERRUPT_GRACE};
+use llmload_mock::{MockConfig, MockHandle, MockServer};
+use llmload_report::guidellm::{self, RunInfo};
+use llmload_report::Report;
+use serde_json::{json, Value};
+
+use crate::plan::{BackendArgs, Plan};
+use crate::progress;
+use crate::CliError;
+
+/// Start the built-in mock with a fast, realistic profile.
+async fn start_mock(tok: Arc<Tokenizer>) -> Result<MockHandle, CliError> {
+    let counter = move |s: &str| tok.encode(s, true).map(|e| e.len() as u64).unwrap_or(0);
+    let cfg = MockConfig {
+        model: "llmload-mock".into(),
+        ttft: llmload_mock::Jitter {
+            mean: Duration::from_millis(25),
+            std: Duration::from_millis(2),
+        },
+        itl: llmload_mock::Jitter {
+            mean: Duration::from_millis(5),
+            std: Duration::from_micros(500),
+        },
+        prompt_counter: Arc::new(counter),
+        ..MockConfig::default()
+    };
+    let addr: SocketAddr = "127.0.0.1:0".parse().expect("valid address");
+    MockServer::start(cfg, addr, false)
+        .await
+        .map_err(|e| CliError::setup(format!("--target mock: cannot start the mock server: {e}")))
+}
+
+/// The tokenizer for synthetic prompts: `--processor`, else `--model` from
+/// the HF cache, else (mock only) the bundled GPT-2 tokenizer.
+fn load_tokenizer(plan: &Plan, model: &str) -> Result<Tokenizer, CliError> {
+    if let Some(p) = &plan.processor {
+        return tokenizer::load(p).map_err(|e| CliError::usage(e.to_string()));
+    }
+    if let Ok(path) = tokenizer::resolve(model) {
+        return tokenizer::load(path.to_str().unwrap_or(model))
+            .map_err(|e| CliError::usage(e.to_string()));
+    }
+    if plan.target.is_none() {
+        return Ok(tokenizer::bundled_gpt2());
+    }
+    Err(CliError::usage(format!(
+        "--processor: required to build prompts of exact token counts; no tokenizer found for model {model:?} \
+         in the Hugging Face cache (pass --processor PATH to a tokenizer.json or a directory holding one)"
+    )))
+}
+
+/// GuideLLM 0.4's flat `args` object for the report (secrets redacted).
+fn report_args(plan: &Plan) -> Value {
+    let a = &plan.args;
+    let outputs: Vec<String> = plan
+        .outputs
+        .files
+        .iter()
+        .map(|(f, _)| f.file_name().trim_start_matches("benchmarks.").to_string())
+        .collect();
+    let rates: Vec<f64> = a
+        .rate
+        .iter()
+        .flat_map(|r| r.split(','))
+        .filter_map(|r| r.trim().parse().ok())
+        .collect();
+    json!({
+        "target": a.target,
+        "data": a.data,
+        "profile": a.rate_type,
+        "rate": if rates.is_empty() { Value::Null } else { json!(rates) },
+        "backend": a.backend.clone().unwrap_or_else(|| "openai_http".into()),
+        "backend_kwargs": BackendArgs::redacted(a.backend_args.as_deref()),
+        "model": a.model,
+        "processor": a.processor,
+        "processor_args": a.processor_args.as_deref().and_then(|p| serde_json::from_str::<Value>(p).ok()),
+        "data_args": a.data_args,
+        "data_samples": a.data_samples,
+        "data_column_mapper": "generative_column_mapper",
+        "data_request_formatter": plan.request_type.as_str(),
+        "data_collator": "generative",
+        "data_sampler": null,
+        "data_num_workers": 1,
+        "dataloader_kwargs": null,
+        "random_seed": a.random_seed,
+        "outputs": outputs,
+        "output_dir": plan.outputs.files.first().and_then(|(_, p)| p.parent()).map(|p| p.display().to_string()),
+        "sample_requests": a.sample_requests,
+        "warmup": null,
+        "cooldown": null,
+        "rampup": 0.0,
+        "prefer_response_metrics": true,
+        "max_seconds": a.max_seconds,
+        "max_requests": a.max_requests,
+        "max_errors": a.max_errors,
+        "max_error_rate": a.max_error_rate,
+        "max_global_error_rate": a.max_global_error_rate,
+    })
+}
+
+/// Ctrl-C: the first stops sending and lets requests in flight finish (up to
+/// the grace period); the second cancels them at once. Either way the
+/// report is written with what finished.
+fn watch_signals(interrupt: CancellationToken, abort: CancellationToken) {
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_err() {
+            return;
+        }
+        eprintln!(
+            "\nllmload: interrupted; waiting up to {}s for requests in flight (Ctrl-C again to stop now)",
+            INTERRUPT_GRACE.as_secs()
+        );
+        interrupt.cancel();
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("\nllmload: stopping now");
+            abort.cancel();
+        }
+    });
+}
+
+/// Run a benchmark plan end to end.
+pub async fn run(plan: Plan) -> Result<ExitCode, CliError> {
+    // The tokenizer first: the mock counts prompt tokens with it.
+    let bundled = plan.target.is_none() && plan.processor.is_none();
+    let early_tok = if bundled {
+        Some(Arc::new(tokenizer::bundled_gpt2()))
+    } else {
+        None
+    };
+    let mock = match plan.target {
+        Some(_) => None,
+        None => {
+            let tok = match &early_tok {
+                Some(t) => Arc::clone(t),
+                None => Arc::new(load_tokenizer(&plan, "")?),
+            };
+            Some(start_mock(tok).await?)
+        }
+    };
+    let target = match &mock {
+        Some(m) => m.url(),
+        None => plan.target.clone().expect("a target or the mock"),
+    };
+    let mut cfg = ClientConfig::new(&target);
+    cfg.request_type = plan.request_type;
+    cfg.headers = plan.backend.headers.clone();
+    cfg.api_key = plan.backend.api_key.clone().or_else(|| {
+        std::env::var("OPENAI_API_KEY")
+            .ok()
+            .filter(|k| !k.is_empty())
+    });
+    cfg.timeout = plan.timeout();
+    cfg.verify_tls = plan.backend.verify;
+    cfg.stream = plan.backend.stream;
+    let client = Client::new(cfg).map_err(|e| CliError::usage(e.to_string()))?;
+
+    let model = match &plan.model {
+        Some(m) => m.clone(),
+        None => {
+            let models = client.models().await.map_err(|e| {
+                CliError::usage(format!("--target {target}: cannot list models ({e})"))
+            })?;
+            models.into_iter().next().ok_or_else(|| {
+                CliError::usage(format!(
+                    "--target {target}: GET /v1/models lists no model; pass --model"
+                ))
+            })?
+        }
+    };
+    let tok = match early_tok {
+        Some(t) => t,
+        None => Arc::new(load_tokenizer(&plan, &model)?),
+    };
+    let source_text = match &plan.data.source {
+        Some(path) => std::fs::read_to_string(path)
+            .map_err(|e| CliError::usage(format!("--data source {path}: cannot read ({e})")))?,
+        None => BUILTIN_CORPUS.to_string(),
+    };
+    let builder = PromptBuilder::new(Arc::clone(&tok), source_text)
+        .map_err(|e| CliError::usage(e.to_string()))?;
+
+    let interrupt = CancellationToken::new();
+    let abort = CancellationToken::new();
+    watch_signals(interrupt.clone(), abort.clone());
+    let (progress_tx, progress_rx) = llmload_engine::progress::channel();
+    let show_progress = plan.progress && progress::is_interactive();
+    let display = show_progress.then(|| progress::spawn(progress_rx));
+    let ctx = RunContext {
+        client,
+        data: DataPlan::Synthetic {
+            builder,
+            spec: plan.data.clone(),
+            seed: plan.seed,
+        },
+        body: BodyOptions {
+            model: Some(model.clone()),
+            max_tokens: plan.backend.max_output_tokens,
+            extra: plan.backend.extra_body.clone(),
+            keep_body: plan.sample_requests != Some(0),
+        },
+        interrupt: interrupt.clone(),
+        interrupt_grace: INTERRUPT_GRACE,
+        abort,
+        progress: show_progress.then_some(progress_tx),
+    };
+    let run_plan = RunPlan {
+        profile: plan.profile.clone(),
+        constraints: plan.constraints.clone(),
+        max_concurrency: plan.max_concurrency,
+        seed: plan.seed,
+    };
+    let outcome: RunOutcome = llmload_engine::run(&run_plan, &ctx)
+        .await
+        .map_err(|e| CliError::usage(e.to_string()))?;
+    if let Some(d) = display {
+        d.finish().await;
+    }
+    if let Some(m) = mock {
+        m.shutdown().await;
+    }
+
+    let info = RunInfo {
+        args: report_args(&plan),
+        profile: plan.profile.clone(),
+        random_seed: plan.seed,
+        target: ctx.client.target().url(),
+        model: Some(model),
+        timeout: plan.backend.timeout,
+        verify: plan.backend.verify,
+        request_type: plan.request_type,
+        data: plan.args.data.clone(),
+        data_samples: plan.args.data_samples,
+        sample_requests: plan.sample_requests,
+        workers: worker_threads() as u32,
+        run_id: uuid::Uuid::new_v4().to_string(),
+    };
+    let report: Report = guidellm::report(&info, &outcome.benchmarks);
+    for (format, path) in &plan.outputs.files {
+        report
+            .write(*format, path)
+            .map_err(|e| CliError::setup(e.to_string()))?;
+    }
+    if plan.outputs.console {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "\n{}", llmload_report::console::render(&report));
+        for (_, path) in &plan.outputs.files {
+            let _ = writeln!(out, "Report: {}", path.display());
+        }
+    }
+    if outcome.interrupted {
+        return Ok(ExitCode::from(130));
+    }
+    let any_success = outcome.benchmarks.iter().any(|b| b.any_success());
+    Ok(if any_success {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// Worker threads of the runtime (one per core).
+pub fn worker_threads() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
+}

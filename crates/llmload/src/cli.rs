@@ -1,0 +1,197 @@
+//! The command line: GuideLLM 0.4's `benchmark` flags, plus llmload's own.
+//!
+//! This module only declares flags (clap derive); turning them into a plan,
+//! with validation and clear errors, is `plan.rs`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// A load generator for OpenAI-compatible LLM servers (vLLM first),
+/// compatible with GuideLLM's command line and reports.
+#[derive(Debug, Parser)]
+#[command(name = "llmload", version, propagate_version = true)]
+#[command(
+    after_help = "Exit codes: 0 success; 1 no request succeeded; 2 bad input or setup error; 130 interrupted."
+)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a benchmark against a server (GuideLLM's `benchmark [run]`).
+    Benchmark(Box<BenchmarkCommand>),
+    /// Serve an OpenAI-compatible mock LLM (GuideLLM's `mock-server`).
+    MockServer(MockArgs),
+}
+
+/// `llmload benchmark [run] ...`
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct BenchmarkCommand {
+    /// `run` is optional, as in GuideLLM 0.4.
+    #[command(subcommand)]
+    pub run: Option<BenchmarkSub>,
+    /// The benchmark's flags.
+    #[command(flatten)]
+    pub args: BenchmarkArgs,
+}
+
+/// `llmload benchmark run ...`
+#[derive(Debug, Subcommand)]
+pub enum BenchmarkSub {
+    /// Run a benchmark (same as `llmload benchmark`).
+    Run(Box<BenchmarkArgs>),
+}
+
+/// Flags of `llmload benchmark`, with GuideLLM 0.4's names and aliases.
+#[derive(Debug, Clone, Args, Default)]
+pub struct BenchmarkArgs {
+    /// Server base URL (`http://localhost:8000`; a trailing /v1 is ignored),
+    /// or `mock` to start the built-in mock server on a free loopback port.
+    #[arg(long, env = "GUIDELLM_TARGET")]
+    pub target: Option<String>,
+
+    /// Backend type; only `openai_http` exists.
+    #[arg(long, visible_alias = "backend-type", env = "GUIDELLM_BACKEND")]
+    pub backend: Option<String>,
+
+    /// JSON object: headers, api_key, timeout, verify, extra_body, max_output_tokens, stream.
+    #[arg(long, visible_alias = "backend-kwargs", env = "GUIDELLM_BACKEND_ARGS")]
+    pub backend_args: Option<String>,
+
+    /// Model to request (default: the first id from GET /v1/models).
+    #[arg(long, env = "GUIDELLM_MODEL")]
+    pub model: Option<String>,
+
+    /// `chat_completions` (default) or `text_completions`.
+    #[arg(long, visible_alias = "request-format", env = "GUIDELLM_REQUEST_TYPE")]
+    pub request_type: Option<String>,
+
+    /// Tokenizer for synthetic prompts: a tokenizer.json, a directory holding
+    /// one, or a Hugging Face model id found in the local cache.
+    #[arg(long, env = "GUIDELLM_PROCESSOR")]
+    pub processor: Option<String>,
+
+    /// JSON passed to the tokenizer loader (accepted for compatibility; see docs).
+    #[arg(long)]
+    pub processor_args: Option<String>,
+
+    /// Synthetic spec `prompt_tokens=…,output_tokens=…,…` (or a JSON object).
+    #[arg(long, env = "GUIDELLM_DATA")]
+    pub data: Vec<String>,
+
+    /// JSON arguments for loading the dataset (accepted for compatibility).
+    #[arg(long)]
+    pub data_args: Vec<String>,
+
+    /// Number of dataset samples to use (-1: all).
+    #[arg(long, default_value_t = -1, allow_negative_numbers = true)]
+    pub data_samples: i64,
+
+    /// Scheduling profile: synchronous, concurrent, throughput, constant, poisson, async.
+    #[arg(long, visible_alias = "profile", env = "GUIDELLM_RATE_TYPE")]
+    pub rate_type: Option<String>,
+
+    /// Rates (req/s) for constant/poisson, stream counts for concurrent,
+    /// max concurrency for throughput. Comma lists give one benchmark each.
+    #[arg(long, env = "GUIDELLM_RATE", allow_negative_numbers = true)]
+    pub rate: Vec<String>,
+
+    /// Seed of prompts, lengths and Poisson arrivals.
+    #[arg(long, default_value_t = 42, env = "GUIDELLM_RANDOM_SEED")]
+    pub random_seed: u64,
+
+    /// Directory for the reports (created if missing; default: current directory).
+    #[arg(long, env = "GUIDELLM_OUTPUT_DIR")]
+    pub output_dir: Option<PathBuf>,
+
+    /// Report formats: json, csv, console (default json,csv), or file names.
+    #[arg(long, value_delimiter = ',')]
+    pub outputs: Vec<String>,
+
+    /// Legacy: a directory, or a file whose extension picks the format.
+    #[arg(long, env = "GUIDELLM_OUTPUT_PATH")]
+    pub output_path: Option<PathBuf>,
+
+    /// Do not print the result tables.
+    #[arg(long, visible_alias = "disable-console")]
+    pub disable_console_outputs: bool,
+
+    /// Do not show live progress.
+    #[arg(long, visible_alias = "disable-console-interactive")]
+    pub disable_progress: bool,
+
+    /// Request records kept per status in the report (default: all).
+    #[arg(long, visible_alias = "output-sampling")]
+    pub sample_requests: Option<u64>,
+
+    /// Seconds per benchmark.
+    #[arg(long, env = "GUIDELLM_MAX_SECONDS")]
+    pub max_seconds: Option<f64>,
+
+    /// Requests per benchmark.
+    #[arg(long, env = "GUIDELLM_MAX_REQUESTS")]
+    pub max_requests: Option<u64>,
+
+    /// Stop a benchmark after this many errored requests.
+    #[arg(long)]
+    pub max_errors: Option<u64>,
+
+    /// Stop when the error rate of the last 30 requests reaches this (0 < r < 1).
+    #[arg(long, env = "GUIDELLM_MAX_ERROR_RATE")]
+    pub max_error_rate: Option<f64>,
+
+    /// Stop when the error rate of the whole benchmark reaches this (0 < r < 1).
+    #[arg(long)]
+    pub max_global_error_rate: Option<f64>,
+
+    /// Requests in flight at most for throughput, constant and poisson (default 10240).
+    #[arg(long)]
+    pub max_concurrency: Option<u32>,
+}
+
+/// Flags of `llmload mock-server` (GuideLLM's names and defaults).
+#[derive(Debug, Clone, Args)]
+pub struct MockArgs {
+    /// Address to bind (loopback by default).
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    /// Port (0 picks a free one).
+    #[arg(long, default_value_t = 8000)]
+    pub port: u16,
+    /// The model name served.
+    #[arg(long, default_value = "llama-3.1-8b-instruct")]
+    pub model: String,
+    /// Tokenizer for counting prompt tokens in usage (default: 1 token per 4 characters).
+    #[arg(long)]
+    pub processor: Option<String>,
+    /// Mean time to first token, ms.
+    #[arg(long, default_value_t = 150.0)]
+    pub ttft_ms: f64,
+    /// Standard deviation of the time to first token, ms.
+    #[arg(long, default_value_t = 0.0)]
+    pub ttft_ms_std: f64,
+    /// Mean inter-token latency, ms.
+    #[arg(long, default_value_t = 10.0)]
+    pub itl_ms: f64,
+    /// Standard deviation of the inter-token latency, ms.
+    #[arg(long, default_value_t = 0.0)]
+    pub itl_ms_std: f64,
+    /// Output tokens when a request sets no limit.
+    #[arg(long, default_value_t = 128)]
+    pub output_tokens: u64,
+    /// Standard deviation of the output tokens.
+    #[arg(long, default_value_t = 0.0)]
+    pub output_tokens_std: f64,
+    /// Seed of the jitter.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Append each request's true timings (JSON lines) to this file.
+    #[arg(long)]
+    pub log_file: Option<PathBuf>,
+}

@@ -1,0 +1,146 @@
+//! The `llmload` command: flags in, benchmarks run, reports out.
+//!
+//! # What this crate owns
+//! The command line ([`cli`]), validating it into a plan ([`plan`]), wiring
+//! the plan to the other crates ([`benchmark`]), the live progress display,
+//! and the mapping of every failure to a one-line message and an exit code.
+//! [`run`] is the whole program as a library call, so tests drive it in process.
+//!
+//! # What it does not own
+//! Any measuring, statistics or file format: those are the library crates'.
+
+pub mod benchmark;
+pub mod cli;
+mod mock_cmd;
+pub mod plan;
+pub mod progress;
+
+use std::fmt;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+/// A failure with its exit code.
+#[derive(Debug)]
+pub struct CliError {
+    message: String,
+    code: u8,
+}
+
+impl CliError {
+    /// Bad flags, files or targets: exit code 2.
+    pub fn usage(message: impl Into<String>) -> Self {
+        CliError {
+            message: message.into(),
+            code: 2,
+        }
+    }
+
+    /// Setup failures outside the user's input (ports, disks): also exit code 2.
+    pub fn setup(message: impl Into<String>) -> Self {
+        CliError {
+            message: message.into(),
+            code: 2,
+        }
+    }
+
+    /// The exit code.
+    pub fn code(&self) -> u8 {
+        self.code
+    }
+}
+
+impl fmt::Display for CliError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for CliError {}
+
+/// Run a parsed command line.
+pub async fn run(cli: cli::Cli) -> Result<ExitCode, CliError> {
+    match cli.command {
+        cli::Command::Benchmark(b) => {
+            let args = match b.run {
+                Some(cli::BenchmarkSub::Run(a)) => *a,
+                None => b.args,
+            };
+            benchmark::run(plan::Plan::from_args(args)?).await
+        }
+        cli::Command::MockServer(m) => mock_cmd::run(m).await,
+    }
+}
+
+/// The whole program: parse `std::env::args`, run, print errors on one line.
+pub fn main() -> ExitCode {
+    let cli = match cli::Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            if matches!(
+                e.kind(),
+                ErrorKind::DisplayHelp
+                    | ErrorKind::DisplayVersion
+                    | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            ) {
+                let _ = e.print();
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("llmload: error: {} (see --help)", one_line(&e.to_string()));
+            return ExitCode::from(2);
+        }
+    };
+    raise_fd_limit();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(benchmark::worker_threads())
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("llmload: error: cannot start the runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("llmload: error: {e}");
+            ExitCode::from(e.code())
+        }
+    }
+}
+
+/// clap's first error line, without its `error: ` prefix, plus the allowed
+/// values when it lists them.
+fn one_line(rendered: &str) -> String {
+    let mut lines = rendered.lines().map(str::trim).filter(|l| !l.is_empty());
+    let first = lines
+        .next()
+        .unwrap_or("bad arguments")
+        .trim_start_matches("error: ")
+        .to_string();
+    match lines.find(|l| l.starts_with("[possible values:")) {
+        Some(p) => format!("{first} {p}"),
+        None => first,
+    }
+}
+
+/// Raise the soft open-files limit to the hard limit: every request in flight
+/// holds a socket.
+#[allow(unsafe_code)]
+fn raise_fd_limit() {
+    #[cfg(unix)]
+    // SAFETY: getrlimit/setrlimit read and write a plain struct we own.
+    unsafe {
+        let mut lim = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
+            lim.rlim_cur = lim.rlim_max;
+            let _ = libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+        }
+    }
+}

@@ -1,0 +1,83 @@
+//! `llmload mock-server`: the mock as a standalone server.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use llmload_mock::{Jitter, MockConfig, MockServer, TokenCount};
+
+use crate::cli::MockArgs;
+use crate::CliError;
+
+fn jitter(flag: &str, mean_ms: f64, std_ms: f64) -> Result<Jitter, CliError> {
+    if !(mean_ms.is_finite() && mean_ms >= 0.0 && std_ms.is_finite() && std_ms >= 0.0) {
+        return Err(CliError::usage(format!(
+            "{flag}: expected milliseconds >= 0"
+        )));
+    }
+    Ok(Jitter {
+        mean: Duration::from_secs_f64(mean_ms / 1000.0),
+        std: Duration::from_secs_f64(std_ms / 1000.0),
+    })
+}
+
+/// Serve until Ctrl-C.
+pub async fn run(a: MockArgs) -> Result<ExitCode, CliError> {
+    let mut cfg = MockConfig {
+        model: a.model.clone(),
+        ttft: jitter("--ttft-ms", a.ttft_ms, a.ttft_ms_std)?,
+        itl: jitter("--itl-ms", a.itl_ms, a.itl_ms_std)?,
+        output_tokens: TokenCount {
+            mean: a.output_tokens.max(1),
+            std: a.output_tokens_std.max(0.0),
+        },
+        seed: a.seed,
+        ..MockConfig::default()
+    };
+    if let Some(p) = &a.processor {
+        let tok =
+            Arc::new(llmload_data::tokenizer::load(p).map_err(|e| CliError::usage(e.to_string()))?);
+        cfg.prompt_counter =
+            Arc::new(move |s: &str| tok.encode(s, true).map(|e| e.len() as u64).unwrap_or(0));
+    }
+    let addr: SocketAddr = format!("{}:{}", a.host, a.port)
+        .parse()
+        .or_else(|_| format!("[{}]:{}", a.host, a.port).parse())
+        .map_err(|_| CliError::usage(format!("--host {}: expected an IP address", a.host)))?;
+    let sink = match &a.log_file {
+        Some(path) => {
+            let f = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .map_err(|e| {
+                    CliError::usage(format!("--log-file {}: cannot open ({e})", path.display()))
+                })?;
+            let f = Arc::new(Mutex::new(std::io::BufWriter::new(f)));
+            let sink: llmload_mock::LogSink = Arc::new(move |entry: &llmload_mock::RequestLog| {
+                if let Ok(line) = serde_json::to_string(entry) {
+                    let mut w = f.lock().unwrap_or_else(|e| e.into_inner());
+                    let _ = writeln!(w, "{line}");
+                    let _ = w.flush();
+                }
+            });
+            Some(sink)
+        }
+        None => None,
+    };
+    let handle = MockServer::start_with_sink(cfg, addr, false, sink)
+        .await
+        .map_err(|e| {
+            CliError::setup(format!("--port {}: cannot listen on {addr} ({e})", a.port))
+        })?;
+    println!(
+        "llmload mock server listening on {} (model {})",
+        handle.url(),
+        a.model
+    );
+    let _ = tokio::signal::ctrl_c().await;
+    handle.shutdown().await;
+    Ok(ExitCode::SUCCESS)
+}

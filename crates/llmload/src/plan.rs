@@ -1,0 +1,581 @@
+//! From flags to a plan: every value validated, nothing opened or fetched.
+//!
+//! Errors name the flag and say what was expected; they become one line on
+//! stderr and exit code 2.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use llmload_data::SyntheticSpec;
+use llmload_engine::{Constraints, Profile, DEFAULT_MAX_CONCURRENCY};
+use llmload_metrics::RequestType;
+use llmload_report::Format;
+use serde_json::{Map, Value};
+
+use crate::cli::BenchmarkArgs;
+use crate::CliError;
+
+/// Backend settings from `--backend-args`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct BackendArgs {
+    /// Extra headers.
+    pub headers: Vec<(String, String)>,
+    /// Bearer token.
+    pub api_key: Option<String>,
+    /// Read timeout, seconds (`None`: no limit).
+    pub timeout: Option<f64>,
+    /// TLS verification.
+    pub verify: bool,
+    /// Merged into every body.
+    pub extra_body: Option<Map<String, Value>>,
+    /// Limit for requests without an output length.
+    pub max_output_tokens: Option<u64>,
+    /// Streamed responses.
+    pub stream: bool,
+}
+
+/// Keys `--backend-args` accepts.
+const BACKEND_KEYS: [&str; 9] = [
+    "headers",
+    "api_key",
+    "timeout",
+    "verify",
+    "extra_body",
+    "max_output_tokens",
+    "stream",
+    "http2",
+    "follow_redirects",
+];
+
+/// GuideLLM 0.4's request timeout (`backend.timeout` in its reports).
+pub const DEFAULT_TIMEOUT_SECS: f64 = 60.0;
+
+impl BackendArgs {
+    fn parse(raw: Option<&str>) -> Result<BackendArgs, CliError> {
+        let mut b = BackendArgs {
+            timeout: Some(DEFAULT_TIMEOUT_SECS),
+            verify: true,
+            stream: true,
+            ..Default::default()
+        };
+        let Some(raw) = raw else { return Ok(b) };
+        let v: Value = serde_json::from_str(raw).map_err(|e| {
+            CliError::usage(format!(
+                "--backend-args: not JSON ({e}); expected an object like '{{\"timeout\": 120}}'"
+            ))
+        })?;
+        let Value::Object(map) = v else {
+            return Err(CliError::usage("--backend-args: expected a JSON object"));
+        };
+        for (k, v) in &map {
+            let bad = |what: &str| {
+                CliError::usage(format!("--backend-args {k}: expected {what}, got {v}"))
+            };
+            match k.as_str() {
+                "headers" => {
+                    let Value::Object(h) = v else {
+                        return Err(bad("an object of header names to strings"));
+                    };
+                    for (name, value) in h {
+                        let Value::String(s) = value else {
+                            return Err(bad("string header values"));
+                        };
+                        b.headers.push((name.clone(), s.clone()));
+                    }
+                }
+                "api_key" => {
+                    b.api_key = Some(v.as_str().ok_or_else(|| bad("a string"))?.to_string())
+                }
+                "timeout" => {
+                    b.timeout = match v {
+                        Value::Null => None,
+                        _ => Some(
+                            v.as_f64()
+                                .filter(|t| *t > 0.0)
+                                .ok_or_else(|| bad("a number of seconds > 0, or null"))?,
+                        ),
+                    }
+                }
+                "verify" => b.verify = v.as_bool().ok_or_else(|| bad("true or false"))?,
+                "stream" => b.stream = v.as_bool().ok_or_else(|| bad("true or false"))?,
+                "extra_body" => {
+                    let Value::Object(m) = v else {
+                        return Err(bad("a JSON object"));
+                    };
+                    b.extra_body = Some(m.clone());
+                }
+                "max_output_tokens" => {
+                    b.max_output_tokens = Some(
+                        v.as_u64()
+                            .filter(|n| *n > 0)
+                            .ok_or_else(|| bad("a positive integer"))?,
+                    )
+                }
+                "http2" | "follow_redirects" => {} // httpx options; llmload speaks HTTP/1.1 and does not follow redirects
+                _ => {
+                    return Err(CliError::usage(format!(
+                        "--backend-args: unknown key {k:?} (expected one of {})",
+                        BACKEND_KEYS.join(", ")
+                    )))
+                }
+            }
+        }
+        Ok(b)
+    }
+
+    /// The arguments as written to reports: secrets replaced.
+    pub fn redacted(raw: Option<&str>) -> Value {
+        let Some(Ok(Value::Object(mut m))) = raw.map(serde_json::from_str::<Value>) else {
+            return Value::Null;
+        };
+        if m.contains_key("api_key") {
+            m.insert("api_key".into(), Value::from("***"));
+        }
+        if let Some(Value::Object(h)) = m.get_mut("headers") {
+            for (k, v) in h.iter_mut() {
+                let lower = k.to_ascii_lowercase();
+                if lower == "authorization"
+                    || lower.contains("key")
+                    || lower.contains("token")
+                    || lower.contains("secret")
+                {
+                    *v = Value::from("***");
+                }
+            }
+        }
+        Value::Object(m)
+    }
+}
+
+/// Where reports go.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OutputPlan {
+    /// `(format, path)` for each file.
+    pub files: Vec<(Format, PathBuf)>,
+    /// Print the tables.
+    pub console: bool,
+}
+
+/// A validated benchmark invocation.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    /// Target URL, or `None` for the built-in mock.
+    pub target: Option<String>,
+    /// `--model`.
+    pub model: Option<String>,
+    /// Route.
+    pub request_type: RequestType,
+    /// `--processor`.
+    pub processor: Option<String>,
+    /// The synthetic spec.
+    pub data: SyntheticSpec,
+    /// Profile.
+    pub profile: Profile,
+    /// Stop conditions.
+    pub constraints: Constraints,
+    /// Cap on requests in flight.
+    pub max_concurrency: u32,
+    /// `--random-seed`.
+    pub seed: u64,
+    /// Backend settings.
+    pub backend: BackendArgs,
+    /// Reports.
+    pub outputs: OutputPlan,
+    /// Show live progress.
+    pub progress: bool,
+    /// Records kept per status.
+    pub sample_requests: Option<u64>,
+    /// The flags as given (for the report's `args`).
+    pub args: BenchmarkArgs,
+}
+
+fn parse_rates(raw: &[String]) -> Result<Vec<f64>, CliError> {
+    let mut out = Vec::new();
+    for part in raw
+        .iter()
+        .flat_map(|r| r.split(','))
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+    {
+        let v: f64 = part
+            .parse()
+            .map_err(|_| CliError::usage(format!("--rate: expected a number, got {part:?}")))?;
+        if !(v.is_finite() && v > 0.0) {
+            return Err(CliError::usage(format!(
+                "--rate: expected a number > 0, got {part}"
+            )));
+        }
+        out.push(v);
+    }
+    Ok(out)
+}
+
+fn whole(rates: &[f64], what: &str) -> Result<Vec<u32>, CliError> {
+    rates
+        .iter()
+        .map(|&r| {
+            if r.fract() == 0.0 && r >= 1.0 && r <= u32::MAX as f64 {
+                Ok(r as u32)
+            } else {
+                Err(CliError::usage(format!(
+                    "--rate: {what} must be whole numbers >= 1, got {r}"
+                )))
+            }
+        })
+        .collect()
+}
+
+fn parse_profile(
+    kind: &str,
+    rates: &[f64],
+    max_concurrency: &mut u32,
+    explicit_cap: bool,
+) -> Result<Profile, CliError> {
+    match kind {
+        "synchronous" => {
+            if !rates.is_empty() {
+                return Err(CliError::usage("--rate: synchronous takes no rate"));
+            }
+            Ok(Profile::Synchronous)
+        }
+        "concurrent" => {
+            if rates.is_empty() {
+                return Err(CliError::usage("--rate: concurrent needs the number of streams (e.g. --rate 8)"));
+            }
+            Ok(Profile::Concurrent(whole(rates, "stream counts")?))
+        }
+        "throughput" => {
+            match rates {
+                [] => {}
+                [r] => {
+                    let cap = whole(&[*r], "the throughput concurrency")?[0];
+                    if explicit_cap && cap != *max_concurrency {
+                        return Err(CliError::usage("--rate and --max-concurrency disagree for throughput"));
+                    }
+                    *max_concurrency = cap;
+                }
+                _ => return Err(CliError::usage("--rate: throughput takes one value (its max concurrency)")),
+            }
+            Ok(Profile::Throughput)
+        }
+        "constant" | "async" | "poisson" => {
+            if rates.is_empty() {
+                return Err(CliError::usage(format!("--rate: {kind} needs requests per second (e.g. --rate 5)")));
+            }
+            Ok(if kind == "poisson" { Profile::Poisson(rates.to_vec()) } else { Profile::Constant(rates.to_vec()) })
+        }
+        "sweep" => Err(CliError::usage(
+            "--rate-type sweep: not available yet; use synchronous, concurrent, throughput, constant, poisson or async",
+        )),
+        other => Err(CliError::usage(format!(
+            "--rate-type {other:?}: expected one of synchronous, concurrent, throughput, constant, poisson, async"
+        ))),
+    }
+}
+
+fn parse_request_type(raw: Option<&str>) -> Result<RequestType, CliError> {
+    match raw.unwrap_or("chat_completions") {
+        "chat_completions" | "/v1/chat/completions" | "chat" => Ok(RequestType::ChatCompletions),
+        "text_completions" | "/v1/completions" | "completions" => Ok(RequestType::TextCompletions),
+        other => Err(CliError::usage(format!(
+            "--request-type {other:?}: expected chat_completions or text_completions"
+        ))),
+    }
+}
+
+fn parse_outputs(args: &BenchmarkArgs) -> Result<OutputPlan, CliError> {
+    if args.output_path.is_some() && args.output_dir.is_some() {
+        return Err(CliError::usage(
+            "--output-path and --output-dir cannot be used together",
+        ));
+    }
+    let mut dir = args
+        .output_dir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("."));
+    let mut names: Vec<String> = args
+        .outputs
+        .iter()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect();
+    if let Some(p) = &args.output_path {
+        if p.is_dir() || p.extension().is_none() {
+            dir = p.clone();
+        } else {
+            dir = p
+                .parent()
+                .map(PathBuf::from)
+                .filter(|d| !d.as_os_str().is_empty())
+                .unwrap_or_else(|| PathBuf::from("."));
+            names = vec![p
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default()
+                .to_string()];
+        }
+    }
+    if names.is_empty() {
+        names = vec!["json".into(), "csv".into()];
+    }
+    let mut plan = OutputPlan {
+        files: Vec::new(),
+        console: !args.disable_console_outputs,
+    };
+    for name in names {
+        if name == "console" {
+            plan.console = true;
+            continue;
+        }
+        let format = Format::parse(&name).ok_or_else(|| {
+            CliError::usage(format!("--outputs {name:?}: expected json, csv or console (or a file name ending in .json or .csv)"))
+        })?;
+        let is_file = name.contains('.');
+        let path = if is_file {
+            dir.join(&name)
+        } else {
+            dir.join(format.file_name())
+        };
+        plan.files.push((format, path));
+    }
+    Ok(plan)
+}
+
+fn check_rate(flag: &str, v: Option<f64>) -> Result<(), CliError> {
+    match v {
+        Some(r) if !(r > 0.0 && r < 1.0) => Err(CliError::usage(format!(
+            "{flag}: expected a fraction between 0 and 1, got {r}"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+impl Plan {
+    /// Validate flags into a plan.
+    pub fn from_args(args: BenchmarkArgs) -> Result<Plan, CliError> {
+        let target =
+            match args.target.as_deref() {
+                None => return Err(CliError::usage(
+                    "--target: required (a server URL such as http://localhost:8000, or `mock`)",
+                )),
+                Some("mock") => None,
+                Some(t) => {
+                    llmload_client::Target::parse(t).map_err(|e| CliError::usage(e.to_string()))?;
+                    Some(t.to_string())
+                }
+            };
+        if let Some(b) = args.backend.as_deref().filter(|b| *b != "openai_http") {
+            return Err(CliError::usage(format!(
+                "--backend {b:?}: only openai_http is supported"
+            )));
+        }
+        let request_type = parse_request_type(args.request_type.as_deref())?;
+        let backend = BackendArgs::parse(args.backend_args.as_deref())?;
+        if let Some(raw) = &args.processor_args {
+            serde_json::from_str::<Value>(raw)
+                .map_err(|e| CliError::usage(format!("--processor-args: not JSON ({e})")))?;
+        }
+        let data = match args.data.as_slice() {
+            [] => return Err(CliError::usage("--data: required, e.g. \"prompt_tokens=512,output_tokens=256\"")),
+            [one] if SyntheticSpec::looks_like_spec(one) => {
+                SyntheticSpec::parse(one).map_err(|e| CliError::usage(e.to_string()))?
+            }
+            [one] => {
+                return Err(CliError::usage(format!(
+                    "--data {one:?}: dataset files are not supported yet; give a synthetic spec like \"prompt_tokens=512,output_tokens=256\""
+                )))
+            }
+            _ => return Err(CliError::usage("--data: give one synthetic spec")),
+        };
+        let rates = parse_rates(&args.rate)?;
+        let explicit_cap = args.max_concurrency.is_some();
+        let mut max_concurrency = args.max_concurrency.unwrap_or(DEFAULT_MAX_CONCURRENCY);
+        if max_concurrency == 0 {
+            return Err(CliError::usage("--max-concurrency: expected at least 1"));
+        }
+        let kind = args.rate_type.clone().unwrap_or_else(|| "sweep".into());
+        let profile = parse_profile(&kind, &rates, &mut max_concurrency, explicit_cap)?;
+        if let Some(s) = args.max_seconds {
+            if !(s.is_finite() && s > 0.0) {
+                return Err(CliError::usage(format!(
+                    "--max-seconds: expected a number of seconds > 0, got {s}"
+                )));
+            }
+        }
+        if args.max_requests == Some(0) {
+            return Err(CliError::usage("--max-requests: expected at least 1"));
+        }
+        check_rate("--max-error-rate", args.max_error_rate)?;
+        check_rate("--max-global-error-rate", args.max_global_error_rate)?;
+        let constraints = Constraints {
+            max_seconds: args.max_seconds,
+            max_requests: args.max_requests,
+            max_errors: args.max_errors,
+            max_error_rate: args.max_error_rate,
+            max_global_error_rate: args.max_global_error_rate,
+        };
+        let outputs = parse_outputs(&args)?;
+        Ok(Plan {
+            target,
+            model: args.model.clone(),
+            request_type,
+            processor: args.processor.clone(),
+            data,
+            profile,
+            constraints,
+            max_concurrency,
+            seed: args.random_seed,
+            backend,
+            outputs,
+            progress: !args.disable_progress,
+            sample_requests: args.sample_requests,
+            args,
+        })
+    }
+
+    /// The read timeout as a duration.
+    pub fn timeout(&self) -> Option<Duration> {
+        self.backend.timeout.map(Duration::from_secs_f64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(extra: &[&str]) -> BenchmarkArgs {
+        use clap::Parser;
+        let mut argv = vec![
+            "llmload",
+            "benchmark",
+            "--target",
+            "http://127.0.0.1:8000",
+            "--data",
+            "prompt_tokens=8,output_tokens=4",
+        ];
+        argv.extend_from_slice(extra);
+        match crate::cli::Cli::parse_from(argv).command {
+            crate::cli::Command::Benchmark(b) => b.args.clone(),
+            _ => unreachable!(),
+        }
+    }
+
+    fn err(extra: &[&str]) -> String {
+        Plan::from_args(args(extra)).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn profiles_and_rates() {
+        let p = Plan::from_args(args(&[
+            "--rate-type",
+            "constant",
+            "--rate",
+            "1,2",
+            "--rate",
+            "3.5",
+        ]))
+        .unwrap();
+        assert_eq!(p.profile, Profile::Constant(vec![1.0, 2.0, 3.5]));
+        let p = Plan::from_args(args(&["--profile", "concurrent", "--rate", "4,8"])).unwrap();
+        assert_eq!(p.profile, Profile::Concurrent(vec![4, 8]));
+        let p = Plan::from_args(args(&["--rate-type", "throughput", "--rate", "64"])).unwrap();
+        assert_eq!((p.profile, p.max_concurrency), (Profile::Throughput, 64));
+        let p = Plan::from_args(args(&["--rate-type", "async", "--rate", "5"])).unwrap();
+        assert_eq!(p.profile, Profile::Constant(vec![5.0]));
+        assert!(err(&["--rate-type", "fast"]).contains("--rate-type \"fast\": expected one of"));
+        assert!(err(&["--rate-type", "constant"]).contains("needs requests per second"));
+        assert!(
+            err(&["--rate-type", "constant", "--rate", "x"]).contains("--rate: expected a number")
+        );
+        assert!(err(&["--rate-type", "concurrent", "--rate", "1.5"]).contains("whole numbers"));
+        assert!(err(&["--rate-type", "synchronous", "--rate", "1"]).contains("takes no rate"));
+        assert!(err(&["--rate-type", "sweep"]).contains("not available yet"));
+    }
+
+    #[test]
+    fn backend_args() {
+        let p = Plan::from_args(args(&[
+            "--rate-type",
+            "synchronous",
+            "--backend-args",
+            r#"{"timeout": 5, "verify": false, "headers": {"X-A": "b"}, "api_key": "k"}"#,
+        ]))
+        .unwrap();
+        assert_eq!(p.backend.timeout, Some(5.0));
+        assert!(!p.backend.verify);
+        assert_eq!(p.backend.headers, [("X-A".to_string(), "b".to_string())]);
+        assert!(
+            err(&["--rate-type", "synchronous", "--backend-args", "{nope"])
+                .starts_with("--backend-args: not JSON")
+        );
+        assert!(err(&[
+            "--rate-type",
+            "synchronous",
+            "--backend-args",
+            r#"{"bogus": 1}"#
+        ])
+        .contains("unknown key \"bogus\""));
+        let red = BackendArgs::redacted(Some(
+            r#"{"api_key": "sk-1", "headers": {"Authorization": "Bearer x", "X-Other": "y"}}"#,
+        ));
+        assert_eq!(
+            red,
+            serde_json::json!({"api_key": "***", "headers": {"Authorization": "***", "X-Other": "y"}})
+        );
+    }
+
+    #[test]
+    fn outputs() {
+        let p = Plan::from_args(args(&[
+            "--rate-type",
+            "synchronous",
+            "--output-dir",
+            "/tmp/x",
+        ]))
+        .unwrap();
+        assert_eq!(
+            p.outputs.files,
+            [
+                (Format::Json, PathBuf::from("/tmp/x/benchmarks.json")),
+                (Format::Csv, PathBuf::from("/tmp/x/benchmarks.csv"))
+            ]
+        );
+        let p = Plan::from_args(args(&[
+            "--rate-type",
+            "synchronous",
+            "--output-path",
+            "/tmp/y/run.json",
+        ]))
+        .unwrap();
+        assert_eq!(
+            p.outputs.files,
+            [(Format::Json, PathBuf::from("/tmp/y/run.json"))]
+        );
+        assert!(
+            err(&["--rate-type", "synchronous", "--outputs", "pdf"]).contains("--outputs \"pdf\"")
+        );
+        assert!(err(&[
+            "--rate-type",
+            "synchronous",
+            "--output-dir",
+            "a",
+            "--output-path",
+            "b"
+        ])
+        .contains("cannot be used together"));
+    }
+
+    #[test]
+    fn constraints_are_validated() {
+        assert!(
+            err(&["--rate-type", "synchronous", "--max-error-rate", "1.5"])
+                .contains("--max-error-rate")
+        );
+        assert!(
+            err(&["--rate-type", "synchronous", "--max-seconds", "0"]).contains("--max-seconds")
+        );
+        assert!(
+            err(&["--rate-type", "synchronous", "--request-type", "x"]).contains("--request-type")
+        );
+    }
+}

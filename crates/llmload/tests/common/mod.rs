@@ -1,0 +1,72 @@
+//! Helpers for running the `llmload` binary in tests.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+
+/// The built binary.
+pub fn llmload() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_llmload"))
+}
+
+/// `../shared/...`
+pub fn shared(rel: &str) -> PathBuf {
+    Path::new(env!("LLMLOAD_SHARED")).join(rel)
+}
+
+/// A fresh temporary directory.
+pub fn tempdir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("llmload-test-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// A `llmload mock-server` process on a free loopback port.
+pub struct MockProcess {
+    child: Child,
+    /// `http://127.0.0.1:PORT`
+    pub url: String,
+}
+
+impl MockProcess {
+    /// Start it with extra flags; returns once it listens.
+    pub fn start(args: &[&str]) -> MockProcess {
+        let mut child = llmload()
+            .args(["mock-server", "--port", "0"])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let url = line
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .expect("listening line")
+            .to_string();
+        MockProcess { child, url }
+    }
+}
+
+impl Drop for MockProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Run `llmload` with `args`, capturing everything.
+pub fn run(args: &[&str]) -> Output {
+    llmload().args(args).stdin(Stdio::null()).output().unwrap()
+}
+
+/// The JSON report in `dir`.
+pub fn report(dir: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("benchmarks.json")).unwrap()).unwrap()
+}

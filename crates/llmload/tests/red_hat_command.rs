@@ -1,0 +1,217 @@
+//! The Red Hat partner-validation command, verbatim with `guidellm` replaced
+//! by `llmload`, against `llmload mock-server --ttft-ms 20 --itl-ms 5`.
+//!
+//! Checks the counts, the measured TTFT against the mock's logged truth, the
+//! output token counts against what each request asked for, and that every
+//! key path of GuideLLM 0.4.0's own reports is present with a compatible type.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value;
+
+struct Run {
+    report: Value,
+    truth: Vec<Value>,
+    stdout: String,
+}
+
+/// One run, several checks (nextest gives every test its own process).
+#[test]
+fn red_hat_command_against_the_mock() {
+    let run = the_run();
+    fifty_requests_sent_at_five_per_second(&run);
+    ttft_is_within_half_a_millisecond_of_the_mocks_truth(&run);
+    output_tokens_are_what_each_request_asked_for(&run);
+    every_key_path_of_guidellms_constant_reports_is_present(&run);
+}
+
+fn the_run() -> Run {
+    {
+        let dir = common::tempdir("redhat");
+        let log = dir.join("mock-log.jsonl");
+        let qwen = common::shared("tokenizers/qwen2.5");
+        let mock = common::MockProcess::start(&[
+            "--ttft-ms",
+            "20",
+            "--itl-ms",
+            "5",
+            "--processor",
+            qwen.to_str().unwrap(),
+            "--log-file",
+            log.to_str().unwrap(),
+        ]);
+        let out_dir = dir.join("benchmark_results");
+        let out = common::run(&[
+            "benchmark",
+            "--target", &mock.url,
+            "--rate-type", "constant",
+            "--rate", "5",
+            "--data", "prompt_tokens=512,prompt_tokens_stdev=51,output_tokens=256,output_tokens_stdev=25,samples=50",
+            "--max-error-rate", "0.5",
+            "--max-seconds", "10",
+            "--output-dir", out_dir.to_str().unwrap(),
+            "--processor", qwen.to_str().unwrap(),
+        ]);
+        assert!(
+            out.status.success(),
+            "exit {:?}: {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        drop(mock);
+        let truth = std::fs::read_to_string(&log)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        Run {
+            report: common::report(&out_dir),
+            truth,
+            stdout: String::from_utf8(out.stdout).unwrap(),
+        }
+    }
+}
+
+fn fifty_requests_sent_at_five_per_second(run: &Run) {
+    let b = &run.report["benchmarks"][0];
+    let ok = b["requests"]["successful"].as_array().unwrap().len();
+    let inc = b["requests"]["incomplete"].as_array().unwrap().len();
+    assert_eq!(b["requests"]["errored"].as_array().unwrap().len(), 0);
+    // 5 req/s for 10 s; each takes ~1.3 s, so those sent in the last second are cut off.
+    assert_eq!(ok + inc, 50, "{ok} + {inc}");
+    assert!(ok >= 40, "{ok}");
+    assert_eq!(b["config"]["strategy"]["type_"], "constant");
+    assert_eq!(b["config"]["strategy"]["rate"], 5.0);
+    assert_eq!(
+        b["scheduler_state"]["end_queuing_constraints"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect::<Vec<_>>(),
+        ["max_seconds"]
+    );
+    assert!((b["duration"].as_f64().unwrap() - 10.0).abs() < 1e-6);
+    assert!(run.stdout.contains("constant@5.00"));
+}
+
+fn ttft_is_within_half_a_millisecond_of_the_mocks_truth(run: &Run) {
+    let truth: BTreeMap<&str, f64> = run
+        .truth
+        .iter()
+        .filter_map(|t| {
+            let first = t["first_token_at"].as_u64()? as f64;
+            let recv = t["received_at"].as_u64()? as f64;
+            Some((t["response_id"].as_str()?, (first - recv) / 1e6))
+        })
+        .collect();
+    let (mut measured, mut truths) = (Vec::new(), Vec::new());
+    for r in run.report["benchmarks"][0]["requests"]["successful"]
+        .as_array()
+        .unwrap()
+    {
+        let id = r["llmload"]["response_id"].as_str().unwrap();
+        measured.push(r["time_to_first_token_ms"].as_f64().unwrap());
+        truths.push(truth[id]);
+    }
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+    let (m, t) = (mean(&measured), mean(&truths));
+    assert!((m - t).abs() < 0.5, "measured {m:.3} ms, true {t:.3} ms");
+    assert!((t - 20.0).abs() < 0.5, "the mock's own TTFT {t}");
+}
+
+fn output_tokens_are_what_each_request_asked_for(run: &Run) {
+    let b = &run.report["benchmarks"][0];
+    let mut lengths = BTreeSet::new();
+    for r in b["requests"]["successful"].as_array().unwrap() {
+        let body: Value = serde_json::from_str(r["request_args"].as_str().unwrap()).unwrap();
+        let asked = body["max_completion_tokens"].as_u64().unwrap();
+        assert_eq!(body["ignore_eos"], true);
+        assert_eq!(r["output_tokens"].as_u64().unwrap(), asked);
+        lengths.insert(asked);
+        // The mock counts prompt tokens with the same tokenizer.
+        assert!(r["prompt_tokens"].as_u64().unwrap() > 0);
+    }
+    assert!(
+        lengths.len() > 5,
+        "lengths drawn with stdev 25: {lengths:?}"
+    );
+    let mean = b["metrics"]["output_token_count"]["successful"]["mean"]
+        .as_f64()
+        .unwrap();
+    assert!((mean - 256.0).abs() < 15.0, "{mean}");
+    let prompt = b["metrics"]["prompt_token_count"]["successful"]["mean"]
+        .as_f64()
+        .unwrap();
+    assert!((prompt - 512.0).abs() < 30.0, "{prompt}");
+}
+
+/// JSON type names, with int and float told apart.
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "bool",
+        Value::Number(n) if n.is_f64() => "float",
+        Value::Number(_) => "int",
+        Value::String(_) => "str",
+        Value::Array(_) => "list",
+        Value::Object(_) => "dict",
+    }
+}
+
+fn paths(v: &Value, at: String, out: &mut BTreeMap<String, BTreeSet<&'static str>>) {
+    out.entry(at.clone()).or_default().insert(kind(v));
+    match v {
+        Value::Object(m) => m
+            .iter()
+            .for_each(|(k, x)| paths(x, format!("{at}.{k}"), out)),
+        Value::Array(a) => a.iter().for_each(|x| paths(x, format!("{at}[]"), out)),
+        _ => {}
+    }
+}
+
+fn every_key_path_of_guidellms_constant_reports_is_present(run: &Run) {
+    let mut ours = BTreeMap::new();
+    paths(&run.report, String::new(), &mut ours);
+    for name in ["mock-constant5", "vllm-constant2"] {
+        let text = std::fs::read_to_string(common::shared(&format!(
+            "fixtures/guidellm-0.4.0/{name}-benchmarks.json"
+        )))
+        .unwrap();
+        let mut theirs = BTreeMap::new();
+        paths(
+            &serde_json::from_str(&text).unwrap(),
+            String::new(),
+            &mut theirs,
+        );
+        let missing: Vec<_> = theirs.keys().filter(|p| !ours.contains_key(*p)).collect();
+        assert!(
+            missing.is_empty(),
+            "{name}: {} paths missing, e.g. {:?}",
+            missing.len(),
+            &missing[..missing.len().min(10)]
+        );
+        // Types: ours must be among GuideLLM's, except a value where GuideLLM had null
+        // (an optional field), an int where GuideLLM had a float, and null in the
+        // fields GuideLLM 0.4's schema declares `int | None` (the fixtures were
+        // written with --sample-requests 10; without it GuideLLM writes null too).
+        const OPTIONAL: [&str; 2] = [
+            ".args.sample_requests",
+            ".benchmarks[].config.sample_requests",
+        ];
+        let mut mismatched = Vec::new();
+        for (p, t) in &theirs {
+            for k in &ours[p] {
+                let ok = t.contains(k)
+                    || t.contains("null")
+                    || (*k == "int" && t.contains("float"))
+                    || (*k == "null" && OPTIONAL.contains(&p.as_str()));
+                if !ok {
+                    mismatched.push(format!("{p}: ours {k}, GuideLLM {t:?}"));
+                }
+            }
+        }
+        assert!(mismatched.is_empty(), "{name}: {mismatched:#?}");
+    }
+}
