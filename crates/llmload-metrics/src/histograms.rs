@@ -13,6 +13,7 @@ use std::ops::AddAssign;
 use hdrhistogram::Histogram;
 
 use crate::benchmark::StatusCounts;
+use crate::distribution::Distribution;
 use crate::record::{ErrorKind, RequestRecord, RequestStatus};
 
 /// Histograms of the per-request latencies, in microseconds.
@@ -65,6 +66,25 @@ impl LatencyHistograms {
         put(&mut self.e2e_us, r.request_latency().map(|s| s * 1000.0));
         put(&mut self.lag_us, r.dispatch_delay().map(|s| s * 1000.0));
     }
+}
+
+/// Summarize a microsecond histogram as GuideLLM's distribution, in units
+/// of `unit_us` microseconds (1000.0 for ms, 1e6 for seconds).
+///
+/// Each bucket contributes its representative value weighted by its count,
+/// so the summary equals the exact one up to HDR's 3 significant digits.
+/// Used where only merged histograms exist (e.g. shards without records).
+pub fn summarize(h: &Histogram<u64>, unit_us: f64) -> Distribution {
+    let weighted = h
+        .iter_recorded()
+        .map(|v| {
+            (
+                h.median_equivalent(v.value_iterated_to()) as f64 / unit_us,
+                v.count_at_value() as f64,
+            )
+        })
+        .collect();
+    Distribution::from_weighted(weighted, Some(h.len()))
 }
 
 impl AddAssign<&LatencyHistograms> for LatencyHistograms {
@@ -172,6 +192,23 @@ mod tests {
         assert_eq!(merged.latency.e2e_us, whole.latency.e2e_us);
         assert_eq!(whole.counts.successful, 900);
         assert_eq!(whole.errors[&ErrorKind::HttpStatus], 100);
+        // The merged histogram summarizes like the exact records, within HDR precision.
+        let ok: Vec<_> = records
+            .iter()
+            .filter(|r| r.status == RequestStatus::Completed)
+            .collect();
+        let exact =
+            Distribution::from_values(ok.iter().map(|r| r.time_to_first_token_ms().unwrap()));
+        let hdr = summarize(&merged.latency.ttft_us, 1000.0);
+        assert_eq!(hdr.count, exact.count);
+        for (a, b) in [
+            (hdr.mean, exact.mean),
+            (hdr.median, exact.median),
+            (hdr.percentiles.p99, exact.percentiles.p99),
+            (hdr.max, exact.max),
+        ] {
+            assert!((a - b).abs() <= 1e-3 * b, "hdr {a} exact {b}");
+        }
         // Microsecond resolution, 3 significant digits.
         let p50 = whole.latency.ttft_us.value_at_quantile(0.5) as f64 / 1000.0;
         assert!((20.0..=33.0).contains(&p50), "{p50}");

@@ -26,7 +26,7 @@ mod scheduler;
 
 pub use benchmark::{BenchmarkMetrics, MetricsSummary, StatusCounts, TextMetrics};
 pub use distribution::{ByStatus, Distribution, Percentiles, StatusDistribution, MERGE_THRESHOLD};
-pub use histograms::{LatencyHistograms, LiveStats};
+pub use histograms::{summarize, LatencyHistograms, LiveStats};
 pub use record::{
     ErrorKind, RequestError, RequestRecord, RequestStatus, RequestTimings, RequestType,
     UsageMetrics,
