@@ -151,9 +151,25 @@ struct TextPart<'a> {
 }
 
 #[derive(Serialize)]
-struct Message<'a> {
-    role: &'static str,
-    content: [TextPart<'a>; 1],
+#[serde(untagged)]
+enum Message<'a> {
+    /// GuideLLM sends a prefix as a plain-string system message.
+    System {
+        role: &'static str,
+        content: &'a str,
+    },
+    /// The user turn, as a list of parts.
+    User {
+        role: &'static str,
+        content: [TextPart<'a>; 1],
+    },
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Messages<'a> {
+    Built(Vec<Message<'a>>),
+    Raw(&'a Value),
 }
 
 #[derive(Serialize)]
@@ -174,9 +190,9 @@ struct Body<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     ignore_eos: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    messages: Option<[Message<'a>; 1]>,
+    messages: Option<Messages<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    prompt: Option<&'a str>,
+    prompt: Option<Cow<'a, str>>,
 }
 
 /// What goes into one request body.
@@ -194,6 +210,10 @@ pub struct BodySpec<'a> {
     pub max_tokens: Option<u64>,
     /// Stream the response (with usage in the last chunk).
     pub stream: bool,
+    /// A system prompt: a system message for chat, prepended for completions.
+    pub system: Option<&'a str>,
+    /// Chat messages sent as they are, instead of `system` + `prompt`.
+    pub messages: Option<&'a Value>,
 }
 
 /// Encode a request body. `extra` (from `--backend-args extra_body`) is merged
@@ -212,14 +232,30 @@ pub fn encode_body(spec: &BodySpec<'_>, extra: Option<&Map<String, Value>>) -> B
         max_tokens: if chat { None } else { limit },
         stop: forced,
         ignore_eos: forced.then_some(true),
-        messages: chat.then_some([Message {
-            role: "user",
-            content: [TextPart {
-                kind: "text",
-                text: spec.prompt,
-            }],
-        }]),
-        prompt: (!chat).then_some(spec.prompt),
+        messages: chat.then(|| match spec.messages {
+            Some(raw) => Messages::Raw(raw),
+            None => {
+                let mut m = Vec::with_capacity(2);
+                if let Some(system) = spec.system {
+                    m.push(Message::System {
+                        role: "system",
+                        content: system,
+                    });
+                }
+                m.push(Message::User {
+                    role: "user",
+                    content: [TextPart {
+                        kind: "text",
+                        text: spec.prompt,
+                    }],
+                });
+                Messages::Built(m)
+            }
+        }),
+        prompt: (!chat).then(|| match spec.system {
+            Some(system) => Cow::Owned(format!("{system}{}", spec.prompt)),
+            None => Cow::Borrowed(spec.prompt),
+        }),
     };
     match extra {
         Some(extra) if !extra.is_empty() => {
@@ -257,6 +293,8 @@ mod tests {
                 output_tokens: Some(36),
                 max_tokens: None,
                 stream: true,
+                system: None,
+                messages: None,
             },
             None,
         );
@@ -278,12 +316,45 @@ mod tests {
                 output_tokens: None,
                 max_tokens: Some(16),
                 stream: true,
+                system: Some("sys "),
+                messages: None,
             },
             Some(&extra),
         );
         assert_eq!(
             std::str::from_utf8(&b).unwrap(),
-            r#"{"model":"m","stream":true,"stream_options":{"include_usage":true},"max_tokens":16,"prompt":"p","temperature":0.0}"#
+            r#"{"model":"m","stream":true,"stream_options":{"include_usage":true},"max_tokens":16,"prompt":"sys p","temperature":0.0}"#
+        );
+    }
+
+    #[test]
+    fn system_prompts_and_raw_messages() {
+        let base = BodySpec {
+            request_type: RequestType::ChatCompletions,
+            model: None,
+            prompt: "q",
+            output_tokens: None,
+            max_tokens: None,
+            stream: false,
+            system: Some("be brief"),
+            messages: None,
+        };
+        let b = encode_body(&base, None);
+        assert_eq!(
+            std::str::from_utf8(&b).unwrap(),
+            r#"{"messages":[{"role":"system","content":"be brief"},{"role":"user","content":[{"type":"text","text":"q"}]}]}"#
+        );
+        let raw = serde_json::json!([{"role": "user", "content": "hey"}]);
+        let b = encode_body(
+            &BodySpec {
+                messages: Some(&raw),
+                ..base
+            },
+            None,
+        );
+        assert_eq!(
+            std::str::from_utf8(&b).unwrap(),
+            r#"{"messages":[{"role":"user","content":"hey"}]}"#
         );
     }
 

@@ -26,6 +26,11 @@ pub struct Corpus {
     ok_start: Vec<bool>,
     /// Unit `i` may end a prompt: its last character is not whitespace.
     ok_end: Vec<bool>,
+    /// `chars[i]` = characters in units `0..i`.
+    chars: Vec<u32>,
+    /// `words[i]` = word starts (a non-space character after a space or the
+    /// start of the text) in units `0..i`.
+    words: Vec<u32>,
 }
 
 impl Corpus {
@@ -68,8 +73,19 @@ impl Corpus {
         let n = starts.len() - 1;
         let mut ok_start = Vec::with_capacity(n);
         let mut ok_end = Vec::with_capacity(n);
+        let (mut chars, mut words) = (vec![0u32], vec![0u32]);
+        let mut prev_space = true;
         for i in 0..n {
             let unit = &text[starts[i] as usize..starts[i + 1] as usize];
+            let (mut c, mut w) = (0u32, 0u32);
+            for ch in unit.chars() {
+                c += 1;
+                let space = crate::is_py_space(ch);
+                w += (!space && prev_space) as u32;
+                prev_space = space;
+            }
+            chars.push(chars[i] + c);
+            words.push(words[i] + w);
             let mut chars = unit.chars();
             let first = chars.next();
             let second = chars.next();
@@ -83,6 +99,8 @@ impl Corpus {
             cum,
             ok_start,
             ok_end,
+            chars,
+            words,
         })
     }
 
@@ -104,6 +122,17 @@ impl Corpus {
     /// Tokens in units `u..e`.
     pub fn count(&self, u: usize, e: usize) -> u64 {
         (self.cum[e] - self.cum[u]) as u64
+    }
+
+    /// Characters in units `u..e`.
+    pub fn chars(&self, u: usize, e: usize) -> u64 {
+        (self.chars[e] - self.chars[u]) as u64
+    }
+
+    /// Words (Python's `len(text.split())`) in units `u..e`, when unit `u`
+    /// starts with whitespace (as every prompt body does).
+    pub fn words(&self, u: usize, e: usize) -> u64 {
+        (self.words[e] - self.words[u]) as u64
     }
 
     /// Whether unit `u` can start a body that follows a prefix.
@@ -157,6 +186,17 @@ mod tests {
             c.tokens() as usize,
             tok.encode(text.as_str(), false).unwrap().len()
         );
+        // Counts of characters and words per run match a direct count.
+        for u in (0..c.units()).filter(|&u| c.is_start(u)) {
+            let e = c.units();
+            let (w, ch) = crate::count_words_chars(c.slice(u, e));
+            assert_eq!(
+                (c.words(u, e), c.chars(u, e)),
+                (w, ch),
+                "{:?}",
+                c.slice(u, e)
+            );
+        }
         // Every clean run re-encodes to its count.
         for u in 0..c.units() {
             for k in 1..=8 {

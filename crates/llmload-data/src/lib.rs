@@ -13,6 +13,7 @@
 //! HTTP bodies (the client encodes them), scheduling (the engine).
 
 mod corpus;
+mod dataset;
 mod spec;
 mod synthetic;
 pub mod tokenizer;
@@ -20,6 +21,7 @@ pub mod tokenizer;
 use std::fmt;
 
 pub use corpus::Corpus;
+pub use dataset::{ColumnMapping, Dataset, DatasetSource, TEXT_COLUMNS};
 pub use spec::{LengthDist, SyntheticSpec, SPEC_KEYS};
 pub use synthetic::{PromptBuilder, SyntheticSource};
 pub use tokenizers::Tokenizer;
@@ -52,6 +54,15 @@ pub enum DataPlan {
         /// `--random-seed`.
         seed: u64,
     },
+    /// Rows of a dataset file, cycled.
+    Dataset {
+        /// The loaded rows.
+        dataset: Dataset,
+        /// `--data-samples` (all when `None`).
+        samples: Option<usize>,
+        /// Seed of the shuffle (`--data-sampler shuffle`), in file order when `None`.
+        shuffle_seed: Option<u64>,
+    },
 }
 
 impl DataPlan {
@@ -68,6 +79,11 @@ impl DataPlan {
                 *seed,
                 bench,
             )),
+            DataPlan::Dataset {
+                dataset,
+                samples,
+                shuffle_seed,
+            } => Box::new(dataset.source(*samples, *shuffle_seed)),
         }
     }
 }
@@ -85,6 +101,10 @@ pub struct RequestSpec {
     pub prompt_words: u64,
     /// Characters in the prompt (Unicode scalar values).
     pub prompt_chars: u64,
+    /// A system prompt (sent as a system message, or prepended for completions).
+    pub system: Option<String>,
+    /// Chat messages to send as they are (datasets with a `messages` column).
+    pub messages: Option<serde_json::Value>,
 }
 
 impl RequestSpec {
@@ -97,8 +117,15 @@ impl RequestSpec {
             output_tokens,
             prompt_words,
             prompt_chars,
+            system: None,
+            messages: None,
         }
     }
+}
+
+/// Python's `str.isspace`, which `str.split()` splits on.
+pub fn is_py_space(c: char) -> bool {
+    c.is_whitespace() || ('\x1c'..='\x1f').contains(&c)
 }
 
 /// Words (runs of non-whitespace, as Python's `str.split()`) and characters.
@@ -106,7 +133,7 @@ pub fn count_words_chars(s: &str) -> (u64, u64) {
     let (mut words, mut chars, mut in_word) = (0u64, 0u64, false);
     for c in s.chars() {
         chars += 1;
-        let space = c.is_whitespace() || ('\x1c'..='\x1f').contains(&c);
+        let space = is_py_space(c);
         if !space && !in_word {
             words += 1;
         }

@@ -148,6 +148,47 @@ impl SyntheticSpec {
         Self::from_map(&map, s)
     }
 
+    /// Read a spec from a `.json`, `.yaml`, `.yml` or `.config` file holding
+    /// one object of spec keys. `Ok(None)` when a `.json` file is not such an
+    /// object (it may be a dataset).
+    pub fn from_file(path: &std::path::Path) -> Result<Option<SyntheticSpec>, DataError> {
+        let name = path.display();
+        let ext = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        if !matches!(ext.as_str(), "json" | "yaml" | "yml" | "config") {
+            return Ok(None);
+        }
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| DataError::new(format!("--data {name}: cannot read ({e})")))?;
+        let value: Value = if ext == "json" {
+            match serde_json::from_str(&text) {
+                Ok(v) => v,
+                Err(_) => return Ok(None),
+            }
+        } else {
+            serde_yaml::from_str(&text)
+                .map_err(|e| DataError::new(format!("--data {name}: not YAML or JSON ({e})")))?
+        };
+        match value {
+            Value::Object(m) if m.contains_key("prompt_tokens") || ext != "json" => {
+                // GuideLLM scenario files hold the spec under `data`.
+                let map = match m.get("data") {
+                    Some(Value::Object(d)) => d.clone(),
+                    Some(Value::String(s)) => return Self::parse(s).map(Some),
+                    _ => m,
+                };
+                Self::from_map(&map, &text).map(Some)
+            }
+            _ if ext == "json" => Ok(None),
+            _ => Err(DataError::new(format!(
+                "--data {name}: expected an object of synthetic data keys"
+            ))),
+        }
+    }
+
     /// Build from a key/value map (a JSON or YAML object).
     pub fn from_map(map: &Map<String, Value>, raw: &str) -> Result<SyntheticSpec, DataError> {
         for k in map.keys() {
@@ -279,6 +320,34 @@ mod tests {
         assert!((mean - 1000.0).abs() < 3.0, "{mean}");
         assert!((sd - 100.0).abs() < 3.0, "{sd}");
         assert!(ys.iter().all(|&y| (500..=1500).contains(&y)));
+    }
+
+    #[test]
+    fn spec_files() {
+        let dir = std::env::temp_dir();
+        let y = dir.join(format!("llmload-spec-{}.yaml", std::process::id()));
+        std::fs::write(
+            &y,
+            "prompt_tokens: 128\noutput_tokens: 16\nprompt_tokens_stdev: 12.8\n",
+        )
+        .unwrap();
+        let s = SyntheticSpec::from_file(&y).unwrap().unwrap();
+        assert_eq!((s.prompt.mean, s.output.unwrap().mean), (128, 16));
+        let j = dir.join(format!("llmload-spec-{}.json", std::process::id()));
+        std::fs::write(&j, r#"{"prompt_tokens": 64}"#).unwrap();
+        assert_eq!(
+            SyntheticSpec::from_file(&j).unwrap().unwrap().prompt.mean,
+            64
+        );
+        std::fs::write(&j, r#"[{"prompt": "a dataset"}]"#).unwrap();
+        assert_eq!(SyntheticSpec::from_file(&j).unwrap(), None);
+        std::fs::write(&y, "prompt_tokens: 8\nbogus: 1\n").unwrap();
+        assert!(SyntheticSpec::from_file(&y)
+            .unwrap_err()
+            .to_string()
+            .contains("unknown key \"bogus\""));
+        std::fs::remove_file(y).unwrap();
+        std::fs::remove_file(j).unwrap();
     }
 
     #[test]

@@ -72,12 +72,27 @@ impl PromptBuilder {
     /// A prompt that encodes to exactly `n` tokens, starting with `prefix`
     /// when it fits, its body cut at a position drawn from `rng`.
     pub fn build(&self, n: u64, prefix: &str, rng: &mut ChaCha8Rng) -> Result<String, DataError> {
+        self.build_counted(n, prefix, rng).map(|p| p.prompt)
+    }
+
+    /// As [`PromptBuilder::build`], with the prompt's words and characters
+    /// counted from the corpus tables (no scan of the prompt).
+    pub fn build_counted(
+        &self,
+        n: u64,
+        prefix: &str,
+        rng: &mut ChaCha8Rng,
+    ) -> Result<RequestSpec, DataError> {
         let k = n.saturating_sub(self.specials);
         if k == 0 {
-            return Ok(String::new());
+            return Ok(RequestSpec::new(String::new(), Some(n), None));
         }
         let p = self.tokens(prefix);
-        let (prefix, body) = if k > p { (prefix, k - p) } else { ("", k) };
+        let (prefix, p, body) = if k > p {
+            (prefix, p, k - p)
+        } else {
+            ("", 0, k)
+        };
         let c = &self.corpus;
         let last = c.last_start_for(body).ok_or_else(|| {
             DataError::new(format!(
@@ -85,6 +100,7 @@ impl PromptBuilder {
                 c.tokens()
             ))
         })?;
+        let mut junction = String::with_capacity(64);
         for _ in 0..TRIES {
             let mut u = rng.random_range(0..=last);
             while u <= last && !c.is_start(u) {
@@ -96,21 +112,32 @@ impl PromptBuilder {
             let Some(e) = c.exact_end(u, body) else {
                 continue;
             };
-            // Junctions: prefix + first units, and the last units at the end of the string.
-            let head = (u + 2).min(e);
-            if self.tokens(&format!("{prefix}{}", c.slice(u, head)))
-                != self.tokens(prefix) + c.count(u, head)
-            {
+            // Junctions: the prefix followed by the first unit, and the last
+            // units at the end of the string, must encode as in the corpus.
+            let head = (u + 1).min(e);
+            junction.clear();
+            junction.push_str(prefix);
+            junction.push_str(c.slice(u, head));
+            if self.tokens(&junction) != p + c.count(u, head) {
                 continue;
             }
-            let tail = e.saturating_sub(2).max(u);
-            if self.tokens(c.slice(tail, e)) != c.count(tail, e) {
+            let tail = e.saturating_sub(2).max(head);
+            if tail < e && self.tokens(c.slice(tail, e)) != c.count(tail, e) {
                 continue;
             }
-            let mut out = String::with_capacity(prefix.len() + c.slice(u, e).len());
-            out.push_str(prefix);
-            out.push_str(c.slice(u, e));
-            return Ok(out);
+            let mut prompt = String::with_capacity(prefix.len() + c.slice(u, e).len());
+            prompt.push_str(prefix);
+            prompt.push_str(c.slice(u, e));
+            let (pw, pc) = crate::count_words_chars(prefix);
+            return Ok(RequestSpec {
+                prompt,
+                prompt_tokens: Some(n),
+                output_tokens: None,
+                prompt_words: pw + c.words(u, e),
+                prompt_chars: pc + c.chars(u, e),
+                system: None,
+                messages: None,
+            });
         }
         Err(DataError::new(format!(
             "could not cut a prompt of exactly {n} tokens from the prompt source"
@@ -153,7 +180,10 @@ impl SyntheticSource {
         let output_tokens = self.spec.output.map(|o| o.sample(&mut self.output_rng));
         let prefix = format!("{}-{}:", self.bench, self.index);
         self.index += 1;
-        let prompt = self.builder.build(n, &prefix, &mut self.offset_rng)?;
-        Ok(RequestSpec::new(prompt, Some(n), output_tokens))
+        let mut spec = self
+            .builder
+            .build_counted(n, &prefix, &mut self.offset_rng)?;
+        spec.output_tokens = output_tokens;
+        Ok(spec)
     }
 }

@@ -264,6 +264,8 @@ fn start_producer(
                     output_tokens: spec.output_tokens,
                     max_tokens: body.max_tokens,
                     stream,
+                    system: spec.system.as_deref(),
+                    messages: spec.messages.as_ref(),
                 },
                 body.extra.as_ref(),
             );

@@ -29,6 +29,8 @@ fn body(rt: RequestType, model: &str, out: u64) -> bytes::Bytes {
             output_tokens: Some(out),
             max_tokens: None,
             stream: true,
+            system: None,
+            messages: None,
         },
         None,
     )
@@ -130,6 +132,8 @@ async fn completions_route_and_unstreamed_bodies() {
             output_tokens: Some(5),
             max_tokens: None,
             stream: false,
+            system: None,
+            messages: None,
         },
         None,
     );

@@ -7,14 +7,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use llmload_client::{CancellationToken, Client, ClientConfig};
-use llmload_data::{tokenizer, DataPlan, PromptBuilder, Tokenizer, BUILTIN_CORPUS};
+use llmload_data::{tokenizer, DataPlan, Dataset, PromptBuilder, Tokenizer, BUILTIN_CORPUS};
 use llmload_engine::{BodyOptions, RunContext, RunOutcome, RunPlan, INTERRUPT_GRACE};
 use llmload_mock::{MockConfig, MockHandle, MockServer};
 use llmload_report::guidellm::{self, RunInfo};
 use llmload_report::Report;
 use serde_json::{json, Value};
 
-use crate::plan::{BackendArgs, Plan};
+use crate::plan::{BackendArgs, DataChoice, Plan};
 use crate::progress;
 use crate::CliError;
 
@@ -177,17 +177,46 @@ pub async fn run(plan: Plan) -> Result<ExitCode, CliError> {
             })?
         }
     };
-    let tok = match early_tok {
-        Some(t) => t,
-        None => Arc::new(load_tokenizer(&plan, &model)?),
+    let data = match &plan.data {
+        DataChoice::Synthetic(spec) => {
+            let tok = match early_tok {
+                Some(t) => t,
+                None => Arc::new(load_tokenizer(&plan, &model)?),
+            };
+            let source_text = match &spec.source {
+                Some(path) => std::fs::read_to_string(path).map_err(|e| {
+                    CliError::usage(format!("--data source {path}: cannot read ({e})"))
+                })?,
+                None => BUILTIN_CORPUS.to_string(),
+            };
+            let builder =
+                PromptBuilder::new(tok, source_text).map_err(|e| CliError::usage(e.to_string()))?;
+            DataPlan::Synthetic {
+                builder,
+                spec: spec.clone(),
+                seed: plan.seed,
+            }
+        }
+        DataChoice::File {
+            path,
+            mapping,
+            samples,
+            shuffle,
+        } => {
+            // A tokenizer is optional here: it counts prompt tokens the file does not give.
+            let tok = match early_tok {
+                Some(t) => Some(t),
+                None => load_tokenizer(&plan, &model).ok().map(Arc::new),
+            };
+            let dataset = Dataset::load(path, mapping, tok.as_deref())
+                .map_err(|e| CliError::usage(e.to_string()))?;
+            DataPlan::Dataset {
+                dataset,
+                samples: *samples,
+                shuffle_seed: shuffle.then_some(plan.seed),
+            }
+        }
     };
-    let source_text = match &plan.data.source {
-        Some(path) => std::fs::read_to_string(path)
-            .map_err(|e| CliError::usage(format!("--data source {path}: cannot read ({e})")))?,
-        None => BUILTIN_CORPUS.to_string(),
-    };
-    let builder = PromptBuilder::new(Arc::clone(&tok), source_text)
-        .map_err(|e| CliError::usage(e.to_string()))?;
 
     let interrupt = CancellationToken::new();
     let abort = CancellationToken::new();
@@ -197,11 +226,7 @@ pub async fn run(plan: Plan) -> Result<ExitCode, CliError> {
     let display = show_progress.then(|| progress::spawn(progress_rx));
     let ctx = RunContext {
         client,
-        data: DataPlan::Synthetic {
-            builder,
-            spec: plan.data.clone(),
-            seed: plan.seed,
-        },
+        data,
         body: BodyOptions {
             model: Some(model.clone()),
             max_tokens: plan.backend.max_output_tokens,

@@ -81,7 +81,9 @@ pub struct BenchmarkArgs {
     #[arg(long)]
     pub processor_args: Option<String>,
 
-    /// Synthetic spec `prompt_tokens=…,output_tokens=…,…` (or a JSON object).
+    /// Synthetic spec `prompt_tokens=…,output_tokens=…,…` (or a JSON object,
+    /// or a .json/.yaml/.config file holding one), or a dataset file
+    /// (.jsonl, .json, .csv, .txt).
     #[arg(long, env = "GUIDELLM_DATA")]
     pub data: Vec<String>,
 
@@ -92,6 +94,14 @@ pub struct BenchmarkArgs {
     /// Number of dataset samples to use (-1: all).
     #[arg(long, default_value_t = -1, allow_negative_numbers = true)]
     pub data_samples: i64,
+
+    /// JSON column mapping for dataset files, e.g. '{"text_column": "article"}'.
+    #[arg(long)]
+    pub data_column_mapper: Option<String>,
+
+    /// `shuffle` to shuffle dataset rows (seeded by --random-seed).
+    #[arg(long)]
+    pub data_sampler: Option<String>,
 
     /// Scheduling profile: synchronous, concurrent, throughput, constant, poisson, async.
     #[arg(long, visible_alias = "profile", env = "GUIDELLM_RATE_TYPE")]

@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use llmload_data::SyntheticSpec;
+use llmload_data::{ColumnMapping, SyntheticSpec};
 use llmload_engine::{Constraints, Profile, DEFAULT_MAX_CONCURRENCY};
 use llmload_metrics::RequestType;
 use llmload_report::Format;
@@ -156,6 +156,80 @@ pub struct OutputPlan {
     pub console: bool,
 }
 
+/// Where the requests come from.
+#[derive(Clone, Debug)]
+pub enum DataChoice {
+    /// Synthetic prompts.
+    Synthetic(SyntheticSpec),
+    /// A dataset file.
+    File {
+        /// The file.
+        path: PathBuf,
+        /// Column roles.
+        mapping: ColumnMapping,
+        /// `--data-samples` (all when `None`).
+        samples: Option<usize>,
+        /// Shuffle the rows (`--data-sampler shuffle`).
+        shuffle: bool,
+    },
+}
+
+fn parse_data(args: &BenchmarkArgs) -> Result<DataChoice, CliError> {
+    let one =
+        match args.data.as_slice() {
+            [] => return Err(CliError::usage(
+                "--data: required, e.g. \"prompt_tokens=512,output_tokens=256\" or a dataset file",
+            )),
+            [one] => one,
+            _ => {
+                return Err(CliError::usage(
+                    "--data: give one synthetic spec or one dataset file",
+                ))
+            }
+        };
+    let usage = |e: llmload_data::DataError| CliError::usage(e.to_string());
+    if SyntheticSpec::looks_like_spec(one) {
+        return SyntheticSpec::parse(one)
+            .map(DataChoice::Synthetic)
+            .map_err(usage);
+    }
+    let path = PathBuf::from(one);
+    if !path.is_file() {
+        return Err(CliError::usage(format!(
+            "--data {one:?}: neither a synthetic spec (prompt_tokens=…,output_tokens=…) nor a readable file; \
+             Hugging Face datasets are not downloaded (save them as .jsonl, .json or .csv)"
+        )));
+    }
+    if let Some(spec) = SyntheticSpec::from_file(&path).map_err(usage)? {
+        return Ok(DataChoice::Synthetic(spec));
+    }
+    let mapping = ColumnMapping::parse(args.data_column_mapper.as_deref()).map_err(usage)?;
+    let shuffle = match args.data_sampler.as_deref() {
+        None | Some("none") | Some("None") => false,
+        Some("shuffle") | Some("random") => true,
+        Some(other) => {
+            return Err(CliError::usage(format!(
+                "--data-sampler {other:?}: expected shuffle"
+            )))
+        }
+    };
+    let samples = match args.data_samples {
+        -1 => None,
+        n if n >= 1 => Some(n as usize),
+        n => {
+            return Err(CliError::usage(format!(
+                "--data-samples: expected -1 (all) or at least 1, got {n}"
+            )))
+        }
+    };
+    Ok(DataChoice::File {
+        path,
+        mapping,
+        samples,
+        shuffle,
+    })
+}
+
 /// A validated benchmark invocation.
 #[derive(Clone, Debug)]
 pub struct Plan {
@@ -167,8 +241,8 @@ pub struct Plan {
     pub request_type: RequestType,
     /// `--processor`.
     pub processor: Option<String>,
-    /// The synthetic spec.
-    pub data: SyntheticSpec,
+    /// Where requests come from.
+    pub data: DataChoice,
     /// Profile.
     pub profile: Profile,
     /// Stop conditions.
@@ -375,18 +449,7 @@ impl Plan {
             serde_json::from_str::<Value>(raw)
                 .map_err(|e| CliError::usage(format!("--processor-args: not JSON ({e})")))?;
         }
-        let data = match args.data.as_slice() {
-            [] => return Err(CliError::usage("--data: required, e.g. \"prompt_tokens=512,output_tokens=256\"")),
-            [one] if SyntheticSpec::looks_like_spec(one) => {
-                SyntheticSpec::parse(one).map_err(|e| CliError::usage(e.to_string()))?
-            }
-            [one] => {
-                return Err(CliError::usage(format!(
-                    "--data {one:?}: dataset files are not supported yet; give a synthetic spec like \"prompt_tokens=512,output_tokens=256\""
-                )))
-            }
-            _ => return Err(CliError::usage("--data: give one synthetic spec")),
-        };
+        let data = parse_data(&args)?;
         let rates = parse_rates(&args.rate)?;
         let explicit_cap = args.max_concurrency.is_some();
         let mut max_concurrency = args.max_concurrency.unwrap_or(DEFAULT_MAX_CONCURRENCY);
