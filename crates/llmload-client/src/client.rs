@@ -77,7 +77,7 @@ struct Inner {
     target: Target,
     pool: Pool,
     headers: HeaderMap,
-    route: String,
+    route: http::Uri,
     request_type: RequestType,
     timeout: Option<Duration>,
     keep_output: bool,
@@ -185,6 +185,9 @@ impl Client {
             RequestType::ChatCompletions => "/v1/chat/completions",
             RequestType::TextCompletions => "/v1/completions",
         });
+        let route: http::Uri = route
+            .parse()
+            .map_err(|_| SetupError::new(format!("--target: bad path {route:?}")))?;
         let pool = Pool::new(target.clone(), cfg.verify_tls)?;
         Ok(Client {
             inner: Arc::new(Inner {
@@ -215,10 +218,10 @@ impl Client {
         self.inner.stream
     }
 
-    fn request(&self, method: Method, path: &str, body: Bytes) -> Request<Full<Bytes>> {
+    fn request(&self, method: Method, uri: http::Uri, body: Bytes) -> Request<Full<Bytes>> {
         let mut req = Request::new(Full::new(body));
         *req.method_mut() = method;
-        *req.uri_mut() = path.parse().unwrap_or_else(|_| http::Uri::from_static("/"));
+        *req.uri_mut() = uri;
         *req.headers_mut() = self.inner.headers.clone();
         req
     }
@@ -229,7 +232,10 @@ impl Client {
         let never = CancellationToken::new();
         let path = self.inner.target.path(route);
         let mut conn = self.inner.pool.checkout().await?;
-        let req = self.request(Method::GET, &path, Bytes::new());
+        let uri = path
+            .parse()
+            .map_err(|_| ClientError::parse(format!("bad path {path:?}")))?;
+        let req = self.request(Method::GET, uri, Bytes::new());
         let limit = self.inner.timeout.or(Some(Duration::from_secs(60)));
         let resp = match race(conn.sender.send_request(req), limit, &never, || {
             ClientError::timeout(format!("GET {path} timed out"))
@@ -270,9 +276,14 @@ impl Client {
 
     /// Send one request with `body` and record everything about it in `rec`.
     ///
+    /// When `rec.timings.targeted_start` is set and still ahead, the
+    /// connection is checked out (or opened) first and the request is sent
+    /// at that instant, so connection setup is not counted as lag.
+    ///
     /// Never fails: errors are classified into `rec.error`. When `cancel`
     /// fires first, the request is dropped (closing its connection) and
-    /// recorded as cancelled with what had arrived.
+    /// recorded as cancelled with what had arrived; cancelled before anything
+    /// was sent, it is marked as never started (`resolve_start` cleared).
     pub async fn execute(&self, body: Bytes, rec: &mut RequestRecord, cancel: &CancellationToken) {
         if rec.timings.resolve_start.is_none() {
             rec.timings.resolve_start = Some(now());
@@ -303,6 +314,9 @@ impl Client {
             Err(Stop::Cancelled) => {
                 rec.status = RequestStatus::Cancelled;
                 t.request_end = None;
+                if t.request_start.is_none() {
+                    t.resolve_start = None;
+                }
                 rec.error = Some(RequestError {
                     kind: ErrorKind::Cancelled,
                     status: None,
@@ -330,9 +344,19 @@ impl Client {
                 ))
             })
             .await??;
+            let req = self.request(Method::POST, self.inner.route.clone(), body.clone());
+            if let Some(due) = rec
+                .timings
+                .targeted_start
+                .filter(|&d| attempt == 1 && now() < d)
+            {
+                race(llmload_clock::sleep_until(due), None, cancel, || {
+                    unreachable!("no limit")
+                })
+                .await?;
+            }
             conn.arm();
             let before = now();
-            let req = self.request(Method::POST, &self.inner.route, body.clone());
             let sent = race(conn.sender.send_request(req), timeout, cancel, || {
                 ClientError::timeout(format!(
                     "no response head within {:?}",
@@ -398,11 +422,28 @@ impl Client {
         }
         let mut parser = SseParser::new();
         let mut failure: Option<ClientError> = None;
+        // One cancellation waiter and one stall timer for the whole stream:
+        // the timer is re-armed only when it fires early, not on every chunk.
+        let cancelled = cancel.cancelled();
+        tokio::pin!(cancelled);
+        let mut last_data = tokio::time::Instant::now();
+        let stall = tokio::time::sleep(timeout.unwrap_or(Duration::from_secs(86_400 * 365)));
+        tokio::pin!(stall);
         loop {
-            let frame = race(body.frame(), timeout, cancel, || {
-                ClientError::stalled(format!("no data for {:?}", timeout.unwrap_or_default()))
-            })
-            .await?;
+            let frame = tokio::select! {
+                biased;
+                _ = &mut cancelled => return Err(Stop::Cancelled),
+                f = body.frame() => f,
+                _ = &mut stall, if timeout.is_some() => {
+                    let limit = timeout.expect("guarded");
+                    if last_data.elapsed() >= limit {
+                        return Err(Stop::Failed(ClientError::stalled(format!("no data for {limit:?}"))));
+                    }
+                    stall.as_mut().reset(last_data + limit);
+                    continue;
+                }
+            };
+            last_data = tokio::time::Instant::now();
             let at = now();
             match frame {
                 None => break,

@@ -295,7 +295,10 @@ impl Pool {
             stream,
             first_write: Arc::clone(&first_write),
         };
+        // SSE chunks are a few hundred bytes: a 4 KiB read buffer (instead of
+        // hyper's growable 8 KiB+) keeps 10,000 open streams small.
         let (sender, conn) = http1::Builder::new()
+            .read_buf_exact_size(Some(4096))
             .handshake(TokioIo::new(io))
             .await
             .map_err(|e| {

@@ -53,7 +53,7 @@ struct RawChunk<'a> {
     #[serde(borrow, default, deserialize_with = "borrowed")]
     id: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
-    choices: Vec<RawChoice<'a>>,
+    choices: FirstChoice<'a>,
     #[serde(default)]
     usage: Option<Usage>,
     #[serde(default)]
@@ -84,6 +84,34 @@ struct RawDelta<'a> {
     reasoning: Option<Cow<'a, str>>,
 }
 
+/// The first element of `choices`, without allocating a vector for them.
+#[derive(Default)]
+struct FirstChoice<'a>(Option<RawChoice<'a>>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for FirstChoice<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for V<'a> {
+            type Value = FirstChoice<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a list of choices")
+            }
+            fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+                Ok(FirstChoice(None))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Self::Value, A::Error> {
+                let first = seq.next_element::<RawChoice<'a>>()?;
+                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(FirstChoice(first))
+            }
+        }
+        d.deserialize_any(V(std::marker::PhantomData))
+    }
+}
+
 /// `Option<Cow<str>>` that borrows from the input when the string has no
 /// escapes (serde's own impl always allocates inside an `Option`).
 fn borrowed<'de: 'a, 'a, D: serde::Deserializer<'de>>(
@@ -108,7 +136,7 @@ pub fn parse_chunk(data: &[u8]) -> Result<Chunk<'_>, serde_json::Error> {
         error,
         ..Default::default()
     };
-    if let Some(choice) = raw.choices.into_iter().next() {
+    if let Some(choice) = raw.choices.0 {
         let delta = choice.delta.or(choice.message);
         match delta {
             Some(d) => {

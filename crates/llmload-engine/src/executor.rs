@@ -22,9 +22,9 @@ use crate::progress::{Phase, Progress};
 use crate::strategy::Strategy;
 use crate::{BenchmarkRun, EngineError, RunContext};
 
-/// How early the dispatcher hands a request to its task, which then sleeps
-/// precisely to the intended instant: spawning and staging stay off the
-/// critical path.
+/// How early the dispatcher hands a request to its task, which checks out a
+/// connection and then sleeps precisely to the intended instant: spawning,
+/// connecting and staging stay off the critical path.
 const LEAD: Duration = Duration::from_micros(1500);
 /// How long an interrupted benchmark waits for requests in flight.
 pub const INTERRUPT_GRACE: Duration = Duration::from_secs(5);
@@ -71,20 +71,6 @@ impl Shared {
         if self.keep_body {
             rec.request_body = Some(p.body.clone());
         }
-        if let Some(due) = due {
-            if now() < due {
-                tokio::select! {
-                    biased;
-                    _ = self.cancel.cancelled() => {
-                        // Cancelled before it started: counted, never measured.
-                        rec.status = RequestStatus::Cancelled;
-                        let _ = self.records.send(rec);
-                        return;
-                    }
-                    _ = sleep_until(due) => {}
-                }
-            }
-        }
         self.client.execute(p.body, &mut rec, &self.cancel).await;
         let _ = self.records.send(rec);
     }
@@ -98,14 +84,30 @@ fn admit(admitted: &AtomicU64, max_requests: Option<u64>) -> bool {
     }
 }
 
-async fn next_prepared(
-    rx: &mut mpsc::Receiver<Prepared>,
-    stop: &CancellationToken,
-) -> Option<Option<Prepared>> {
-    tokio::select! {
-        biased;
-        _ = stop.cancelled() => None,
-        p = rx.recv() => Some(p),
+/// Requests the producer handed over in batches (so it is woken once per
+/// batch, not once per request).
+struct Feed {
+    rx: mpsc::Receiver<Vec<Prepared>>,
+    buf: std::vec::IntoIter<Prepared>,
+}
+
+/// Requests per hand-over from the producer.
+const BATCH: usize = 8;
+
+impl Feed {
+    /// The next request: `None` when stopped, `Some(None)` when the source ended.
+    async fn next(&mut self, stop: &CancellationToken) -> Option<Option<Prepared>> {
+        if let Some(p) = self.buf.next() {
+            return Some(Some(p));
+        }
+        tokio::select! {
+            biased;
+            _ = stop.cancelled() => None,
+            batch = self.rx.recv() => Some(batch.and_then(|b| {
+                self.buf = b.into_iter();
+                self.buf.next()
+            })),
+        }
     }
 }
 
@@ -120,7 +122,7 @@ struct Schedule {
 async fn dispatch_open(
     shared: Arc<Shared>,
     schedule: Schedule,
-    mut rx: mpsc::Receiver<Prepared>,
+    mut rx: Feed,
     stop: CancellationToken,
     exhausted: Arc<std::sync::Mutex<Option<String>>>,
 ) -> DispatchEnd {
@@ -140,6 +142,8 @@ async fn dispatch_open(
         if !admit(&admitted, max_requests) {
             return DispatchEnd::MaxRequests(now());
         }
+        // Coarse wake (tokio's millisecond timer) ahead of the instant; the
+        // request's own precise sleep hits the instant itself.
         tokio::select! {
             biased;
             _ = stop.cancelled() => return DispatchEnd::Stopped,
@@ -151,7 +155,7 @@ async fn dispatch_open(
             _ = stop.cancelled() => return DispatchEnd::Stopped,
             p = Arc::clone(&sem).acquire_owned() => p.expect("semaphore never closed"),
         };
-        let Some(next) = next_prepared(&mut rx, &stop).await else {
+        let Some(next) = rx.next(&stop).await else {
             return DispatchEnd::Stopped;
         };
         let Some(p) = next else {
@@ -174,7 +178,7 @@ async fn dispatch_open(
 async fn dispatch_closed(
     shared: Arc<Shared>,
     streams: u32,
-    rx: mpsc::Receiver<Prepared>,
+    rx: Feed,
     stop: CancellationToken,
     max_requests: Option<u64>,
     exhausted: Arc<std::sync::Mutex<Option<String>>>,
@@ -200,7 +204,7 @@ async fn dispatch_closed(
                 }
                 let next = {
                     let mut rx = rx.lock().await;
-                    next_prepared(&mut rx, &stop).await
+                    rx.next(&stop).await
                 };
                 let Some(next) = next else {
                     return DispatchEnd::Stopped;
@@ -229,65 +233,103 @@ async fn dispatch_closed(
     end
 }
 
-/// Prepare bodies on a blocking thread, `ahead` at most in advance. Returns a
-/// receiver that yields once `prefill` are ready (or the source ends).
+/// Prepare bodies on a blocking thread, about `ahead` in advance, handed over
+/// in batches. Returns the feed and a receiver that yields once `prefill`
+/// are ready (or the source ends).
 fn start_producer(
     ctx: &RunContext,
     bench: u64,
     ahead: usize,
     prefill: usize,
     exhausted: Arc<std::sync::Mutex<Option<String>>>,
-) -> (mpsc::Receiver<Prepared>, tokio::sync::oneshot::Receiver<()>) {
-    let (tx, rx) = mpsc::channel(ahead.max(1));
+) -> (Feed, tokio::sync::oneshot::Receiver<()>) {
+    let (tx, rx) = mpsc::channel::<Vec<Prepared>>(ahead.div_ceil(BATCH).max(2));
+    let exhausted_on_spawn = Arc::clone(&exhausted);
     let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
     let mut source = ctx.data.source(bench);
     let request_type = ctx.client.request_type();
     let stream = ctx.client.is_streaming();
     let body = ctx.body.clone();
-    tokio::task::spawn_blocking(move || {
-        let mut ready = Some(ready_tx);
-        let mut made = 0usize;
-        loop {
-            let spec = match source.next_request() {
-                Ok(Some(s)) => s,
-                Ok(None) => break,
-                Err(e) => {
-                    *exhausted.lock().unwrap_or_else(|e| e.into_inner()) = Some(e.to_string());
-                    break;
+    let spawned = std::thread::Builder::new()
+        .name("llmload-producer".into())
+        .spawn(move || {
+            // Far ahead of the schedule, the producer yields the CPU to the
+            // threads that send and receive.
+            lower_priority();
+            let mut ready = Some(ready_tx);
+            let mut made = 0usize;
+            let mut batch = Vec::with_capacity(BATCH);
+            loop {
+                let spec = match source.next_request() {
+                    Ok(Some(s)) => s,
+                    Ok(None) => break,
+                    Err(e) => {
+                        *exhausted.lock().unwrap_or_else(|e| e.into_inner()) = Some(e.to_string());
+                        break;
+                    }
+                };
+                let bytes = encode_body(
+                    &BodySpec {
+                        request_type,
+                        model: body.model.as_deref(),
+                        prompt: &spec.prompt,
+                        output_tokens: spec.output_tokens,
+                        max_tokens: body.max_tokens,
+                        stream,
+                        system: spec.system.as_deref(),
+                        messages: spec.messages.as_ref(),
+                    },
+                    body.extra.as_ref(),
+                );
+                let p = Prepared {
+                    body: bytes,
+                    prompt_tokens: spec.prompt_tokens,
+                    words: spec.prompt_words,
+                    chars: spec.prompt_chars,
+                    queued: now(),
+                };
+                batch.push(p);
+                made += 1;
+                // Hand over full batches, and the first requests as soon as the prefill is met.
+                if batch.len() == BATCH || (made == prefill && ready.is_some()) {
+                    let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                    if tx.blocking_send(full).is_err() {
+                        return;
+                    }
                 }
-            };
-            let bytes = encode_body(
-                &BodySpec {
-                    request_type,
-                    model: body.model.as_deref(),
-                    prompt: &spec.prompt,
-                    output_tokens: spec.output_tokens,
-                    max_tokens: body.max_tokens,
-                    stream,
-                    system: spec.system.as_deref(),
-                    messages: spec.messages.as_ref(),
-                },
-                body.extra.as_ref(),
-            );
-            let p = Prepared {
-                body: bytes,
-                prompt_tokens: spec.prompt_tokens,
-                words: spec.prompt_words,
-                chars: spec.prompt_chars,
-                queued: now(),
-            };
-            if tx.blocking_send(p).is_err() {
-                break;
-            }
-            made += 1;
-            if made >= prefill {
-                if let Some(r) = ready.take() {
-                    let _ = r.send(());
+                if made >= prefill {
+                    if let Some(r) = ready.take() {
+                        let _ = r.send(());
+                    }
                 }
             }
-        }
-    });
-    (rx, ready_rx)
+            if !batch.is_empty() {
+                let _ = tx.blocking_send(batch);
+            }
+        });
+    if let Err(e) = spawned {
+        *exhausted_on_spawn.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some(format!("cannot start the producer thread: {e}"));
+    }
+    (
+        Feed {
+            rx,
+            buf: Vec::new().into_iter(),
+        },
+        ready_rx,
+    )
+}
+
+/// Nice the calling thread (+10): it runs behind the sending threads.
+#[allow(unsafe_code)]
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: gettid takes no arguments; setpriority on our own thread id
+    // only changes this thread's scheduling weight.
+    unsafe {
+        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+        libc::setpriority(libc::PRIO_PROCESS, tid, 10);
+    }
 }
 
 /// Run benchmark `index` (0-based) of a run with `strategy`.

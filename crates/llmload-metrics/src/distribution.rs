@@ -318,10 +318,16 @@ fn pairwise_sum(v: &[f64]) -> f64 {
     }
 }
 
-/// Sum the weights of equal times, then merge every run of times within
-/// `threshold` of its first time into that first time (repeated until no two
-/// times are within `threshold`), as GuideLLM's `_merge_sorted_times_with_weights`.
+/// Merge events closer than `threshold`, as GuideLLM's
+/// `_merge_sorted_times_with_weights` does: each group starts at an event and
+/// takes in every later event within `threshold` of that start; the group
+/// keeps the start's time and the sum of the weights.
+///
+/// GuideLLM reaches this by repeated vectorized passes (each pass merges the
+/// next group of every chain), which is quadratic when events are denser
+/// than the threshold; one greedy pass gives the same groups in linear time.
 fn merge_sorted_times(sorted: Vec<(f64, f64)>, threshold: f64) -> Vec<(f64, f64)> {
+    // Equal times first (numpy.unique), summing their weights.
     let mut ev: Vec<(f64, f64)> = Vec::with_capacity(sorted.len());
     for (t, w) in sorted {
         match ev.last_mut() {
@@ -329,45 +335,25 @@ fn merge_sorted_times(sorted: Vec<(f64, f64)>, threshold: f64) -> Vec<(f64, f64)
             _ => ev.push((t, w)),
         }
     }
-    while ev.len() > 1 {
-        let within: Vec<bool> = ev
-            .windows(2)
-            .map(|p| p[1].0 - p[0].0 <= threshold)
-            .collect();
-        if !within.iter().any(|&b| b) {
-            break;
-        }
-        // Group starts: where `within` turns from false to true.
-        let mut groups: Vec<(usize, usize)> = Vec::new();
-        for (i, &w) in within.iter().enumerate() {
-            if w && (i == 0 || !within[i - 1]) {
-                let limit = ev[i].0 + threshold;
-                let end = ev.partition_point(|e| e.0 <= limit) - 1;
-                if groups.last().is_none_or(|&(_, prev_end)| i > prev_end) {
-                    groups.push((i, end));
-                }
+    // A group starts where the gap to the next event (a difference) is within
+    // the threshold, and takes every event up to `start + threshold` (a sum):
+    // the two float tests GuideLLM uses, so rounding ties fall the same way.
+    let mut out = Vec::with_capacity(ev.len());
+    let mut i = 0;
+    while i < ev.len() {
+        let (t, mut w) = ev[i];
+        let mut j = i + 1;
+        if j < ev.len() && ev[j].0 - t <= threshold {
+            let limit = t + threshold;
+            while j < ev.len() && ev[j].0 <= limit {
+                w += ev[j].1;
+                j += 1;
             }
         }
-        let mut out = Vec::with_capacity(ev.len());
-        let mut g = groups.iter().peekable();
-        let mut i = 0;
-        while i < ev.len() {
-            match g.peek() {
-                Some(&&(s, e)) if s == i => {
-                    let w: f64 = ev[s..=e].iter().map(|x| x.1).sum();
-                    out.push((ev[s].0, w));
-                    i = e + 1;
-                    g.next();
-                }
-                _ => {
-                    out.push(ev[i]);
-                    i += 1;
-                }
-            }
-        }
-        ev = out;
+        out.push((t, w));
+        i = j;
     }
-    ev
+    out
 }
 
 /// A metric split by request status: GuideLLM's `StatusDistributionSummary`.
@@ -508,6 +494,83 @@ mod tests {
         // A chain longer than the threshold merges in rounds from each group start.
         let chain = merge_sorted_times(vec![(0.0, 1.0), (0.00008, 1.0), (0.00016, 1.0)], 1e-4);
         assert_eq!(chain, vec![(0.0, 2.0), (0.00016, 1.0)]);
+    }
+
+    /// GuideLLM's algorithm, pass by pass, as the oracle for the greedy one.
+    fn merge_guidellm(sorted: Vec<(f64, f64)>, threshold: f64) -> Vec<(f64, f64)> {
+        let mut ev: Vec<(f64, f64)> = Vec::new();
+        for (t, w) in sorted {
+            match ev.last_mut() {
+                Some(last) if last.0 == t => last.1 += w,
+                _ => ev.push((t, w)),
+            }
+        }
+        while ev.len() > 1 {
+            let within: Vec<bool> = ev
+                .windows(2)
+                .map(|p| p[1].0 - p[0].0 <= threshold)
+                .collect();
+            if !within.iter().any(|&b| b) {
+                break;
+            }
+            let mut groups = Vec::new();
+            for (i, &w) in within.iter().enumerate() {
+                if w && (i == 0 || !within[i - 1]) {
+                    let limit = ev[i].0 + threshold;
+                    groups.push((i, ev.partition_point(|e| e.0 <= limit) - 1));
+                }
+            }
+            let mut out = Vec::new();
+            let mut i = 0;
+            let mut g = groups.iter().peekable();
+            while i < ev.len() {
+                match g.peek() {
+                    Some(&&(s, e)) if s == i => {
+                        out.push((ev[s].0, ev[s..=e].iter().map(|x| x.1).sum()));
+                        i = e + 1;
+                        g.next();
+                    }
+                    _ => {
+                        out.push(ev[i]);
+                        i += 1;
+                    }
+                }
+            }
+            ev = out;
+        }
+        ev
+    }
+
+    #[test]
+    fn greedy_merge_equals_guidellms_passes() {
+        // A small deterministic generator: sparse, dense and mixed event sets.
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for case in 0..2000 {
+            let n = 1 + (next() % 400) as usize;
+            let scale = [1e-5, 5e-5, 1e-4, 3e-4, 1e-3][case % 5];
+            let mut t = 0.0;
+            let mut ev = Vec::new();
+            for _ in 0..n {
+                t += (next() % 1000) as f64 / 1000.0 * scale * 2.0;
+                ev.push((t, (next() % 5) as f64));
+                if next() % 10 == 0 {
+                    ev.push((t, 1.0)); // exact duplicate time
+                }
+            }
+            let a = merge_sorted_times(ev.clone(), 1e-4);
+            let b = merge_guidellm(ev, 1e-4);
+            assert_eq!(a.len(), b.len(), "case {case}");
+            for (p, q) in a.iter().zip(&b) {
+                assert_eq!(p.0, q.0, "case {case}");
+                assert!((p.1 - q.1).abs() < 1e-9, "case {case}");
+            }
+        }
     }
 
     #[test]
