@@ -35,6 +35,8 @@ pub struct Constraints {
     pub max_error_rate: Option<f64>,
     /// Error rate over the whole benchmark (0 < r < 1).
     pub max_global_error_rate: Option<f64>,
+    /// Stop when the server is over-saturated (off by default).
+    pub over_saturation: Option<crate::saturation::SaturationConfig>,
 }
 
 impl Constraints {
@@ -57,6 +59,8 @@ pub enum StopKind {
     MaxErrorRate,
     /// The overall error rate reached `--max-global-error-rate`.
     MaxGlobalErrorRate,
+    /// The server stopped keeping up (`--detect-saturation`).
+    OverSaturated,
     /// The data source ran out.
     DataExhausted,
     /// The user interrupted the run.
@@ -72,6 +76,7 @@ impl StopKind {
             StopKind::MaxErrors => "max_errors",
             StopKind::MaxErrorRate => "max_error_rate",
             StopKind::MaxGlobalErrorRate => "max_global_error_rate",
+            StopKind::OverSaturated => "over_saturation",
             StopKind::DataExhausted => "requests_exhausted",
             StopKind::Interrupted => "interrupted",
         }

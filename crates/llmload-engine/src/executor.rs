@@ -17,10 +17,11 @@ use llmload_clock::{now, sleep_until, Timestamp};
 use llmload_metrics::{LiveStats, RequestRecord, RequestStatus, UsageMetrics};
 use tokio::sync::{mpsc, Mutex, OwnedSemaphorePermit, Semaphore};
 
-use crate::constraints::{ConstraintState, Constraints, Stop, StopKind};
+use crate::constraints::{ConstraintState, Stop, StopKind};
 use crate::progress::{Phase, Progress};
+use crate::saturation::Saturation;
 use crate::strategy::Strategy;
-use crate::{BenchmarkRun, EngineError, RunContext};
+use crate::{window, BenchmarkRun, EngineError, RunContext, RunPlan};
 
 /// How early the dispatcher hands a request to its task, which checks out a
 /// connection and then sleeps precisely to the intended instant: spawning,
@@ -337,8 +338,9 @@ pub(crate) async fn run_benchmark(
     ctx: &RunContext,
     index: usize,
     strategy: Strategy,
-    constraints: &Constraints,
+    plan: &RunPlan,
 ) -> Result<BenchmarkRun, EngineError> {
+    let constraints = &plan.constraints;
     let concurrency = strategy.max_concurrency().max(1) as usize;
     let ahead = match strategy.rate() {
         Some(rate) => (rate * 2.0).ceil() as usize,
@@ -413,6 +415,7 @@ pub(crate) async fn run_benchmark(
     drop(shared);
 
     let mut state = ConstraintState::new(constraints.clone());
+    let mut saturation = constraints.over_saturation.map(Saturation::new);
     let deadline = state.deadline(start);
     let mut deadline_passed = deadline.is_none();
     let mut grace: Option<Timestamp> = None;
@@ -464,6 +467,13 @@ pub(crate) async fn run_benchmark(
                     if end_processing.is_none() && grace.is_none() {
                         if let Some(stop) = state.on_finished(&rec, at) {
                             trigger(stop, &mut end_queuing, &mut end_processing);
+                        }
+                    }
+                    if let (Some(det), None) = (saturation.as_mut(), &end_queuing) {
+                        let in_flight = created.load(Ordering::Relaxed).saturating_sub(live.counts.total) as f64;
+                        let ttft = rec.time_to_first_token_ms().map(|ms| ms / 1000.0);
+                        if let Some(detail) = det.observe(at.secs_since(start), in_flight, ttft) {
+                            trigger(Stop { kind: StopKind::OverSaturated, at, detail }, &mut end_queuing, &mut end_processing);
                         }
                     }
                     records.push(rec);
@@ -529,7 +539,7 @@ pub(crate) async fn run_benchmark(
         _ => {}
     }
     publish(&live, Phase::Done);
-    let measure_end = match (&end_queuing, deadline) {
+    let request_end = match (&end_queuing, deadline) {
         (
             Some(Stop {
                 kind: StopKind::MaxSeconds,
@@ -543,6 +553,13 @@ pub(crate) async fn run_benchmark(
             .max()
             .unwrap_or(start),
     };
+    let w = window::measure(
+        (start, request_end),
+        &records,
+        constraints,
+        &plan.warmup,
+        &plan.cooldown,
+    );
     let created = records.len() as u64 + never_started;
     Ok(BenchmarkRun {
         index,
@@ -553,8 +570,10 @@ pub(crate) async fn run_benchmark(
         end,
         end_queuing,
         end_processing,
-        measure_start: start,
-        measure_end,
+        measure_start: w.start,
+        measure_end: w.end,
+        measure_by_start: w.by_start,
+        request_end,
         created,
         never_started,
         error_window: state.window_state(),

@@ -18,8 +18,11 @@
 
 mod constraints;
 mod executor;
+mod profile;
 pub mod progress;
+mod saturation;
 mod strategy;
+mod window;
 
 use llmload_client::{CancellationToken, Client};
 use llmload_clock::Timestamp;
@@ -31,8 +34,14 @@ pub use constraints::{
     Constraints, ErrorWindow, Stop, StopKind, ERROR_MIN_PROCESSED, ERROR_WINDOW,
 };
 pub use executor::INTERRUPT_GRACE;
+pub use profile::{
+    best_rate, judge, successful_rate, Next, Profile, SearchConfig, Slo, Verdict,
+    SWEEP_MAX_CONCURRENCY,
+};
 pub use progress::{Phase, Progress, ProgressSender};
-pub use strategy::{Arrivals, Profile, Strategy};
+pub use saturation::SaturationConfig;
+pub use strategy::{Arrivals, Strategy};
+pub use window::{PhaseMode, TransientPhase, Window};
 
 /// What goes into every request body besides the prompt.
 #[derive(Clone, Debug, Default)]
@@ -76,8 +85,14 @@ pub struct RunPlan {
     pub constraints: Constraints,
     /// Requests in flight at most (throughput, constant, poisson).
     pub max_concurrency: u32,
+    /// Whether the user set `max_concurrency` (sweep uses GuideLLM's 512 otherwise).
+    pub explicit_max_concurrency: bool,
     /// Seed for Poisson gaps.
     pub seed: u64,
+    /// Warmup: requests starting in it are sent but not measured.
+    pub warmup: TransientPhase,
+    /// Cooldown: likewise at the end.
+    pub cooldown: TransientPhase,
 }
 
 /// Default cap on requests in flight for rate-based strategies (GuideLLM
@@ -107,6 +122,12 @@ pub struct BenchmarkRun {
     pub measure_start: Timestamp,
     /// End of the measurement window.
     pub measure_end: Timestamp,
+    /// Whether requests are measured when they *start* in the window
+    /// (warmup/cooldown set) rather than GuideLLM's "overlap" rule.
+    pub measure_by_start: bool,
+    /// When requests stopped being sent for good: the deadline for
+    /// `max_seconds`, else the last completion (GuideLLM's `request_end`).
+    pub request_end: Timestamp,
     /// Requests created (started or not).
     pub created: u64,
     /// Requests cancelled before they were sent.
@@ -143,21 +164,36 @@ pub struct RunOutcome {
     pub benchmarks: Vec<BenchmarkRun>,
     /// Whether the run was interrupted.
     pub interrupted: bool,
+    /// Why the profile stopped early, if it did.
+    pub aborted: Option<String>,
+    /// The max-throughput search's judgement of each step.
+    pub search: Option<Vec<Verdict>>,
 }
 
 /// Run every benchmark of `plan`. Stops early when interrupted; what ran is kept.
 pub async fn run(plan: &RunPlan, ctx: &RunContext) -> Result<RunOutcome, EngineError> {
     let mut out = RunOutcome::default();
-    let mut index = 0;
-    while let Some(strategy) = plan
-        .profile
-        .strategy(index, plan.max_concurrency, plan.seed)
-    {
+    loop {
+        let next = plan.profile.next(
+            &out.benchmarks,
+            plan.max_concurrency,
+            plan.explicit_max_concurrency,
+            plan.seed,
+        );
+        let strategy = match next {
+            Next::Run(s) => s,
+            Next::Done => break,
+            Next::Abort(why) => {
+                out.aborted = Some(why);
+                break;
+            }
+        };
         if ctx.interrupt.is_cancelled() {
             out.interrupted = true;
             break;
         }
-        let run = executor::run_benchmark(ctx, index, strategy, &plan.constraints).await?;
+        let index = out.benchmarks.len();
+        let run = executor::run_benchmark(ctx, index, strategy, plan).await?;
         let interrupted = matches!(
             run.end_queuing,
             Some(Stop {
@@ -170,7 +206,9 @@ pub async fn run(plan: &RunPlan, ctx: &RunContext) -> Result<RunOutcome, EngineE
             out.interrupted = true;
             break;
         }
-        index += 1;
+    }
+    if let Profile::Search(cfg) = &plan.profile {
+        out.search = Some(out.benchmarks.iter().map(|r| judge(r, cfg)).collect());
     }
     Ok(out)
 }

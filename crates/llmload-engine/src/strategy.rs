@@ -1,5 +1,4 @@
-//! Scheduling strategies (how one benchmark issues requests) and profiles
-//! (which benchmarks a run is made of).
+//! Scheduling strategies: how one benchmark issues requests.
 //!
 //! A strategy is either closed-loop (a fixed number of streams, each sending
 //! its next request when the previous one ends) or open-loop (an arrival
@@ -161,55 +160,6 @@ impl Iterator for Arrivals {
     }
 }
 
-/// What a run is made of: GuideLLM's profile types.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Profile {
-    /// One synchronous benchmark.
-    Synchronous,
-    /// One concurrent benchmark per stream count.
-    Concurrent(Vec<u32>),
-    /// One throughput benchmark.
-    Throughput,
-    /// One constant-rate benchmark per rate.
-    Constant(Vec<f64>),
-    /// One Poisson benchmark per rate.
-    Poisson(Vec<f64>),
-}
-
-impl Profile {
-    /// GuideLLM's profile type name.
-    pub fn type_name(&self) -> &'static str {
-        match self {
-            Profile::Synchronous => "synchronous",
-            Profile::Concurrent(_) => "concurrent",
-            Profile::Throughput => "throughput",
-            Profile::Constant(_) => "constant",
-            Profile::Poisson(_) => "poisson",
-        }
-    }
-
-    /// The strategy of benchmark `index`, or `None` when the profile is done.
-    /// `max_concurrency` caps open-loop and throughput strategies.
-    pub fn strategy(&self, index: usize, max_concurrency: u32, seed: u64) -> Option<Strategy> {
-        match self {
-            Profile::Synchronous => (index == 0).then_some(Strategy::Synchronous),
-            Profile::Concurrent(streams) => streams
-                .get(index)
-                .map(|&streams| Strategy::Concurrent { streams }),
-            Profile::Throughput => (index == 0).then_some(Strategy::Throughput { max_concurrency }),
-            Profile::Constant(rates) => rates.get(index).map(|&rate| Strategy::Constant {
-                rate,
-                max_concurrency,
-            }),
-            Profile::Poisson(rates) => rates.get(index).map(|&rate| Strategy::Poisson {
-                rate,
-                max_concurrency,
-                seed: seed.wrapping_add(index as u64),
-            }),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -228,6 +178,55 @@ mod tests {
         assert!(times
             .windows(2)
             .all(|w| (w[1].as_nanos() - w[0].as_nanos()).abs_diff(333_333_333) <= 1));
+    }
+
+    #[test]
+    fn poisson_gaps_fit_an_exponential() {
+        // Kolmogorov-Smirnov: the empirical CDF of 20,000 seeded gaps stays
+        // within the 1% critical distance (1.63 / sqrt(n)) of 1 - exp(-rate x).
+        let rate = 250.0;
+        let s = Strategy::Poisson {
+            rate,
+            max_concurrency: 1,
+            seed: 42,
+        };
+        let times: Vec<_> = s
+            .arrivals(Timestamp::from_nanos(1_000_000_000))
+            .unwrap()
+            .take(20_001)
+            .collect();
+        let mut gaps: Vec<f64> = times.windows(2).map(|w| w[1].secs_since(w[0])).collect();
+        gaps.sort_by(f64::total_cmp);
+        let n = gaps.len() as f64;
+        let d = gaps
+            .iter()
+            .enumerate()
+            .map(|(i, &g)| {
+                let cdf = 1.0 - (-rate * g).exp();
+                (cdf - i as f64 / n)
+                    .abs()
+                    .max(((i + 1) as f64 / n - cdf).abs())
+            })
+            .fold(0.0, f64::max);
+        assert!(d < 1.63 / n.sqrt(), "KS distance {d}");
+        let mean = gaps.iter().sum::<f64>() / n;
+        assert!((mean * rate - 1.0).abs() < 0.02, "mean gap {mean}");
+        // And constant gaps do not pass for exponential ones.
+        let c = Strategy::Constant {
+            rate,
+            max_concurrency: 1,
+        };
+        let ct: Vec<_> = c
+            .arrivals(Timestamp::from_nanos(0))
+            .unwrap()
+            .take(1001)
+            .collect();
+        let cgaps: Vec<f64> = ct.windows(2).map(|w| w[1].secs_since(w[0])).collect();
+        let cdf = 1.0 - (-rate * cgaps[0]).exp();
+        assert!(
+            cdf > 0.6,
+            "a constant gap sits at one point of the exponential CDF"
+        );
     }
 
     #[test]
@@ -266,14 +265,5 @@ mod tests {
             .to_string(),
             "throughput@512"
         );
-        let p = Profile::Constant(vec![1.0, 2.0]);
-        assert_eq!(
-            p.strategy(1, 8, 0),
-            Some(Strategy::Constant {
-                rate: 2.0,
-                max_concurrency: 8
-            })
-        );
-        assert_eq!(p.strategy(2, 8, 0), None);
     }
 }

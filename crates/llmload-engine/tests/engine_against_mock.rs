@@ -6,16 +6,22 @@ use std::time::Duration;
 use llmload_client::{CancellationToken, Client, ClientConfig};
 use llmload_data::{tokenizer, DataPlan, PromptBuilder, SyntheticSpec, BUILTIN_CORPUS};
 use llmload_engine::{
-    run, BodyOptions, Constraints, Profile, RunContext, RunPlan, StopKind, Strategy,
+    run, successful_rate, BodyOptions, Constraints, Profile, RunContext, RunPlan, SearchConfig,
+    StopKind, Strategy, TransientPhase,
 };
 use llmload_metrics::{ErrorKind, RequestStatus};
-use llmload_mock::{Jitter, MockConfig, MockHandle, MockServer};
+use llmload_mock::{Faults, Jitter, MockConfig, MockHandle, MockServer};
 
 async fn mock(ttft_ms: u64, itl_ms: u64) -> MockHandle {
+    mock_with(ttft_ms, itl_ms, Faults::default()).await
+}
+
+async fn mock_with(ttft_ms: u64, itl_ms: u64, faults: Faults) -> MockHandle {
     let cfg = MockConfig {
         model: "mock-model".into(),
         ttft: Jitter::fixed(Duration::from_millis(ttft_ms)),
         itl: Jitter::fixed(Duration::from_millis(itl_ms)),
+        faults,
         ..MockConfig::default()
     };
     MockServer::start(cfg, "127.0.0.1:0".parse().unwrap(), true)
@@ -51,7 +57,10 @@ fn plan(profile: Profile, constraints: Constraints) -> RunPlan {
         profile,
         constraints,
         max_concurrency: 64,
+        explicit_max_concurrency: true,
         seed: 42,
+        warmup: TransientPhase::default(),
+        cooldown: TransientPhase::default(),
     }
 }
 
@@ -262,4 +271,169 @@ async fn interrupting_stops_sending_and_keeps_what_finished() {
     );
     assert!(b.end.secs_since(b.start) < 10.0);
     waiter.await.unwrap().shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sweep_runs_sync_throughput_then_rates_between() {
+    let m = mock(5, 1).await;
+    let c = ctx(&m.url(), "mock-model", "prompt_tokens=16,output_tokens=4");
+    let mut p = plan(
+        Profile::Sweep { size: 4 },
+        Constraints {
+            max_seconds: Some(0.6),
+            ..Default::default()
+        },
+    );
+    p.max_concurrency = 16;
+    let out = run(&p, &c).await.unwrap();
+    let kinds: Vec<&str> = out
+        .benchmarks
+        .iter()
+        .map(|b| b.strategy.type_name())
+        .collect();
+    assert_eq!(kinds, ["synchronous", "throughput", "constant", "constant"]);
+    assert_eq!(
+        out.benchmarks[1].strategy,
+        Strategy::Throughput {
+            max_concurrency: 16
+        }
+    );
+    let (sync, thr) = (
+        successful_rate(&out.benchmarks[0]),
+        successful_rate(&out.benchmarks[1]),
+    );
+    assert!(thr > sync, "{sync} {thr}");
+    let rates: Vec<f64> = out.benchmarks[2..]
+        .iter()
+        .map(|b| b.strategy.rate().unwrap())
+        .collect();
+    // numpy.linspace(sync, thr, 3)[1:]
+    assert!(
+        (rates[0] - (sync + thr) / 2.0).abs() < 1e-9 && rates[1] == thr,
+        "{rates:?}"
+    );
+    m.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_finds_the_mocks_capacity() {
+    // 4 slots x ~27 ms per request: about 150 req/s of capacity.
+    let faults = Faults {
+        max_concurrent_requests: Some(4),
+        ..Default::default()
+    };
+    let m = mock_with(20, 1, faults).await;
+    let c = ctx(&m.url(), "mock-model", "prompt_tokens=16,output_tokens=8");
+    let cfg = SearchConfig {
+        start: 40.0,
+        precision: 0.15,
+        max_steps: 7,
+        ..Default::default()
+    };
+    let p = plan(
+        Profile::Search(cfg),
+        Constraints {
+            max_seconds: Some(1.5),
+            ..Default::default()
+        },
+    );
+    let out = run(&p, &c).await.unwrap();
+    let steps = out.search.unwrap();
+    assert_eq!(steps[0].rate, 40.0);
+    assert!(steps[0].sustained, "{:?}", steps[0]);
+    let best = llmload_engine::best_rate(&steps).unwrap();
+    assert!(
+        (60.0..=160.0).contains(&best),
+        "best {best}, steps {steps:#?}"
+    );
+    let failed: Vec<_> = steps.iter().filter(|v| !v.sustained).collect();
+    assert!(!failed.is_empty() && failed.iter().all(|v| v.rate > best));
+    assert!(failed.iter().all(|v| !v.reasons.is_empty()));
+    m.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sixty_percent_failures_trip_the_error_window() {
+    let m = mock_with(
+        2,
+        1,
+        Faults {
+            fail_rate: 0.6,
+            ..Default::default()
+        },
+    )
+    .await;
+    let c = ctx(&m.url(), "mock-model", "prompt_tokens=16,output_tokens=4");
+    let p = plan(
+        Profile::Constant(vec![100.0]),
+        Constraints {
+            max_seconds: Some(10.0),
+            max_error_rate: Some(0.5),
+            ..Default::default()
+        },
+    );
+    let b = run(&p, &c).await.unwrap().benchmarks.remove(0);
+    let stop = b.end_queuing.clone().unwrap();
+    assert_eq!(stop.kind, StopKind::MaxErrorRate);
+    assert!(b.end.secs_since(b.start) < 3.0, "stopped well before 10 s");
+    let errored = b
+        .records
+        .iter()
+        .filter(|r| r.status == RequestStatus::Errored)
+        .count();
+    let ok = b
+        .records
+        .iter()
+        .filter(|r| r.status == RequestStatus::Completed)
+        .count();
+    // The window is the last 30 finished requests; it trips at >= 50 % errors.
+    assert!(errored >= 15, "{errored} errored, {ok} ok");
+    assert!(
+        errored + ok >= 30,
+        "needs a full window: {errored} errored, {ok} ok"
+    );
+    assert!(b
+        .records
+        .iter()
+        .filter_map(|r| r.error.as_ref())
+        .any(|e| e.status == Some(500)));
+    m.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_started_in_warmup_are_not_measured() {
+    let m = mock(2, 1).await;
+    let c = ctx(&m.url(), "mock-model", "prompt_tokens=16,output_tokens=4");
+    let mut p = plan(
+        Profile::Constant(vec![40.0]),
+        Constraints {
+            max_seconds: Some(1.0),
+            ..Default::default()
+        },
+    );
+    p.warmup = TransientPhase::parse("--warmup", "0.5").unwrap();
+    let b = run(&p, &c).await.unwrap().benchmarks.remove(0);
+    assert!(b.measure_by_start);
+    assert_eq!(b.measure_start, b.start + Duration::from_millis(500));
+    let metrics = llmload_metrics::BenchmarkMetrics::compile_with(
+        &b.records,
+        b.measure_start,
+        b.measure_end,
+        llmload_metrics::Selection::StartedWithin,
+    );
+    let in_warmup = b
+        .records
+        .iter()
+        .filter(|r| r.request_start_time().unwrap() < b.measure_start)
+        .count();
+    assert!(in_warmup >= 15, "{in_warmup}");
+    assert_eq!(
+        metrics.request_totals.total as usize,
+        b.records.len() - in_warmup
+    );
+    // GuideLLM's overlap rule would have let the ones still running at 0.5 s in.
+    let overlap =
+        llmload_metrics::BenchmarkMetrics::compile(&b.records, b.measure_start, b.measure_end);
+    assert!(overlap.request_totals.total >= metrics.request_totals.total);
+    m.shutdown().await;
 }

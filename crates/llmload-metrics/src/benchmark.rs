@@ -109,24 +109,47 @@ pub struct BenchmarkMetrics {
     pub errors_by_kind: BTreeMap<ErrorKind, u64>,
 }
 
+/// Which requests a benchmark's metrics cover.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Selection {
+    /// Every request whose `[start, end]` overlaps the window (GuideLLM).
+    #[default]
+    Overlap,
+    /// Requests that start inside the window (with warmup/cooldown, so that
+    /// requests started in warmup do not leak in).
+    StartedWithin,
+}
+
 /// Records selected for a benchmark's metrics, split by status.
 struct Selected<'a> {
     by_status: ByStatus<&'a RequestRecord>,
 }
 
 impl<'a> Selected<'a> {
-    fn new(records: &'a [RequestRecord], start: Timestamp, end: Timestamp) -> Self {
+    fn new(
+        records: &'a [RequestRecord],
+        start: Timestamp,
+        end: Timestamp,
+        selection: Selection,
+    ) -> Self {
         let mut by_status = ByStatus::default();
         for r in records {
             let Some(req_end) = r.request_end_time() else {
                 continue;
             };
-            let overlaps = req_end >= start
-                && match r.request_start_time() {
-                    Some(s) => s <= end,
-                    None => req_end <= end,
-                };
-            if !overlaps {
+            let selected = match selection {
+                Selection::Overlap => {
+                    req_end >= start
+                        && match r.request_start_time() {
+                            Some(s) => s <= end,
+                            None => req_end <= end,
+                        }
+                }
+                Selection::StartedWithin => r
+                    .request_start_time()
+                    .is_some_and(|s| s >= start && s < end),
+            };
+            if !selected {
                 continue;
             }
             match r.status {
@@ -281,9 +304,19 @@ fn concat<T: Clone>(a: &ByStatus<T>, b: &ByStatus<T>) -> ByStatus<T> {
 
 impl BenchmarkMetrics {
     /// Compile every metric from a benchmark's records and its measurement
-    /// window `[start, end]`.
+    /// window `[start, end]`, selecting requests as GuideLLM does.
     pub fn compile(records: &[RequestRecord], start: Timestamp, end: Timestamp) -> Self {
-        let sel = Selected::new(records, start, end);
+        Self::compile_with(records, start, end, Selection::Overlap)
+    }
+
+    /// As [`BenchmarkMetrics::compile`], choosing which requests count.
+    pub fn compile_with(
+        records: &[RequestRecord],
+        start: Timestamp,
+        end: Timestamp,
+        selection: Selection,
+    ) -> Self {
+        let sel = Selected::new(records, start, end, selection);
         let window = Some((sel.secs(start), sel.secs(end)));
         let s = &sel.by_status;
         let (n_ok, n_inc, n_err) = (

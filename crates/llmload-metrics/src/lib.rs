@@ -24,7 +24,7 @@ mod histograms;
 mod record;
 mod scheduler;
 
-pub use benchmark::{BenchmarkMetrics, MetricsSummary, StatusCounts, TextMetrics};
+pub use benchmark::{BenchmarkMetrics, MetricsSummary, Selection, StatusCounts, TextMetrics};
 pub use distribution::{ByStatus, Distribution, Percentiles, StatusDistribution, MERGE_THRESHOLD};
 pub use histograms::{summarize, LatencyHistograms, LiveStats};
 pub use record::{

@@ -77,6 +77,19 @@ pub struct MockConfig {
     pub prompt_counter: PromptCounter,
     /// Reported by `GET /version`.
     pub version: String,
+    /// Failures to inject.
+    pub faults: Faults,
+}
+
+/// Failures the mock injects, each off by default.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Faults {
+    /// Probability (0..1) that a completion request answers HTTP 500 (seeded).
+    pub fail_rate: f64,
+    /// Completion requests after this many answer HTTP 500 (GuideLLM's `--fail-after-requests`).
+    pub fail_after_requests: Option<u64>,
+    /// Completion requests served at once; the others wait (GuideLLM's `--max-concurrent-requests`).
+    pub max_concurrent_requests: Option<usize>,
 }
 
 impl fmt::Debug for MockConfig {
@@ -104,6 +117,7 @@ impl Default for MockConfig {
             seed: 42,
             prompt_counter: Arc::new(|s: &str| s.chars().count().div_ceil(4) as u64),
             version: concat!("llmload-mock-", env!("CARGO_PKG_VERSION")).into(),
+            faults: Faults::default(),
         }
     }
 }
@@ -113,6 +127,7 @@ pub(crate) struct Shared {
     pub(crate) config: MockConfig,
     pub(crate) serial: AtomicU64,
     pub(crate) tokens_sent: AtomicU64,
+    pub(crate) slots: Option<Arc<tokio::sync::Semaphore>>,
     log: Option<Mutex<Vec<RequestLog>>>,
     sink: Option<LogSink>,
 }
@@ -154,10 +169,15 @@ impl MockServer {
         config.token_text = wire::escape(&config.token_text);
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
+        let slots = config
+            .faults
+            .max_concurrent_requests
+            .map(|n| Arc::new(tokio::sync::Semaphore::new(n.max(1))));
         let shared = Arc::new(Shared {
             config,
             serial: AtomicU64::new(0),
             tokens_sent: AtomicU64::new(0),
+            slots,
             log: keep_log.then(|| Mutex::new(Vec::new())),
             sink,
         });

@@ -149,6 +149,29 @@ async fn completion(
         _ => return bad_request("JSON decode error: the body is not a JSON object"),
     };
     let cfg = &shared.config;
+    let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed ^ serial.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    let faults = cfg.faults;
+    let fail = faults.fail_after_requests.is_some_and(|n| serial > n)
+        || (faults.fail_rate > 0.0 && rand::Rng::random_bool(&mut rng, faults.fail_rate.min(1.0)));
+    if fail {
+        shared.record(RequestLog {
+            serial,
+            path,
+            received_at: Some(received),
+            ended_at: Some(now()),
+            ..Default::default()
+        });
+        return json(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            wire::error("mock failure (injected)", "InternalServerError", 500),
+        );
+    }
+    // A capacity limit: wait for a slot; the wait counts in the client's TTFT.
+    let slot = match &shared.slots {
+        Some(s) => Some(Arc::clone(s).acquire_owned().await.expect("never closed")),
+        None => None,
+    };
+    let started = now();
     if let Some(m) = v.get("model").and_then(Value::as_str) {
         if m != cfg.model {
             let msg = format!(
@@ -166,7 +189,6 @@ async fn completion(
     } else {
         "max_tokens"
     };
-    let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed ^ serial.wrapping_mul(0x9E37_79B9_7F4A_7C15));
     let output_tokens = match v.get(limit_key) {
         None | Some(Value::Null) => cfg.output_tokens.sample(&mut rng),
         Some(n) => {
@@ -208,9 +230,10 @@ async fn completion(
             include_usage,
             prompt_tokens,
             output_tokens,
-            first_due: received + ttft,
+            first_due: started + ttft,
             seed: rng.next_seed(),
             log,
+            slot,
         };
         let mut r = Response::new(MockBody::Tokens(Box::new(TokenStream::new(
             Arc::clone(&shared),
@@ -223,7 +246,7 @@ async fn completion(
         return r;
     }
     // Not streamed: answer once the last token would have been generated.
-    let mut due = received + ttft;
+    let mut due = started + ttft;
     for _ in 1..output_tokens {
         due = due + cfg.itl.sample(&mut rng);
     }
@@ -239,6 +262,7 @@ async fn completion(
         completed: true,
         ..log
     });
+    drop(slot);
     json(StatusCode::OK, body)
 }
 

@@ -84,6 +84,8 @@ pub(crate) struct TokenStream {
     phase: Phase,
     log: RequestLog,
     buf: String,
+    /// A capacity slot, held until the stream ends.
+    _slot: Option<tokio::sync::OwnedSemaphorePermit>,
 }
 
 pub(crate) struct StreamPlan {
@@ -95,6 +97,7 @@ pub(crate) struct StreamPlan {
     pub(crate) first_due: Timestamp,
     pub(crate) seed: u64,
     pub(crate) log: RequestLog,
+    pub(crate) slot: Option<tokio::sync::OwnedSemaphorePermit>,
 }
 
 impl TokenStream {
@@ -113,6 +116,7 @@ impl TokenStream {
             phase: Phase::Tokens,
             log: plan.log,
             buf: String::new(),
+            _slot: plan.slot,
         }
     }
 

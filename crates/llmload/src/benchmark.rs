@@ -96,8 +96,8 @@ fn report_args(plan: &Plan) -> Value {
         "outputs": outputs,
         "output_dir": plan.outputs.files.first().and_then(|(_, p)| p.parent()).map(|p| p.display().to_string()),
         "sample_requests": a.sample_requests,
-        "warmup": null,
-        "cooldown": null,
+        "warmup": a.warmup.as_deref().map(phase_arg),
+        "cooldown": a.cooldown.as_deref().map(phase_arg),
         "rampup": 0.0,
         "prefer_response_metrics": true,
         "max_seconds": a.max_seconds,
@@ -106,6 +106,15 @@ fn report_args(plan: &Plan) -> Value {
         "max_error_rate": a.max_error_rate,
         "max_global_error_rate": a.max_global_error_rate,
     })
+}
+
+/// A `--warmup`/`--cooldown` value as GuideLLM's args hold it: a number or an object.
+fn phase_arg(raw: &str) -> Value {
+    raw.trim()
+        .parse::<f64>()
+        .map(Value::from)
+        .or_else(|_| serde_json::from_str(raw))
+        .unwrap_or(Value::Null)
 }
 
 /// Ctrl-C: the first stops sending and lets requests in flight finish (up to
@@ -243,7 +252,10 @@ pub async fn run(plan: Plan) -> Result<ExitCode, CliError> {
         profile: plan.profile.clone(),
         constraints: plan.constraints.clone(),
         max_concurrency: plan.max_concurrency,
+        explicit_max_concurrency: plan.explicit_max_concurrency,
         seed: plan.seed,
+        warmup: plan.warmup,
+        cooldown: plan.cooldown,
     };
     let outcome: RunOutcome = llmload_engine::run(&run_plan, &ctx)
         .await
@@ -269,6 +281,10 @@ pub async fn run(plan: Plan) -> Result<ExitCode, CliError> {
         sample_requests: plan.sample_requests,
         workers: worker_threads() as u32,
         run_id: uuid::Uuid::new_v4().to_string(),
+        warmup: plan.warmup,
+        cooldown: plan.cooldown,
+        search: outcome.search.clone(),
+        aborted: outcome.aborted.clone(),
     };
     let report: Report = guidellm::report(&info, &outcome.benchmarks);
     for (format, path) in &plan.outputs.files {

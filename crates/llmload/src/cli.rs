@@ -103,12 +103,14 @@ pub struct BenchmarkArgs {
     #[arg(long)]
     pub data_sampler: Option<String>,
 
-    /// Scheduling profile: synchronous, concurrent, throughput, constant, poisson, async.
+    /// Scheduling profile: synchronous, concurrent, throughput, constant, poisson,
+    /// async, sweep, or search (llmload's max-throughput search).
     #[arg(long, visible_alias = "profile", env = "GUIDELLM_RATE_TYPE")]
     pub rate_type: Option<String>,
 
-    /// Rates (req/s) for constant/poisson, stream counts for concurrent,
-    /// max concurrency for throughput. Comma lists give one benchmark each.
+    /// Rates (req/s) for constant/poisson, stream counts for concurrent, max
+    /// concurrency for throughput, benchmarks for sweep (default 10), the first
+    /// rate for search (default 1). Comma lists give one benchmark each.
     #[arg(long, env = "GUIDELLM_RATE", allow_negative_numbers = true)]
     pub rate: Vec<String>,
 
@@ -160,9 +162,31 @@ pub struct BenchmarkArgs {
     #[arg(long)]
     pub max_global_error_rate: Option<f64>,
 
-    /// Requests in flight at most for throughput, constant and poisson (default 10240).
+    /// Requests in flight at most for throughput, constant and poisson (default 10240; 512 for sweep).
     #[arg(long)]
     pub max_concurrency: Option<u32>,
+
+    /// Warmup: a fraction (< 1) of the benchmark, or seconds/requests (>= 1), or
+    /// JSON {"percent","value","mode"}. Requests that start in it are not measured.
+    #[arg(long, visible_alias = "warmup-percent", env = "GUIDELLM_WARMUP")]
+    pub warmup: Option<String>,
+
+    /// Cooldown, as --warmup, at the end of each benchmark.
+    #[arg(long, visible_alias = "cooldown-percent", env = "GUIDELLM_COOLDOWN")]
+    pub cooldown: Option<String>,
+
+    /// Stop a benchmark when the server is over-saturated: JSON
+    /// {"enabled": true, "min_seconds": 30, "minimum_ttft": 2.5, ...}.
+    #[arg(long)]
+    pub over_saturation: Option<String>,
+
+    /// Same as --over-saturation '{"enabled": true}'.
+    #[arg(long, visible_alias = "default-over-saturation")]
+    pub detect_saturation: bool,
+
+    /// Latency limits (p99, ms) for the max-throughput search: ttft=200,itl=50,latency=5000.
+    #[arg(long)]
+    pub slo: Option<String>,
 }
 
 /// Flags of `llmload mock-server` (GuideLLM's names and defaults).
@@ -204,4 +228,13 @@ pub struct MockArgs {
     /// Append each request's true timings (JSON lines) to this file.
     #[arg(long)]
     pub log_file: Option<PathBuf>,
+    /// Probability (0..1) that a completion request answers HTTP 500.
+    #[arg(long, default_value_t = 0.0)]
+    pub fail_rate: f64,
+    /// Completion requests after this many answer HTTP 500.
+    #[arg(long)]
+    pub fail_after_requests: Option<u64>,
+    /// Completion requests served at once; others wait their turn.
+    #[arg(long)]
+    pub max_concurrent_requests: Option<usize>,
 }

@@ -34,8 +34,24 @@ pub async fn run(a: MockArgs) -> Result<ExitCode, CliError> {
             std: a.output_tokens_std.max(0.0),
         },
         seed: a.seed,
+        faults: llmload_mock::Faults {
+            fail_rate: a.fail_rate,
+            fail_after_requests: a.fail_after_requests,
+            max_concurrent_requests: a.max_concurrent_requests,
+        },
         ..MockConfig::default()
     };
+    if !(0.0..=1.0).contains(&a.fail_rate) {
+        return Err(CliError::usage(format!(
+            "--fail-rate: expected a probability from 0 to 1, got {}",
+            a.fail_rate
+        )));
+    }
+    if a.max_concurrent_requests == Some(0) {
+        return Err(CliError::usage(
+            "--max-concurrent-requests: expected at least 1",
+        ));
+    }
     if let Some(p) = &a.processor {
         let tok =
             Arc::new(llmload_data::tokenizer::load(p).map_err(|e| CliError::usage(e.to_string()))?);

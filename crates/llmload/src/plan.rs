@@ -7,7 +7,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use llmload_data::{ColumnMapping, SyntheticSpec};
-use llmload_engine::{Constraints, Profile, DEFAULT_MAX_CONCURRENCY};
+use llmload_engine::{
+    Constraints, Profile, SaturationConfig, SearchConfig, Slo, TransientPhase,
+    DEFAULT_MAX_CONCURRENCY,
+};
 use llmload_metrics::RequestType;
 use llmload_report::Format;
 use serde_json::{Map, Value};
@@ -156,6 +159,35 @@ pub struct OutputPlan {
     pub console: bool,
 }
 
+/// `ttft=200,itl=50,latency=5000` (p99 limits in ms).
+fn parse_slo(raw: &str) -> Result<Slo, CliError> {
+    let mut slo = Slo::default();
+    for part in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (k, v) = part.split_once('=').ok_or_else(|| {
+            CliError::usage(format!("--slo: expected key=milliseconds, got {part:?}"))
+        })?;
+        let v: f64 = v
+            .trim()
+            .parse()
+            .ok()
+            .filter(|v: &f64| *v > 0.0)
+            .ok_or_else(|| {
+                CliError::usage(format!("--slo {k}: expected milliseconds > 0, got {v:?}"))
+            })?;
+        match k.trim() {
+            "ttft" | "ttft_ms" => slo.ttft_ms = Some(v),
+            "itl" | "itl_ms" => slo.itl_ms = Some(v),
+            "latency" | "latency_ms" | "e2e" => slo.latency_ms = Some(v),
+            other => {
+                return Err(CliError::usage(format!(
+                    "--slo: unknown key {other:?} (expected ttft, itl, latency)"
+                )))
+            }
+        }
+    }
+    Ok(slo)
+}
+
 /// Where the requests come from.
 #[derive(Clone, Debug)]
 pub enum DataChoice {
@@ -251,6 +283,12 @@ pub struct Plan {
     pub max_concurrency: u32,
     /// `--random-seed`.
     pub seed: u64,
+    /// Whether `--max-concurrency` was given.
+    pub explicit_max_concurrency: bool,
+    /// `--warmup`.
+    pub warmup: TransientPhase,
+    /// `--cooldown`.
+    pub cooldown: TransientPhase,
     /// Backend settings.
     pub backend: BackendArgs,
     /// Reports.
@@ -338,11 +376,24 @@ fn parse_profile(
             }
             Ok(if kind == "poisson" { Profile::Poisson(rates.to_vec()) } else { Profile::Constant(rates.to_vec()) })
         }
-        "sweep" => Err(CliError::usage(
-            "--rate-type sweep: not available yet; use synchronous, concurrent, throughput, constant, poisson or async",
-        )),
+        "sweep" => {
+            let size = match rates {
+                [] => 10,
+                [r] if r.fract() == 0.0 && *r >= 2.0 => *r as u32,
+                _ => return Err(CliError::usage("--rate: sweep takes one whole number >= 2 (the number of benchmarks)")),
+            };
+            Ok(Profile::Sweep { size })
+        }
+        "search" | "max_throughput" | "max-throughput" => {
+            let start = match rates {
+                [] => 1.0,
+                [r] => *r,
+                _ => return Err(CliError::usage("--rate: search takes one value (the first rate to try)")),
+            };
+            Ok(Profile::Search(SearchConfig { start, ..Default::default() }))
+        }
         other => Err(CliError::usage(format!(
-            "--rate-type {other:?}: expected one of synchronous, concurrent, throughput, constant, poisson, async"
+            "--rate-type {other:?}: expected one of synchronous, concurrent, throughput, constant, poisson, async, sweep, search"
         ))),
     }
 }
@@ -470,13 +521,34 @@ impl Plan {
         }
         check_rate("--max-error-rate", args.max_error_rate)?;
         check_rate("--max-global-error-rate", args.max_global_error_rate)?;
+        let over_saturation = match (&args.over_saturation, args.detect_saturation) {
+            (Some(raw), _) => SaturationConfig::parse(raw).map_err(CliError::usage)?,
+            (None, true) => Some(SaturationConfig::default()),
+            (None, false) => None,
+        };
         let constraints = Constraints {
             max_seconds: args.max_seconds,
             max_requests: args.max_requests,
             max_errors: args.max_errors,
             max_error_rate: args.max_error_rate,
             max_global_error_rate: args.max_global_error_rate,
+            over_saturation,
         };
+        let phase = |flag: &str, raw: &Option<String>| -> Result<TransientPhase, CliError> {
+            raw.as_deref().map_or(Ok(TransientPhase::default()), |r| {
+                TransientPhase::parse(flag, r).map_err(CliError::usage)
+            })
+        };
+        let warmup = phase("--warmup", &args.warmup)?;
+        let cooldown = phase("--cooldown", &args.cooldown)?;
+        let mut profile = profile;
+        if let Some(raw) = &args.slo {
+            let slo = parse_slo(raw)?;
+            match &mut profile {
+                Profile::Search(cfg) => cfg.slo = slo,
+                _ => return Err(CliError::usage("--slo: only applies to --rate-type search")),
+            }
+        }
         let outputs = parse_outputs(&args)?;
         Ok(Plan {
             target,
@@ -488,6 +560,9 @@ impl Plan {
             constraints,
             max_concurrency,
             seed: args.random_seed,
+            explicit_max_concurrency: explicit_cap,
+            warmup,
+            cooldown,
             backend,
             outputs,
             progress: !args.disable_progress,
@@ -552,7 +627,53 @@ mod tests {
         );
         assert!(err(&["--rate-type", "concurrent", "--rate", "1.5"]).contains("whole numbers"));
         assert!(err(&["--rate-type", "synchronous", "--rate", "1"]).contains("takes no rate"));
-        assert!(err(&["--rate-type", "sweep"]).contains("not available yet"));
+        let p = Plan::from_args(args(&["--rate-type", "sweep", "--rate", "4"])).unwrap();
+        assert_eq!(p.profile, Profile::Sweep { size: 4 });
+        assert_eq!(
+            Plan::from_args(args(&["--rate-type", "sweep"]))
+                .unwrap()
+                .profile,
+            Profile::Sweep { size: 10 }
+        );
+        assert!(err(&["--rate-type", "sweep", "--rate", "1"])
+            .contains("sweep takes one whole number >= 2"));
+        let p = Plan::from_args(args(&[
+            "--rate-type",
+            "search",
+            "--rate",
+            "8",
+            "--slo",
+            "ttft=200,itl=50",
+        ]))
+        .unwrap();
+        let Profile::Search(cfg) = p.profile else {
+            panic!()
+        };
+        assert_eq!(
+            (cfg.start, cfg.slo.ttft_ms, cfg.slo.itl_ms),
+            (8.0, Some(200.0), Some(50.0))
+        );
+        assert!(
+            err(&["--rate-type", "constant", "--rate", "1", "--slo", "ttft=5"])
+                .contains("--slo: only applies")
+        );
+        assert!(err(&["--rate-type", "search", "--slo", "speed=5"]).contains("--slo: unknown key"));
+        let p = Plan::from_args(args(&[
+            "--rate-type",
+            "constant",
+            "--rate",
+            "1",
+            "--warmup",
+            "0.2",
+            "--detect-saturation",
+        ]))
+        .unwrap();
+        assert_eq!(p.warmup.percent, Some(0.2));
+        assert!(p.constraints.over_saturation.is_some());
+        assert!(
+            err(&["--rate-type", "constant", "--rate", "1", "--cooldown", "x"])
+                .contains("--cooldown")
+        );
     }
 
     #[test]

@@ -6,17 +6,18 @@
 
 use llmload_clock::Timestamp;
 use llmload_engine::{
-    BenchmarkRun, Constraints, Profile, Stop, StopKind, Strategy, ERROR_MIN_PROCESSED, ERROR_WINDOW,
+    successful_rate, BenchmarkRun, Constraints, Profile, Stop, StopKind, Strategy, TransientPhase,
+    Verdict, ERROR_MIN_PROCESSED, ERROR_WINDOW,
 };
 use llmload_metrics::{
-    BenchmarkMetrics, RequestRecord, RequestStatus, RequestType, SchedulerAverages,
+    BenchmarkMetrics, RequestRecord, RequestStatus, RequestType, SchedulerAverages, Selection,
     StatusDistribution,
 };
 use serde_json::{json, Map, Value};
 
 use super::convert::request_stats;
 use super::wire::{
-    Benchmark, BenchmarkConfig, Counts, Report, Requests, SchedulerMetrics, Sds, TransientPhase,
+    self, Benchmark, BenchmarkConfig, Counts, Report, Requests, SchedulerMetrics, Sds,
 };
 
 /// What the report says about the run as a whole.
@@ -48,6 +49,22 @@ pub struct RunInfo {
     pub workers: u32,
     /// The run's id (shared by its benchmarks).
     pub run_id: String,
+    /// `--warmup`.
+    pub warmup: TransientPhase,
+    /// `--cooldown`.
+    pub cooldown: TransientPhase,
+    /// The max-throughput search's verdicts, for a search profile.
+    pub search: Option<Vec<Verdict>>,
+    /// Why the profile stopped early, if it did.
+    pub aborted: Option<String>,
+}
+
+fn phase_json(p: &TransientPhase) -> wire::TransientPhase {
+    wire::TransientPhase {
+        percent: p.percent,
+        value: p.value,
+        mode: p.mode.as_str().into(),
+    }
 }
 
 fn secs(t: Timestamp) -> f64 {
@@ -102,6 +119,12 @@ fn constraint_values(c: &Constraints) -> Map<String, Value> {
     if let Some(r) = c.max_global_error_rate {
         m.insert("max_global_error_rate".into(), json!(r));
     }
+    if let Some(o) = &c.over_saturation {
+        m.insert(
+            "over_saturation".into(),
+            json!({"enabled": true, "min_seconds": o.min_seconds}),
+        );
+    }
     m
 }
 
@@ -138,6 +161,15 @@ fn constraint_initializers(c: &Constraints, index: usize) -> Value {
             json!({"type_": "max_global_error_rate", "max_error_rate": r, "min_processed": ERROR_MIN_PROCESSED as f64, "current_index": index}),
         );
     }
+    if let Some(o) = &c.over_saturation {
+        m.insert(
+            "over_saturation".into(),
+            json!({"type_": "over_saturation", "enabled": true, "min_seconds": o.min_seconds,
+                   "max_window_seconds": o.max_window_seconds, "moe_threshold": o.moe_threshold,
+                   "minimum_ttft": o.minimum_ttft, "minimum_window_size": o.minimum_window_size,
+                   "current_index": index}),
+        );
+    }
     Value::Object(m)
 }
 
@@ -169,6 +201,31 @@ fn profile_json(info: &RunInfo, runs: &[BenchmarkRun], constraints: &Constraints
             m.insert("rate".into(), json!(rates));
             m.insert("max_concurrency".into(), Value::Null);
             m.insert("random_seed".into(), json!(info.random_seed));
+        }
+        // A search is a series of constant rates (GuideLLM can load it as
+        // one); its verdicts are under the report's `llmload.search`.
+        Profile::Search(_) => {
+            let rates: Vec<f64> = runs.iter().filter_map(|r| r.strategy.rate()).collect();
+            m.insert("strategy_type".into(), json!("constant"));
+            m.insert("rate".into(), json!(rates));
+            m.insert("max_concurrency".into(), Value::Null);
+            m.insert("random_seed".into(), json!(info.random_seed));
+        }
+        Profile::Sweep { size } => {
+            let rate = |i: usize| runs.get(i).map_or(-1.0, successful_rate);
+            let measured: Vec<f64> = runs
+                .iter()
+                .skip(2)
+                .filter_map(|r| r.strategy.rate())
+                .collect();
+            m.insert("sweep_size".into(), json!(size));
+            m.insert("strategy_type".into(), json!("constant"));
+            m.insert("max_concurrency".into(), Value::Null);
+            m.insert("random_seed".into(), json!(info.random_seed));
+            m.insert("synchronous_rate".into(), json!(rate(0)));
+            m.insert("throughput_rate".into(), json!(rate(1)));
+            m.insert("async_rates".into(), json!([]));
+            m.insert("measured_rates".into(), json!(measured));
         }
     }
     m.insert("strategy_types".into(), json!(types));
@@ -312,6 +369,9 @@ fn action(kind: StopKind, run: &BenchmarkRun, triggered: Option<&Stop>, at: Time
             "stop_time": stop_time.map(secs), "detail": triggered.map(|s| s.detail.clone())
         }),
         StopKind::Interrupted => json!({"interrupted": true, "stop_time": stop_time.map(secs)}),
+        StopKind::OverSaturated => json!({
+            "is_over_saturated": fired, "detail": triggered.map(|s| s.detail.clone()), "stop_time": stop_time.map(secs)
+        }),
     };
     json!({
         "request_queuing": queuing,
@@ -337,6 +397,9 @@ fn configured(c: &Constraints) -> Vec<StopKind> {
     }
     if c.max_global_error_rate.is_some() {
         v.push(StopKind::MaxGlobalErrorRate);
+    }
+    if c.over_saturation.is_some() {
+        v.push(StopKind::OverSaturated);
     }
     v
 }
@@ -366,7 +429,7 @@ fn scheduler_state(run: &BenchmarkRun, workers: u32) -> Value {
         Some(Stop {
             kind: StopKind::MaxSeconds,
             ..
-        }) => Some(run.measure_end),
+        }) => Some(run.request_end),
         _ => None,
     };
     json!({
@@ -423,6 +486,7 @@ fn extras(run: &BenchmarkRun, m: &BenchmarkMetrics) -> Value {
         "asked_rate": run.strategy.rate(),
         "achieved_rate": m.requests_per_second.total.mean,
         "stopped_sending": stop(&run.end_queuing),
+        "measured_requests": if run.measure_by_start { "started in window" } else { "overlapping window" },
         "cancelled_in_flight": stop(&run.end_processing),
         "errors_by_kind": errors,
         "dispatch_delay_ms": m.request_dispatch_delay.as_ref().map(|d| {
@@ -439,21 +503,16 @@ fn extras(run: &BenchmarkRun, m: &BenchmarkMetrics) -> Value {
 
 /// One benchmark of the report.
 pub fn benchmark(info: &RunInfo, runs: &[BenchmarkRun], run: &BenchmarkRun) -> Benchmark {
-    let metrics = BenchmarkMetrics::compile(&run.records, run.measure_start, run.measure_end);
+    let selection = if run.measure_by_start {
+        Selection::StartedWithin
+    } else {
+        Selection::Overlap
+    };
+    let metrics =
+        BenchmarkMetrics::compile_with(&run.records, run.measure_start, run.measure_end, selection);
     let avgs = SchedulerAverages::compile(&run.records);
     let request_start = run.start;
-    let request_end = match &run.end_queuing {
-        Some(Stop {
-            kind: StopKind::MaxSeconds,
-            ..
-        }) => run.measure_end,
-        _ => run
-            .records
-            .iter()
-            .filter_map(RequestRecord::request_end_time)
-            .max()
-            .unwrap_or(run.end),
-    };
+    let request_end = run.request_end;
     let mut sorted: Vec<&RequestRecord> = run.records.iter().collect();
     sorted.sort_by_key(|r| r.request_start_time());
     let pick = |s: RequestStatus| {
@@ -481,14 +540,8 @@ pub fn benchmark(info: &RunInfo, runs: &[BenchmarkRun], run: &BenchmarkRun) -> B
             strategy: strategy_json(&run.strategy, info.workers, info.random_seed),
             constraints: constraint_initializers(&run.constraints, run.index),
             sample_requests: info.sample_requests,
-            warmup: TransientPhase {
-                mode: "prefer_duration".into(),
-                ..Default::default()
-            },
-            cooldown: TransientPhase {
-                mode: "prefer_duration".into(),
-                ..Default::default()
-            },
+            warmup: phase_json(&info.warmup),
+            cooldown: phase_json(&info.cooldown),
             prefer_response_metrics: true,
             profile: profile_json(info, runs, &run.constraints),
             requests: requests_json(info),
@@ -540,6 +593,13 @@ pub fn report(info: &RunInfo, runs: &[BenchmarkRun]) -> Report {
             "version": env!("CARGO_PKG_VERSION"),
             "run_id": info.run_id,
             "platform": format!("{}-{}", std::env::consts::OS, std::env::consts::ARCH),
+            "profile_stopped": info.aborted,
+            "search": info.search.as_ref().map(|steps| json!({
+                "best_rate": llmload_engine::best_rate(steps),
+                "steps": steps.iter().map(|v| json!({
+                    "rate": v.rate, "achieved": v.achieved, "sustained": v.sustained, "reasons": v.reasons
+                })).collect::<Vec<_>>(),
+            })),
         })),
     }
 }
