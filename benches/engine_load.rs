@@ -141,28 +141,31 @@ fn streams10k(bin: &Path) {
 }
 
 fn cpu64(bin: &Path) {
-    let mock = Mock::start(bin, &["--ttft-ms", "20", "--itl-ms", "2", "--model", "m"]);
-    let dir = out_dir("cpu64");
-    let (u, r) = benchmark(
-        bin,
-        &mock.url,
-        &dir,
-        &[
-            "--rate-type",
-            "constant",
-            "--rate",
-            "500",
-            "--max-seconds",
-            "20",
-            "--data",
-            "prompt_tokens=128,output_tokens=64",
-        ],
-    );
-    summary(
-        "CPU: constant 500 rps x 20 s, 64-token streams (full report kept)",
-        &u,
-        &r["benchmarks"][0],
-    );
+    // Full reports kept (request bodies included), as a user would run it.
+    for rate in ["500", "2000"] {
+        let mock = Mock::start(bin, &["--ttft-ms", "20", "--itl-ms", "2", "--model", "m"]);
+        let dir = out_dir("cpu64");
+        let (u, r) = benchmark(
+            bin,
+            &mock.url,
+            &dir,
+            &[
+                "--rate-type",
+                "constant",
+                "--rate",
+                rate,
+                "--max-seconds",
+                "20",
+                "--data",
+                "prompt_tokens=128,output_tokens=64",
+            ],
+        );
+        summary(
+            &format!("CPU: constant {rate} rps x 20 s, 64-token streams"),
+            &u,
+            &r["benchmarks"][0],
+        );
+    }
 }
 
 fn ttft1000(bin: &Path) {

@@ -15,8 +15,9 @@ use llmload_metrics::{ErrorKind, RequestError, RequestRecord, RequestStatus, Req
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
+use crate::body::{body_message, read_all, TextCounter};
 use crate::conn::{Conn, Pool, Target};
-use crate::error::{ClientError, SetupError};
+use crate::error::{classify, classify_body, ClientError, SetupError};
 use crate::openai::{self, Usage};
 use crate::sse::SseParser;
 
@@ -112,32 +113,6 @@ async fn race<F: std::future::Future>(
                 None => Ok(fut.await),
             }
         } => r,
-    }
-}
-
-/// Python's `str.isspace` for the word count of `len(text.split())`.
-fn is_py_space(c: char) -> bool {
-    c.is_whitespace() || ('\x1c'..='\x1f').contains(&c)
-}
-
-/// Counts words and characters of a text that arrives in pieces.
-#[derive(Default)]
-struct TextCounter {
-    in_word: bool,
-    words: u64,
-    chars: u64,
-}
-
-impl TextCounter {
-    fn add(&mut self, s: &str) {
-        for c in s.chars() {
-            self.chars += 1;
-            let space = is_py_space(c);
-            if !space && !self.in_word {
-                self.words += 1;
-            }
-            self.in_word = !space;
-        }
     }
 }
 
@@ -553,95 +528,5 @@ impl Client {
             }
         }
         Ok(())
-    }
-}
-
-/// The message of an error response body: the JSON error's message, else
-/// the start of the text.
-fn body_message(body: &[u8]) -> String {
-    match serde_json::from_slice::<Value>(body) {
-        Ok(v) => openai::error_message(&v),
-        Err(_) => {
-            let text = String::from_utf8_lossy(body);
-            let text = text.trim();
-            let cut: String = text.chars().take(200).collect();
-            if cut.is_empty() {
-                "(empty body)".into()
-            } else {
-                cut
-            }
-        }
-    }
-}
-
-/// Read a whole body, up to `limit` bytes.
-async fn read_all(
-    mut body: Incoming,
-    timeout: Option<Duration>,
-    limit: usize,
-) -> Result<Bytes, String> {
-    let mut buf = bytes::BytesMut::new();
-    loop {
-        let frame = match timeout {
-            Some(d) => tokio::time::timeout(d, body.frame())
-                .await
-                .map_err(|_| "timed out".to_string())?,
-            None => body.frame().await,
-        };
-        match frame {
-            None => return Ok(buf.freeze()),
-            Some(Err(e)) => return Err(e.to_string()),
-            Some(Ok(f)) => {
-                if let Ok(d) = f.into_data() {
-                    if buf.len() + d.len() > limit {
-                        return Err(format!("body larger than {limit} bytes"));
-                    }
-                    buf.extend_from_slice(&d);
-                }
-            }
-        }
-    }
-}
-
-fn classify(e: &hyper::Error, what: &str) -> ClientError {
-    if e.is_timeout() {
-        ClientError::timeout(format!("{what}: {e}"))
-    } else {
-        ClientError::reset(format!("{what}: {e}"))
-    }
-}
-
-fn classify_body(e: &hyper::Error) -> ClientError {
-    if e.is_parse() || e.is_parse_status() {
-        ClientError::parse(format!("malformed response: {e}"))
-    } else {
-        ClientError::reset(format!("connection closed mid-response: {e}"))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn word_and_char_counts_match_python_split_across_pieces() {
-        let mut c = TextCounter::default();
-        for piece in [" tok", " to", "k\n", "\u{e9}t\u{e9}  ", "x"] {
-            c.add(piece);
-        }
-        // " tok tok\nété  x" -> split() = ["tok", "tok", "été", "x"]
-        assert_eq!(c.words, 4);
-        assert_eq!(c.chars, " tok tok\n\u{e9}t\u{e9}  x".chars().count() as u64);
-    }
-
-    #[test]
-    fn error_bodies_give_the_server_message() {
-        let vllm = br#"{"error":{"message":"max_tokens must be at least 1, got -3.","type":"BadRequestError","param":"max_tokens","code":400}}"#;
-        assert_eq!(body_message(vllm), "max_tokens must be at least 1, got -3.");
-        assert_eq!(
-            body_message(b"  Internal Server Error \n"),
-            "Internal Server Error"
-        );
-        assert_eq!(body_message(b""), "(empty body)");
     }
 }

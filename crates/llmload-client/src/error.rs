@@ -126,3 +126,20 @@ impl From<ClientError> for RequestError {
         }
     }
 }
+/// A failed send or response head, by cause.
+pub(crate) fn classify(e: &hyper::Error, what: &str) -> ClientError {
+    if e.is_timeout() {
+        ClientError::timeout(format!("{what}: {e}"))
+    } else {
+        ClientError::reset(format!("{what}: {e}"))
+    }
+}
+
+/// A failure while reading a response body, by cause.
+pub(crate) fn classify_body(e: &hyper::Error) -> ClientError {
+    if e.is_parse() || e.is_parse_status() {
+        ClientError::parse(format!("malformed response: {e}"))
+    } else {
+        ClientError::reset(format!("connection closed mid-response: {e}"))
+    }
+}

@@ -15,6 +15,7 @@
 //! Which requests to send or when (the engine), prompts (llmload-data),
 //! statistics and reports.
 
+mod body;
 mod client;
 mod conn;
 mod error;

@@ -10,14 +10,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
-use llmload_client::openai::{encode_body, BodySpec};
 use llmload_client::{CancellationToken, Client};
 use llmload_clock::{now, sleep_until, Timestamp};
 use llmload_metrics::{LiveStats, RequestRecord, RequestStatus, UsageMetrics};
 use tokio::sync::{mpsc, Mutex, OwnedSemaphorePermit, Semaphore};
 
 use crate::constraints::{ConstraintState, Stop, StopKind};
+use crate::producer::{start_producer, Feed, Prepared};
 use crate::progress::{Phase, Progress};
 use crate::saturation::Saturation;
 use crate::strategy::Strategy;
@@ -29,15 +28,6 @@ use crate::{window, BenchmarkRun, EngineError, RunContext, RunPlan};
 const LEAD: Duration = Duration::from_micros(1500);
 /// How long an interrupted benchmark waits for requests in flight.
 pub const INTERRUPT_GRACE: Duration = Duration::from_secs(5);
-
-/// A request ready to send.
-struct Prepared {
-    body: Bytes,
-    prompt_tokens: Option<u64>,
-    words: u64,
-    chars: u64,
-    queued: Timestamp,
-}
 
 /// Why the dispatcher stopped on its own.
 enum DispatchEnd {
@@ -85,39 +75,13 @@ fn admit(admitted: &AtomicU64, max_requests: Option<u64>) -> bool {
     }
 }
 
-/// Requests the producer handed over in batches (so it is woken once per
-/// batch, not once per request).
-struct Feed {
-    rx: mpsc::Receiver<Vec<Prepared>>,
-    buf: std::vec::IntoIter<Prepared>,
-}
-
-/// Requests per hand-over from the producer.
-const BATCH: usize = 8;
-
-impl Feed {
-    /// The next request: `None` when stopped, `Some(None)` when the source ended.
-    async fn next(&mut self, stop: &CancellationToken) -> Option<Option<Prepared>> {
-        if let Some(p) = self.buf.next() {
-            return Some(Some(p));
-        }
-        tokio::select! {
-            biased;
-            _ = stop.cancelled() => None,
-            batch = self.rx.recv() => Some(batch.and_then(|b| {
-                self.buf = b.into_iter();
-                self.buf.next()
-            })),
-        }
-    }
-}
-
 /// The schedule an open-loop dispatcher follows.
 struct Schedule {
     strategy: Strategy,
     start: Timestamp,
     deadline: Option<Timestamp>,
     max_requests: Option<u64>,
+    rampup: Duration,
 }
 
 async fn dispatch_open(
@@ -132,10 +96,12 @@ async fn dispatch_open(
         start,
         deadline,
         max_requests,
+        rampup,
     } = schedule;
     let sem = Arc::new(Semaphore::new(strategy.max_concurrency().max(1) as usize));
     let admitted = AtomicU64::new(0);
-    for due in strategy.arrivals(start).expect("open-loop strategy") {
+    let arrivals = strategy.arrivals(start).expect("open-loop strategy");
+    for due in arrivals.with_rampup(rampup) {
         // The window is [start, start + max_seconds): nothing is due at its end.
         if let Some(d) = deadline.filter(|&d| due >= d) {
             return DispatchEnd::Deadline(d);
@@ -144,11 +110,15 @@ async fn dispatch_open(
             return DispatchEnd::MaxRequests(now());
         }
         // Coarse wake (tokio's millisecond timer) ahead of the instant; the
-        // request's own precise sleep hits the instant itself.
-        tokio::select! {
-            biased;
-            _ = stop.cancelled() => return DispatchEnd::Stopped,
-            _ = sleep_until(due - LEAD) => {}
+        // request's own precise sleep hits the instant itself. Requests due
+        // within LEAD of a wake go out together, without sleeping again.
+        let ahead = (due - LEAD).saturating_since(now());
+        if !ahead.is_zero() {
+            tokio::select! {
+                biased;
+                _ = stop.cancelled() => return DispatchEnd::Stopped,
+                _ = tokio::time::sleep(ahead) => {}
+            }
         }
         // Late requests wait here, in order, for a free slot: never dropped.
         let permit: OwnedSemaphorePermit = tokio::select! {
@@ -176,9 +146,24 @@ async fn dispatch_open(
     DispatchEnd::Stopped
 }
 
+/// When closed-loop stream `worker` of `streams` sends its first request:
+/// with a rampup, the streams start evenly spread over it (GuideLLM).
+#[derive(Clone, Copy)]
+struct Stagger {
+    start: Timestamp,
+    rampup: Duration,
+}
+
+impl Stagger {
+    fn first_send(&self, worker: u32, streams: u32) -> Timestamp {
+        self.start + self.rampup.mul_f64(worker as f64 / streams.max(1) as f64)
+    }
+}
+
 async fn dispatch_closed(
     shared: Arc<Shared>,
     streams: u32,
+    stagger: Stagger,
     rx: Feed,
     stop: CancellationToken,
     max_requests: Option<u64>,
@@ -196,6 +181,13 @@ async fn dispatch_closed(
             Arc::clone(&exhausted),
         );
         tasks.spawn(async move {
+            if !stagger.rampup.is_zero() {
+                tokio::select! {
+                    biased;
+                    _ = stop.cancelled() => return DispatchEnd::Stopped,
+                    _ = sleep_until(stagger.first_send(worker, streams)) => {}
+                }
+            }
             loop {
                 if stop.is_cancelled() {
                     return DispatchEnd::Stopped;
@@ -232,105 +224,6 @@ async fn dispatch_closed(
         }
     }
     end
-}
-
-/// Prepare bodies on a blocking thread, about `ahead` in advance, handed over
-/// in batches. Returns the feed and a receiver that yields once `prefill`
-/// are ready (or the source ends).
-fn start_producer(
-    ctx: &RunContext,
-    bench: u64,
-    ahead: usize,
-    prefill: usize,
-    exhausted: Arc<std::sync::Mutex<Option<String>>>,
-) -> (Feed, tokio::sync::oneshot::Receiver<()>) {
-    let (tx, rx) = mpsc::channel::<Vec<Prepared>>(ahead.div_ceil(BATCH).max(2));
-    let exhausted_on_spawn = Arc::clone(&exhausted);
-    let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
-    let mut source = ctx.data.source(bench);
-    let request_type = ctx.client.request_type();
-    let stream = ctx.client.is_streaming();
-    let body = ctx.body.clone();
-    let spawned = std::thread::Builder::new()
-        .name("llmload-producer".into())
-        .spawn(move || {
-            // Far ahead of the schedule, the producer yields the CPU to the
-            // threads that send and receive.
-            lower_priority();
-            let mut ready = Some(ready_tx);
-            let mut made = 0usize;
-            let mut batch = Vec::with_capacity(BATCH);
-            loop {
-                let spec = match source.next_request() {
-                    Ok(Some(s)) => s,
-                    Ok(None) => break,
-                    Err(e) => {
-                        *exhausted.lock().unwrap_or_else(|e| e.into_inner()) = Some(e.to_string());
-                        break;
-                    }
-                };
-                let bytes = encode_body(
-                    &BodySpec {
-                        request_type,
-                        model: body.model.as_deref(),
-                        prompt: &spec.prompt,
-                        output_tokens: spec.output_tokens,
-                        max_tokens: body.max_tokens,
-                        stream,
-                        system: spec.system.as_deref(),
-                        messages: spec.messages.as_ref(),
-                    },
-                    body.extra.as_ref(),
-                );
-                let p = Prepared {
-                    body: bytes,
-                    prompt_tokens: spec.prompt_tokens,
-                    words: spec.prompt_words,
-                    chars: spec.prompt_chars,
-                    queued: now(),
-                };
-                batch.push(p);
-                made += 1;
-                // Hand over full batches, and the first requests as soon as the prefill is met.
-                if batch.len() == BATCH || (made == prefill && ready.is_some()) {
-                    let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
-                    if tx.blocking_send(full).is_err() {
-                        return;
-                    }
-                }
-                if made >= prefill {
-                    if let Some(r) = ready.take() {
-                        let _ = r.send(());
-                    }
-                }
-            }
-            if !batch.is_empty() {
-                let _ = tx.blocking_send(batch);
-            }
-        });
-    if let Err(e) = spawned {
-        *exhausted_on_spawn.lock().unwrap_or_else(|e| e.into_inner()) =
-            Some(format!("cannot start the producer thread: {e}"));
-    }
-    (
-        Feed {
-            rx,
-            buf: Vec::new().into_iter(),
-        },
-        ready_rx,
-    )
-}
-
-/// Nice the calling thread (+10): it runs behind the sending threads.
-#[allow(unsafe_code)]
-fn lower_priority() {
-    #[cfg(target_os = "linux")]
-    // SAFETY: gettid takes no arguments; setpriority on our own thread id
-    // only changes this thread's scheduling weight.
-    unsafe {
-        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
-        libc::setpriority(libc::PRIO_PROCESS, tid, 10);
-    }
 }
 
 /// Run benchmark `index` (0-based) of a run with `strategy`.
@@ -385,27 +278,32 @@ pub(crate) async fn run_benchmark(
             constraints.max_requests,
         );
         let exhausted = Arc::clone(&exhausted);
-        match strategy {
-            Strategy::Synchronous => {
-                tokio::spawn(dispatch_closed(shared, 1, rx, stop, max, exhausted))
-            }
-            Strategy::Concurrent { streams } => {
-                tokio::spawn(dispatch_closed(shared, streams, rx, stop, max, exhausted))
-            }
-            Strategy::Throughput { max_concurrency } => tokio::spawn(dispatch_closed(
-                shared,
-                max_concurrency,
+        let stagger = Stagger {
+            start,
+            rampup: plan.rampup,
+        };
+        let closed = |streams: u32, rx: Feed| {
+            tokio::spawn(dispatch_closed(
+                shared.clone(),
+                streams,
+                stagger,
                 rx,
-                stop,
+                stop.clone(),
                 max,
-                exhausted,
-            )),
+                exhausted.clone(),
+            ))
+        };
+        match strategy {
+            Strategy::Synchronous => closed(1, rx),
+            Strategy::Concurrent { streams } => closed(streams, rx),
+            Strategy::Throughput { max_concurrency } => closed(max_concurrency, rx),
             Strategy::Constant { .. } | Strategy::Poisson { .. } => {
                 let schedule = Schedule {
                     strategy: strategy.clone(),
                     start,
                     deadline: ConstraintState::new(constraints.clone()).deadline(start),
                     max_requests: max,
+                    rampup: plan.rampup,
                 };
                 tokio::spawn(dispatch_open(shared, schedule, rx, stop, exhausted))
             }
@@ -431,7 +329,14 @@ pub(crate) async fn run_benchmark(
         if let Some(p) = &progress {
             let created = created.load(Ordering::Relaxed);
             p.publish(Progress::snapshot(
-                index, &strategy, start, deadline, phase, live, created,
+                index,
+                &strategy,
+                start,
+                deadline,
+                constraints.max_requests,
+                phase,
+                live,
+                created,
             ));
         }
     };

@@ -18,6 +18,7 @@
 
 mod constraints;
 mod executor;
+mod producer;
 mod profile;
 pub mod progress;
 mod saturation;
@@ -93,6 +94,9 @@ pub struct RunPlan {
     pub warmup: TransientPhase,
     /// Cooldown: likewise at the end.
     pub cooldown: TransientPhase,
+    /// Rampup: constant rates climb linearly to the asked rate over it;
+    /// concurrent and throughput streams start spread evenly over it.
+    pub rampup: std::time::Duration,
 }
 
 /// Default cap on requests in flight for rate-based strategies (GuideLLM

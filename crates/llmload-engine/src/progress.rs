@@ -36,6 +36,8 @@ pub struct Progress {
     pub start: Timestamp,
     /// When `--max-seconds` expires.
     pub deadline: Option<Timestamp>,
+    /// `--max-requests`, if set.
+    pub max_requests: Option<u64>,
     /// When the snapshot was taken.
     pub at: Timestamp,
     /// Finished requests by status.
@@ -62,11 +64,13 @@ fn p50_p99(h: &hdrhistogram::Histogram<u64>) -> Option<(f64, f64)> {
 }
 
 impl Progress {
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn snapshot(
         benchmark: usize,
         strategy: &Strategy,
         start: Timestamp,
         deadline: Option<Timestamp>,
+        max_requests: Option<u64>,
         phase: Phase,
         live: &LiveStats,
         created: u64,
@@ -80,6 +84,7 @@ impl Progress {
             phase,
             start,
             deadline,
+            max_requests,
             at,
             counts: live.counts,
             in_flight: created.saturating_sub(live.counts.total),

@@ -92,6 +92,7 @@ impl Strategy {
             Strategy::Constant { rate, .. } => Some(Arrivals::Constant {
                 start,
                 rate,
+                rampup: 0.0,
                 index: 0,
             }),
             Strategy::Poisson { rate, seed, .. } => Some(Arrivals::Poisson {
@@ -120,12 +121,15 @@ impl fmt::Display for Strategy {
 /// Intended send times of an open-loop benchmark.
 #[derive(Clone, Debug)]
 pub enum Arrivals {
-    /// `start + i / rate` for i = 0, 1, 2, ...
+    /// `start + i / rate` for i = 0, 1, 2, ...; with a rampup of R seconds
+    /// the rate first climbs linearly from 0 to `rate` over R.
     Constant {
         /// Benchmark start.
         start: Timestamp,
         /// Requests per second.
         rate: f64,
+        /// Rampup in seconds (0: none).
+        rampup: f64,
         /// Next index.
         index: u64,
     },
@@ -140,14 +144,45 @@ pub enum Arrivals {
     },
 }
 
+impl Arrivals {
+    /// Ramp the rate up linearly over `rampup` (constant arrivals only;
+    /// GuideLLM's `rampup_duration`).
+    pub fn with_rampup(mut self, rampup: Duration) -> Self {
+        if let Arrivals::Constant { rampup: r, .. } = &mut self {
+            *r = rampup.as_secs_f64();
+        }
+        self
+    }
+}
+
+/// Seconds after the start of request `i` (0-based) at `rate`, after a
+/// linear rampup of `rampup` seconds: while the rate climbs as `rate·t/R`,
+/// `rate·t²/(2R)` requests have been sent by `t`, so request `i` goes at
+/// `sqrt(2iR/rate)`; the `rate·R/2` requests of the ramp end at `R`, and
+/// the rest follow at `1/rate` spacing (GuideLLM's formula).
+fn constant_offset(i: u64, rate: f64, rampup: f64) -> f64 {
+    let i = i as f64;
+    let ramp_requests = rate * rampup / 2.0;
+    if rampup > 0.0 && i < ramp_requests {
+        (2.0 * i * rampup / rate).sqrt()
+    } else {
+        rampup.max(0.0) + (i - ramp_requests.max(0.0)) / rate
+    }
+}
+
 impl Iterator for Arrivals {
     type Item = Timestamp;
 
     fn next(&mut self) -> Option<Timestamp> {
         match self {
-            Arrivals::Constant { start, rate, index } => {
+            Arrivals::Constant {
+                start,
+                rate,
+                rampup,
+                index,
+            } => {
                 // Computed from the start each time: no accumulated rounding.
-                let at = *start + Duration::from_secs_f64(*index as f64 / *rate);
+                let at = *start + Duration::from_secs_f64(constant_offset(*index, *rate, *rampup));
                 *index += 1;
                 Some(at)
             }
@@ -265,5 +300,31 @@ mod tests {
             .to_string(),
             "throughput@512"
         );
+    }
+
+    #[test]
+    fn rampup_climbs_linearly_then_holds_the_rate() {
+        let start = Timestamp::from_nanos(1_000_000_000);
+        let s = Strategy::Constant {
+            rate: 100.0,
+            max_concurrency: 10,
+        };
+        let times: Vec<f64> = s
+            .arrivals(start)
+            .unwrap()
+            .with_rampup(Duration::from_secs(2))
+            .take(400)
+            .map(|t| t.secs_since(start))
+            .collect();
+        assert_eq!(times[0], 0.0);
+        // 100 req/s reached after 2 s: the ramp holds 100 requests.
+        assert!((times[100] - 2.0).abs() < 1e-9, "{}", times[100]);
+        assert!((times[99] - (2.0 * 99.0 * 2.0 / 100.0f64).sqrt()).abs() < 1e-9);
+        // Gaps shrink during the ramp, then stay at 1/rate.
+        let gaps: Vec<f64> = times.windows(2).map(|w| w[1] - w[0]).collect();
+        assert!(gaps[..99].windows(2).all(|g| g[1] < g[0]));
+        assert!(gaps[100..].iter().all(|g| (g - 0.01).abs() < 1e-9));
+        // Requests in the first second: rate·t²/(2R) = 25.
+        assert_eq!(times.iter().filter(|&&t| t < 1.0).count(), 25);
     }
 }

@@ -61,6 +61,7 @@ fn plan(profile: Profile, constraints: Constraints) -> RunPlan {
         seed: 42,
         warmup: TransientPhase::default(),
         cooldown: TransientPhase::default(),
+        rampup: Duration::ZERO,
     }
 }
 
@@ -435,5 +436,57 @@ async fn requests_started_in_warmup_are_not_measured() {
     let overlap =
         llmload_metrics::BenchmarkMetrics::compile(&b.records, b.measure_start, b.measure_end);
     assert!(overlap.request_totals.total >= metrics.request_totals.total);
+    m.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rampup_spreads_stream_starts_and_ramps_constant_rates() {
+    let m = mock(2, 1).await;
+    let c = ctx(&m.url(), "mock-model", "prompt_tokens=16,output_tokens=4");
+
+    let mut p = plan(
+        Profile::Concurrent(vec![4]),
+        Constraints {
+            max_seconds: Some(0.8),
+            ..Default::default()
+        },
+    );
+    p.rampup = Duration::from_millis(400);
+    let b = run(&p, &c).await.unwrap().benchmarks.remove(0);
+    for w in 0..4u32 {
+        let first = b
+            .records
+            .iter()
+            .filter(|r| r.worker == w)
+            .filter_map(|r| r.request_start_time())
+            .min()
+            .expect("every stream sent");
+        let offset = first.secs_since(b.start);
+        let due = 0.1 * w as f64;
+        assert!(
+            offset >= due - 1e-4 && offset < due + 0.1,
+            "stream {w} started at {offset}"
+        );
+    }
+
+    let mut p = plan(
+        Profile::Constant(vec![100.0]),
+        Constraints {
+            max_seconds: Some(1.2),
+            ..Default::default()
+        },
+    );
+    p.rampup = Duration::from_secs(1);
+    let b = run(&p, &c).await.unwrap().benchmarks.remove(0);
+    let offsets: Vec<f64> = b
+        .records
+        .iter()
+        .filter_map(|r| r.timings.targeted_start)
+        .map(|t| t.secs_since(b.start))
+        .collect();
+    // rate·t²/(2R) requests by t: 12.5 by 0.5 s, 50 by the end of the ramp.
+    assert_eq!(offsets.iter().filter(|&&t| t < 0.5).count(), 13);
+    assert_eq!(offsets.iter().filter(|&&t| t < 1.0).count(), 50);
+    assert_eq!(offsets.iter().filter(|&&t| t < 1.2).count(), 70);
     m.shutdown().await;
 }

@@ -377,18 +377,14 @@ impl BenchmarkMetrics {
                 },
                 None,
             ),
-            output_tokens_per_iteration: StatusDistribution::from_weighted(&sel.map(|r| {
-                r.output_tokens_timings()
-                    .into_iter()
-                    .map(|(_, t)| (t, 1.0))
-                    .collect()
-            })),
-            iter_tokens_per_iteration: StatusDistribution::from_weighted(&sel.map(|r| {
-                r.iter_tokens_timings()
-                    .into_iter()
-                    .map(|(_, t)| (t, 1.0))
-                    .collect()
-            })),
+            // One (tokens, 1) pair per chunk, collapsed to (tokens, chunks)
+            // per request: the same sums (whole numbers add exactly).
+            output_tokens_per_iteration: StatusDistribution::from_weighted(
+                &sel.map(|r| per_iteration(r.output_tokens_timings())),
+            ),
+            iter_tokens_per_iteration: StatusDistribution::from_weighted(
+                &sel.map(|r| per_iteration(r.iter_tokens_timings())),
+            ),
             text: TextMetrics {
                 tokens: sel.text_summary(|u| u.text_tokens),
                 words: sel.text_summary(|u| u.text_words),
@@ -410,4 +406,16 @@ impl BenchmarkMetrics {
             errors_by_kind,
         }
     }
+}
+
+/// `(tokens, chunks)` for each distinct per-chunk token count.
+fn per_iteration(events: Vec<(Timestamp, f64)>) -> Vec<(f64, f64)> {
+    let mut out: Vec<(f64, f64)> = Vec::with_capacity(2);
+    for (_, tokens) in events {
+        match out.iter_mut().find(|(v, _)| *v == tokens) {
+            Some(entry) => entry.1 += 1.0,
+            None => out.push((tokens, 1.0)),
+        }
+    }
+    out
 }

@@ -98,7 +98,7 @@ fn report_args(plan: &Plan) -> Value {
         "sample_requests": a.sample_requests,
         "warmup": a.warmup.as_deref().map(phase_arg),
         "cooldown": a.cooldown.as_deref().map(phase_arg),
-        "rampup": 0.0,
+        "rampup": a.rampup.unwrap_or(0.0),
         "prefer_response_metrics": true,
         "max_seconds": a.max_seconds,
         "max_requests": a.max_requests,
@@ -256,10 +256,17 @@ pub async fn run(plan: Plan) -> Result<ExitCode, CliError> {
         seed: plan.seed,
         warmup: plan.warmup,
         cooldown: plan.cooldown,
+        rampup: plan.rampup,
     };
-    let outcome: RunOutcome = llmload_engine::run(&run_plan, &ctx)
-        .await
-        .map_err(|e| CliError::usage(e.to_string()))?;
+    // On a worker thread, so that finished requests reach the collector
+    // without waking the main thread.
+    let (outcome, ctx) = tokio::spawn(async move {
+        let outcome = llmload_engine::run(&run_plan, &ctx).await;
+        (outcome, ctx)
+    })
+    .await
+    .map_err(|e| CliError::setup(format!("the run failed: {e}")))?;
+    let outcome: RunOutcome = outcome.map_err(|e| CliError::usage(e.to_string()))?;
     if let Some(d) = display {
         d.finish().await;
     }
@@ -283,6 +290,7 @@ pub async fn run(plan: Plan) -> Result<ExitCode, CliError> {
         run_id: uuid::Uuid::new_v4().to_string(),
         warmup: plan.warmup,
         cooldown: plan.cooldown,
+        rampup: plan.rampup.as_secs_f64(),
         search: outcome.search.clone(),
         aborted: outcome.aborted.clone(),
     };

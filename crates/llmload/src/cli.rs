@@ -175,6 +175,11 @@ pub struct BenchmarkArgs {
     #[arg(long, visible_alias = "cooldown-percent", env = "GUIDELLM_COOLDOWN")]
     pub cooldown: Option<String>,
 
+    /// Seconds over which constant rates climb linearly to the asked rate, and
+    /// concurrent/throughput streams start evenly spread (default 0).
+    #[arg(long, env = "GUIDELLM_RAMPUP")]
+    pub rampup: Option<f64>,
+
     /// Stop a benchmark when the server is over-saturated: JSON
     /// {"enabled": true, "min_seconds": 30, "minimum_ttft": 2.5, ...}.
     #[arg(long)]

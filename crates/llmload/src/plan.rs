@@ -13,142 +13,13 @@ use llmload_engine::{
 };
 use llmload_metrics::RequestType;
 use llmload_report::Format;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::cli::BenchmarkArgs;
 use crate::CliError;
 
-/// Backend settings from `--backend-args`.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct BackendArgs {
-    /// Extra headers.
-    pub headers: Vec<(String, String)>,
-    /// Bearer token.
-    pub api_key: Option<String>,
-    /// Read timeout, seconds (`None`: no limit).
-    pub timeout: Option<f64>,
-    /// TLS verification.
-    pub verify: bool,
-    /// Merged into every body.
-    pub extra_body: Option<Map<String, Value>>,
-    /// Limit for requests without an output length.
-    pub max_output_tokens: Option<u64>,
-    /// Streamed responses.
-    pub stream: bool,
-}
-
-/// Keys `--backend-args` accepts.
-const BACKEND_KEYS: [&str; 9] = [
-    "headers",
-    "api_key",
-    "timeout",
-    "verify",
-    "extra_body",
-    "max_output_tokens",
-    "stream",
-    "http2",
-    "follow_redirects",
-];
-
-/// GuideLLM 0.4's request timeout (`backend.timeout` in its reports).
-pub const DEFAULT_TIMEOUT_SECS: f64 = 60.0;
-
-impl BackendArgs {
-    fn parse(raw: Option<&str>) -> Result<BackendArgs, CliError> {
-        let mut b = BackendArgs {
-            timeout: Some(DEFAULT_TIMEOUT_SECS),
-            verify: true,
-            stream: true,
-            ..Default::default()
-        };
-        let Some(raw) = raw else { return Ok(b) };
-        let v: Value = serde_json::from_str(raw).map_err(|e| {
-            CliError::usage(format!(
-                "--backend-args: not JSON ({e}); expected an object like '{{\"timeout\": 120}}'"
-            ))
-        })?;
-        let Value::Object(map) = v else {
-            return Err(CliError::usage("--backend-args: expected a JSON object"));
-        };
-        for (k, v) in &map {
-            let bad = |what: &str| {
-                CliError::usage(format!("--backend-args {k}: expected {what}, got {v}"))
-            };
-            match k.as_str() {
-                "headers" => {
-                    let Value::Object(h) = v else {
-                        return Err(bad("an object of header names to strings"));
-                    };
-                    for (name, value) in h {
-                        let Value::String(s) = value else {
-                            return Err(bad("string header values"));
-                        };
-                        b.headers.push((name.clone(), s.clone()));
-                    }
-                }
-                "api_key" => {
-                    b.api_key = Some(v.as_str().ok_or_else(|| bad("a string"))?.to_string())
-                }
-                "timeout" => {
-                    b.timeout = match v {
-                        Value::Null => None,
-                        _ => Some(
-                            v.as_f64()
-                                .filter(|t| *t > 0.0)
-                                .ok_or_else(|| bad("a number of seconds > 0, or null"))?,
-                        ),
-                    }
-                }
-                "verify" => b.verify = v.as_bool().ok_or_else(|| bad("true or false"))?,
-                "stream" => b.stream = v.as_bool().ok_or_else(|| bad("true or false"))?,
-                "extra_body" => {
-                    let Value::Object(m) = v else {
-                        return Err(bad("a JSON object"));
-                    };
-                    b.extra_body = Some(m.clone());
-                }
-                "max_output_tokens" => {
-                    b.max_output_tokens = Some(
-                        v.as_u64()
-                            .filter(|n| *n > 0)
-                            .ok_or_else(|| bad("a positive integer"))?,
-                    )
-                }
-                "http2" | "follow_redirects" => {} // httpx options; llmload speaks HTTP/1.1 and does not follow redirects
-                _ => {
-                    return Err(CliError::usage(format!(
-                        "--backend-args: unknown key {k:?} (expected one of {})",
-                        BACKEND_KEYS.join(", ")
-                    )))
-                }
-            }
-        }
-        Ok(b)
-    }
-
-    /// The arguments as written to reports: secrets replaced.
-    pub fn redacted(raw: Option<&str>) -> Value {
-        let Some(Ok(Value::Object(mut m))) = raw.map(serde_json::from_str::<Value>) else {
-            return Value::Null;
-        };
-        if m.contains_key("api_key") {
-            m.insert("api_key".into(), Value::from("***"));
-        }
-        if let Some(Value::Object(h)) = m.get_mut("headers") {
-            for (k, v) in h.iter_mut() {
-                let lower = k.to_ascii_lowercase();
-                if lower == "authorization"
-                    || lower.contains("key")
-                    || lower.contains("token")
-                    || lower.contains("secret")
-                {
-                    *v = Value::from("***");
-                }
-            }
-        }
-        Value::Object(m)
-    }
-}
+mod backend;
+pub use backend::{BackendArgs, DEFAULT_TIMEOUT_SECS};
 
 /// Where reports go.
 #[derive(Clone, Debug, PartialEq)]
@@ -289,6 +160,8 @@ pub struct Plan {
     pub warmup: TransientPhase,
     /// `--cooldown`.
     pub cooldown: TransientPhase,
+    /// `--rampup`.
+    pub rampup: Duration,
     /// Backend settings.
     pub backend: BackendArgs,
     /// Reports.
@@ -541,6 +414,7 @@ impl Plan {
         };
         let warmup = phase("--warmup", &args.warmup)?;
         let cooldown = phase("--cooldown", &args.cooldown)?;
+        let rampup = parse_rampup(args.rampup, &profile)?;
         let mut profile = profile;
         if let Some(raw) = &args.slo {
             let slo = parse_slo(raw)?;
@@ -563,6 +437,7 @@ impl Plan {
             explicit_max_concurrency: explicit_cap,
             warmup,
             cooldown,
+            rampup,
             backend,
             outputs,
             progress: !args.disable_progress,
@@ -577,189 +452,23 @@ impl Plan {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn args(extra: &[&str]) -> BenchmarkArgs {
-        use clap::Parser;
-        let mut argv = vec![
-            "llmload",
-            "benchmark",
-            "--target",
-            "http://127.0.0.1:8000",
-            "--data",
-            "prompt_tokens=8,output_tokens=4",
-        ];
-        argv.extend_from_slice(extra);
-        match crate::cli::Cli::parse_from(argv).command {
-            crate::cli::Command::Benchmark(b) => b.args.clone(),
-            _ => unreachable!(),
-        }
+/// `--rampup`: seconds >= 0, for the profiles GuideLLM allows it on.
+fn parse_rampup(raw: Option<f64>, profile: &Profile) -> Result<Duration, CliError> {
+    let Some(secs) = raw else {
+        return Ok(Duration::ZERO);
+    };
+    if !(secs.is_finite() && secs >= 0.0) {
+        return Err(CliError::usage(format!(
+            "--rampup: expected a number of seconds >= 0, got {secs}"
+        )));
     }
-
-    fn err(extra: &[&str]) -> String {
-        Plan::from_args(args(extra)).unwrap_err().to_string()
-    }
-
-    #[test]
-    fn profiles_and_rates() {
-        let p = Plan::from_args(args(&[
-            "--rate-type",
-            "constant",
-            "--rate",
-            "1,2",
-            "--rate",
-            "3.5",
-        ]))
-        .unwrap();
-        assert_eq!(p.profile, Profile::Constant(vec![1.0, 2.0, 3.5]));
-        let p = Plan::from_args(args(&["--profile", "concurrent", "--rate", "4,8"])).unwrap();
-        assert_eq!(p.profile, Profile::Concurrent(vec![4, 8]));
-        let p = Plan::from_args(args(&["--rate-type", "throughput", "--rate", "64"])).unwrap();
-        assert_eq!((p.profile, p.max_concurrency), (Profile::Throughput, 64));
-        let p = Plan::from_args(args(&["--rate-type", "async", "--rate", "5"])).unwrap();
-        assert_eq!(p.profile, Profile::Constant(vec![5.0]));
-        assert!(err(&["--rate-type", "fast"]).contains("--rate-type \"fast\": expected one of"));
-        assert!(err(&["--rate-type", "constant"]).contains("needs requests per second"));
-        assert!(
-            err(&["--rate-type", "constant", "--rate", "x"]).contains("--rate: expected a number")
-        );
-        assert!(err(&["--rate-type", "concurrent", "--rate", "1.5"]).contains("whole numbers"));
-        assert!(err(&["--rate-type", "synchronous", "--rate", "1"]).contains("takes no rate"));
-        let p = Plan::from_args(args(&["--rate-type", "sweep", "--rate", "4"])).unwrap();
-        assert_eq!(p.profile, Profile::Sweep { size: 4 });
-        assert_eq!(
-            Plan::from_args(args(&["--rate-type", "sweep"]))
-                .unwrap()
-                .profile,
-            Profile::Sweep { size: 10 }
-        );
-        assert!(err(&["--rate-type", "sweep", "--rate", "1"])
-            .contains("sweep takes one whole number >= 2"));
-        let p = Plan::from_args(args(&[
-            "--rate-type",
-            "search",
-            "--rate",
-            "8",
-            "--slo",
-            "ttft=200,itl=50",
-        ]))
-        .unwrap();
-        let Profile::Search(cfg) = p.profile else {
-            panic!()
-        };
-        assert_eq!(
-            (cfg.start, cfg.slo.ttft_ms, cfg.slo.itl_ms),
-            (8.0, Some(200.0), Some(50.0))
-        );
-        assert!(
-            err(&["--rate-type", "constant", "--rate", "1", "--slo", "ttft=5"])
-                .contains("--slo: only applies")
-        );
-        assert!(err(&["--rate-type", "search", "--slo", "speed=5"]).contains("--slo: unknown key"));
-        let p = Plan::from_args(args(&[
-            "--rate-type",
-            "constant",
-            "--rate",
-            "1",
-            "--warmup",
-            "0.2",
-            "--detect-saturation",
-        ]))
-        .unwrap();
-        assert_eq!(p.warmup.percent, Some(0.2));
-        assert!(p.constraints.over_saturation.is_some());
-        assert!(
-            err(&["--rate-type", "constant", "--rate", "1", "--cooldown", "x"])
-                .contains("--cooldown")
-        );
-    }
-
-    #[test]
-    fn backend_args() {
-        let p = Plan::from_args(args(&[
-            "--rate-type",
-            "synchronous",
-            "--backend-args",
-            r#"{"timeout": 5, "verify": false, "headers": {"X-A": "b"}, "api_key": "k"}"#,
-        ]))
-        .unwrap();
-        assert_eq!(p.backend.timeout, Some(5.0));
-        assert!(!p.backend.verify);
-        assert_eq!(p.backend.headers, [("X-A".to_string(), "b".to_string())]);
-        assert!(
-            err(&["--rate-type", "synchronous", "--backend-args", "{nope"])
-                .starts_with("--backend-args: not JSON")
-        );
-        assert!(err(&[
-            "--rate-type",
-            "synchronous",
-            "--backend-args",
-            r#"{"bogus": 1}"#
-        ])
-        .contains("unknown key \"bogus\""));
-        let red = BackendArgs::redacted(Some(
-            r#"{"api_key": "sk-1", "headers": {"Authorization": "Bearer x", "X-Other": "y"}}"#,
+    if secs > 0.0 && matches!(profile, Profile::Synchronous | Profile::Poisson(_)) {
+        return Err(CliError::usage(
+            "--rampup: only applies to concurrent, throughput, constant, sweep and search",
         ));
-        assert_eq!(
-            red,
-            serde_json::json!({"api_key": "***", "headers": {"Authorization": "***", "X-Other": "y"}})
-        );
     }
-
-    #[test]
-    fn outputs() {
-        let p = Plan::from_args(args(&[
-            "--rate-type",
-            "synchronous",
-            "--output-dir",
-            "/tmp/x",
-        ]))
-        .unwrap();
-        assert_eq!(
-            p.outputs.files,
-            [
-                (Format::Json, PathBuf::from("/tmp/x/benchmarks.json")),
-                (Format::Csv, PathBuf::from("/tmp/x/benchmarks.csv"))
-            ]
-        );
-        let p = Plan::from_args(args(&[
-            "--rate-type",
-            "synchronous",
-            "--output-path",
-            "/tmp/y/run.json",
-        ]))
-        .unwrap();
-        assert_eq!(
-            p.outputs.files,
-            [(Format::Json, PathBuf::from("/tmp/y/run.json"))]
-        );
-        assert!(
-            err(&["--rate-type", "synchronous", "--outputs", "pdf"]).contains("--outputs \"pdf\"")
-        );
-        assert!(err(&[
-            "--rate-type",
-            "synchronous",
-            "--output-dir",
-            "a",
-            "--output-path",
-            "b"
-        ])
-        .contains("cannot be used together"));
-    }
-
-    #[test]
-    fn constraints_are_validated() {
-        assert!(
-            err(&["--rate-type", "synchronous", "--max-error-rate", "1.5"])
-                .contains("--max-error-rate")
-        );
-        assert!(
-            err(&["--rate-type", "synchronous", "--max-seconds", "0"]).contains("--max-seconds")
-        );
-        assert!(
-            err(&["--rate-type", "synchronous", "--request-type", "x"]).contains("--request-type")
-        );
-    }
+    Ok(Duration::from_secs_f64(secs))
 }
+
+#[cfg(test)]
+mod tests;

@@ -15,10 +15,16 @@ pub fn is_interactive() -> bool {
 /// One status line for a snapshot.
 pub fn line(p: &Progress) -> String {
     let elapsed = p.at.secs_since(p.start).max(0.0);
-    let time = match p.deadline {
-        Some(d) => format!("{elapsed:5.1}s/{:.0}s", d.secs_since(p.start)),
-        None => format!("{elapsed:5.1}s"),
-    };
+    let mut time = format!("{elapsed:5.1}s");
+    if let Some(d) = p.deadline {
+        time += &format!(" ({:.0}s left)", d.secs_since(p.at).max(0.0).ceil());
+    }
+    if let Some(max) = p.max_requests {
+        time += &format!(
+            " ({} of {max} req left)",
+            max.saturating_sub(p.counts.total + p.in_flight)
+        );
+    }
     let rate = match p.rate {
         Some(r) => format!("{:.1}/{r:.1} req/s", p.achieved_rate),
         None => format!("{:.1} req/s", p.achieved_rate),
@@ -91,4 +97,56 @@ pub fn spawn(mut rx: watch::Receiver<Option<Progress>>) -> Display {
         }
     });
     Display { stop, task }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use llmload_clock::Timestamp;
+    use llmload_metrics::StatusCounts;
+
+    fn snap() -> Progress {
+        let start = Timestamp::from_nanos(1_000_000_000_000);
+        Progress {
+            benchmark: 0,
+            strategy: "constant@5.00".into(),
+            rate: Some(5.0),
+            phase: Phase::Running,
+            start,
+            deadline: Some(start + Duration::from_secs(30)),
+            max_requests: None,
+            at: start + Duration::from_millis(12_300),
+            counts: StatusCounts {
+                successful: 55,
+                errored: 3,
+                incomplete: 0,
+                total: 58,
+            },
+            in_flight: 4,
+            achieved_rate: 4.7,
+            output_tokens_per_second: 100.0,
+            ttft_ms: Some((20.1, 35.7)),
+            itl_ms: None,
+        }
+    }
+
+    #[test]
+    fn shows_elapsed_remaining_counts_rate_and_latencies() {
+        let l = line(&snap());
+        assert_eq!(
+            l,
+            "[1] constant@5.00  12.3s (18s left)  ok 55 err 3 inc 0 inflight 4  4.7/5.0 req/s TTFT p50 20.1 p99 35.7 ms"
+        );
+    }
+
+    #[test]
+    fn counts_requests_left_under_max_requests() {
+        let mut p = snap();
+        p.deadline = None;
+        p.max_requests = Some(100);
+        p.phase = Phase::Draining;
+        let l = line(&p);
+        assert!(l.contains("12.3s (38 of 100 req left)"), "{l}");
+        assert!(l.ends_with("(draining)"), "{l}");
+    }
 }

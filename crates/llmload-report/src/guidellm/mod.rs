@@ -2,6 +2,7 @@
 
 mod build;
 mod convert;
+mod state;
 pub mod wire;
 
 pub use build::{benchmark, report, strategy_json, RunInfo};

@@ -1,0 +1,148 @@
+//! The producer: a low-priority thread that turns the data source's
+//! requests into JSON bodies ahead of the schedule and hands them to the
+//! dispatcher in batches, so building prompts never delays a send.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use llmload_client::openai::{encode_body, BodySpec};
+use llmload_client::CancellationToken;
+use llmload_clock::{now, Timestamp};
+use tokio::sync::mpsc;
+
+use crate::RunContext;
+
+/// A request ready to send.
+pub(crate) struct Prepared {
+    pub(crate) body: Bytes,
+    pub(crate) prompt_tokens: Option<u64>,
+    pub(crate) words: u64,
+    pub(crate) chars: u64,
+    pub(crate) queued: Timestamp,
+}
+
+/// Requests the producer handed over in batches (so it is woken once per
+/// batch, not once per request).
+pub(crate) struct Feed {
+    rx: mpsc::Receiver<Vec<Prepared>>,
+    buf: std::vec::IntoIter<Prepared>,
+}
+
+/// Requests per hand-over from the producer.
+const BATCH: usize = 8;
+
+impl Feed {
+    /// The next request: `None` when stopped, `Some(None)` when the source ended.
+    pub(crate) async fn next(&mut self, stop: &CancellationToken) -> Option<Option<Prepared>> {
+        if let Some(p) = self.buf.next() {
+            return Some(Some(p));
+        }
+        tokio::select! {
+            biased;
+            _ = stop.cancelled() => None,
+            batch = self.rx.recv() => Some(batch.and_then(|b| {
+                self.buf = b.into_iter();
+                self.buf.next()
+            })),
+        }
+    }
+}
+
+/// Prepare bodies on a blocking thread, about `ahead` in advance, handed over
+/// in batches. Returns the feed and a receiver that yields once `prefill`
+/// are ready (or the source ends).
+pub(crate) fn start_producer(
+    ctx: &RunContext,
+    bench: u64,
+    ahead: usize,
+    prefill: usize,
+    exhausted: Arc<std::sync::Mutex<Option<String>>>,
+) -> (Feed, tokio::sync::oneshot::Receiver<()>) {
+    let (tx, rx) = mpsc::channel::<Vec<Prepared>>(ahead.div_ceil(BATCH).max(2));
+    let exhausted_on_spawn = Arc::clone(&exhausted);
+    let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+    let mut source = ctx.data.source(bench);
+    let request_type = ctx.client.request_type();
+    let stream = ctx.client.is_streaming();
+    let body = ctx.body.clone();
+    let spawned = std::thread::Builder::new()
+        .name("llmload-producer".into())
+        .spawn(move || {
+            // Far ahead of the schedule, the producer yields the CPU to the
+            // threads that send and receive.
+            lower_priority();
+            let mut ready = Some(ready_tx);
+            let mut made = 0usize;
+            let mut batch = Vec::with_capacity(BATCH);
+            loop {
+                let spec = match source.next_request() {
+                    Ok(Some(s)) => s,
+                    Ok(None) => break,
+                    Err(e) => {
+                        *exhausted.lock().unwrap_or_else(|e| e.into_inner()) = Some(e.to_string());
+                        break;
+                    }
+                };
+                let bytes = encode_body(
+                    &BodySpec {
+                        request_type,
+                        model: body.model.as_deref(),
+                        prompt: &spec.prompt,
+                        output_tokens: spec.output_tokens,
+                        max_tokens: body.max_tokens,
+                        stream,
+                        system: spec.system.as_deref(),
+                        messages: spec.messages.as_ref(),
+                    },
+                    body.extra.as_ref(),
+                );
+                let p = Prepared {
+                    body: bytes,
+                    prompt_tokens: spec.prompt_tokens,
+                    words: spec.prompt_words,
+                    chars: spec.prompt_chars,
+                    queued: now(),
+                };
+                batch.push(p);
+                made += 1;
+                // Hand over full batches, and the first requests as soon as the prefill is met.
+                if batch.len() == BATCH || (made == prefill && ready.is_some()) {
+                    let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                    if tx.blocking_send(full).is_err() {
+                        return;
+                    }
+                }
+                if made >= prefill {
+                    if let Some(r) = ready.take() {
+                        let _ = r.send(());
+                    }
+                }
+            }
+            if !batch.is_empty() {
+                let _ = tx.blocking_send(batch);
+            }
+        });
+    if let Err(e) = spawned {
+        *exhausted_on_spawn.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some(format!("cannot start the producer thread: {e}"));
+    }
+    (
+        Feed {
+            rx,
+            buf: Vec::new().into_iter(),
+        },
+        ready_rx,
+    )
+}
+
+/// Nice the calling thread (+10): it runs behind the sending threads.
+#[allow(unsafe_code)]
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: gettid takes no arguments; setpriority on our own thread id
+    // only changes this thread's scheduling weight.
+    unsafe {
+        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+        libc::setpriority(libc::PRIO_PROCESS, tid, 10);
+    }
+}

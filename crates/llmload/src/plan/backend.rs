@@ -1,0 +1,137 @@
+//! `--backend-args`: GuideLLM's backend options as JSON.
+
+use serde_json::{Map, Value};
+
+use crate::CliError;
+
+/// Backend settings from `--backend-args`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct BackendArgs {
+    /// Extra headers.
+    pub headers: Vec<(String, String)>,
+    /// Bearer token.
+    pub api_key: Option<String>,
+    /// Read timeout, seconds (`None`: no limit).
+    pub timeout: Option<f64>,
+    /// TLS verification.
+    pub verify: bool,
+    /// Merged into every body.
+    pub extra_body: Option<Map<String, Value>>,
+    /// Limit for requests without an output length.
+    pub max_output_tokens: Option<u64>,
+    /// Streamed responses.
+    pub stream: bool,
+}
+
+/// Keys `--backend-args` accepts.
+const BACKEND_KEYS: [&str; 9] = [
+    "headers",
+    "api_key",
+    "timeout",
+    "verify",
+    "extra_body",
+    "max_output_tokens",
+    "stream",
+    "http2",
+    "follow_redirects",
+];
+
+/// GuideLLM 0.4's request timeout (`backend.timeout` in its reports).
+pub const DEFAULT_TIMEOUT_SECS: f64 = 60.0;
+
+impl BackendArgs {
+    pub(super) fn parse(raw: Option<&str>) -> Result<BackendArgs, CliError> {
+        let mut b = BackendArgs {
+            timeout: Some(DEFAULT_TIMEOUT_SECS),
+            verify: true,
+            stream: true,
+            ..Default::default()
+        };
+        let Some(raw) = raw else { return Ok(b) };
+        let v: Value = serde_json::from_str(raw).map_err(|e| {
+            CliError::usage(format!(
+                "--backend-args: not JSON ({e}); expected an object like '{{\"timeout\": 120}}'"
+            ))
+        })?;
+        let Value::Object(map) = v else {
+            return Err(CliError::usage("--backend-args: expected a JSON object"));
+        };
+        for (k, v) in &map {
+            let bad = |what: &str| {
+                CliError::usage(format!("--backend-args {k}: expected {what}, got {v}"))
+            };
+            match k.as_str() {
+                "headers" => {
+                    let Value::Object(h) = v else {
+                        return Err(bad("an object of header names to strings"));
+                    };
+                    for (name, value) in h {
+                        let Value::String(s) = value else {
+                            return Err(bad("string header values"));
+                        };
+                        b.headers.push((name.clone(), s.clone()));
+                    }
+                }
+                "api_key" => {
+                    b.api_key = Some(v.as_str().ok_or_else(|| bad("a string"))?.to_string())
+                }
+                "timeout" => {
+                    b.timeout = match v {
+                        Value::Null => None,
+                        _ => Some(
+                            v.as_f64()
+                                .filter(|t| *t > 0.0)
+                                .ok_or_else(|| bad("a number of seconds > 0, or null"))?,
+                        ),
+                    }
+                }
+                "verify" => b.verify = v.as_bool().ok_or_else(|| bad("true or false"))?,
+                "stream" => b.stream = v.as_bool().ok_or_else(|| bad("true or false"))?,
+                "extra_body" => {
+                    let Value::Object(m) = v else {
+                        return Err(bad("a JSON object"));
+                    };
+                    b.extra_body = Some(m.clone());
+                }
+                "max_output_tokens" => {
+                    b.max_output_tokens = Some(
+                        v.as_u64()
+                            .filter(|n| *n > 0)
+                            .ok_or_else(|| bad("a positive integer"))?,
+                    )
+                }
+                "http2" | "follow_redirects" => {} // httpx options; llmload speaks HTTP/1.1 and does not follow redirects
+                _ => {
+                    return Err(CliError::usage(format!(
+                        "--backend-args: unknown key {k:?} (expected one of {})",
+                        BACKEND_KEYS.join(", ")
+                    )))
+                }
+            }
+        }
+        Ok(b)
+    }
+
+    /// The arguments as written to reports: secrets replaced.
+    pub fn redacted(raw: Option<&str>) -> Value {
+        let Some(Ok(Value::Object(mut m))) = raw.map(serde_json::from_str::<Value>) else {
+            return Value::Null;
+        };
+        if m.contains_key("api_key") {
+            m.insert("api_key".into(), Value::from("***"));
+        }
+        if let Some(Value::Object(h)) = m.get_mut("headers") {
+            for (k, v) in h.iter_mut() {
+                let lower = k.to_ascii_lowercase();
+                if lower == "authorization"
+                    || lower.contains("key")
+                    || lower.contains("token")
+                    || lower.contains("secret")
+                {
+                    *v = Value::from("***");
+                }
+            }
+        }
+        Value::Object(m)
+    }
+}
