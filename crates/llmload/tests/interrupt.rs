@@ -12,8 +12,13 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-/// `llmload benchmark` against `mock`, at 20 req/s for up to a minute.
-fn start_run(mock: &common::MockProcess, output_tokens: u32, out_dir: &Path) -> Child {
+/// `llmload benchmark` against `mock`, at 20 req/s for up to a minute, plus `extra` flags.
+fn start_run(
+    mock: &common::MockProcess,
+    output_tokens: u32,
+    out_dir: &Path,
+    extra: &[&str],
+) -> Child {
     let gpt2 = common::shared("tokenizers/gpt2");
     common::llmload()
         .args([
@@ -35,6 +40,7 @@ fn start_run(mock: &common::MockProcess, output_tokens: u32, out_dir: &Path) -> 
             "--output-dir",
             out_dir.to_str().unwrap(),
         ])
+        .args(extra)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -80,14 +86,18 @@ fn stderr_lines(child: &mut Child) -> mpsc::Receiver<String> {
 }
 
 fn wait_exit(child: &mut Child) -> i32 {
-    let until = Instant::now() + Duration::from_secs(30);
+    wait_exit_within(child, 30)
+}
+
+fn wait_exit_within(child: &mut Child, secs: u64) -> i32 {
+    let until = Instant::now() + Duration::from_secs(secs);
     loop {
         if let Some(status) = child.try_wait().unwrap() {
             return status.code().expect("exited, not killed");
         }
         if Instant::now() > until {
             let _ = child.kill();
-            panic!("llmload did not exit after SIGINT");
+            panic!("llmload did not exit in {secs} s");
         }
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -112,7 +122,7 @@ fn first_sigint_lets_requests_in_flight_finish_and_writes_the_report() {
         "--log-file",
         log.to_str().unwrap(),
     ]);
-    let mut child = start_run(&mock, 100, &dir);
+    let mut child = start_run(&mock, 100, &dir, &[]);
     let _stderr = stderr_lines(&mut child);
     wait_for("five finished requests", || logged(&log) >= 5);
     sigint(&child);
@@ -155,7 +165,7 @@ fn second_sigint_cancels_requests_in_flight_and_still_writes_the_report() {
         "--log-file",
         log.to_str().unwrap(),
     ]);
-    let mut child = start_run(&mock, 150, &dir);
+    let mut child = start_run(&mock, 150, &dir, &[]);
     let stderr = stderr_lines(&mut child);
     wait_for("a finished request", || logged(&log) >= 1);
     sigint(&child);
@@ -181,4 +191,39 @@ fn second_sigint_cancels_requests_in_flight_and_still_writes_the_report() {
     );
     let inc = &report["benchmarks"][0]["requests"]["incomplete"][0];
     assert!(inc["output_tokens"].as_u64().unwrap_or(0) < 150);
+}
+
+#[test]
+fn a_server_that_dies_mid_run_is_counted_and_the_report_written() {
+    let dir = common::tempdir("server-dies");
+    let log = dir.join("mock.jsonl");
+    let mut mock = common::MockProcess::start(&[
+        "--ttft-ms",
+        "10",
+        "--itl-ms",
+        "10",
+        "--log-file",
+        log.to_str().unwrap(),
+    ]);
+    // 1 s streams at 20 req/s; the server dies after 5 have finished, and
+    // the error window (as in the Red Hat command) ends the run.
+    let mut child = start_run(&mock, 100, &dir, &["--max-error-rate", "0.5"]);
+    let _stderr = stderr_lines(&mut child);
+    wait_for("five finished requests", || logged(&log) >= 5);
+    mock.kill();
+    let served = logged(&log);
+    // Exit 0: some requests succeeded (1 only when none did).
+    assert_eq!(wait_exit_within(&mut child, 90), 0);
+    let report = common::report(&dir);
+    let (ok, errored, _) = counts(&report);
+    assert_eq!(
+        ok, served,
+        "every request the server finished is in the report"
+    );
+    assert!(errored >= 1, "requests after the crash are errors");
+    let kinds = &report["benchmarks"][0]["llmload"]["errors_by_kind"];
+    assert!(
+        kinds.as_object().is_some_and(|k| !k.is_empty()),
+        "errors are classified: {kinds}"
+    );
 }

@@ -54,6 +54,14 @@ impl MockProcess {
     }
 }
 
+impl MockProcess {
+    /// Kill the server now (SIGKILL): its port closes mid-run.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 impl Drop for MockProcess {
     fn drop(&mut self) {
         let _ = self.child.kill();
