@@ -181,11 +181,14 @@ async fn dispatch_closed(
             Arc::clone(&exhausted),
         );
         tasks.spawn(async move {
+            // When this stream is free to send: its intended send time (as
+            // GuideLLM's closed-loop strategies: the start, then each completion).
+            let mut ready_at = stagger.first_send(worker, streams);
             if !stagger.rampup.is_zero() {
                 tokio::select! {
                     biased;
                     _ = stop.cancelled() => return DispatchEnd::Stopped,
-                    _ = sleep_until(stagger.first_send(worker, streams)) => {}
+                    _ = sleep_until(ready_at) => {}
                 }
             }
             loop {
@@ -208,7 +211,8 @@ async fn dispatch_closed(
                 };
                 let dequeued = now();
                 shared.created.fetch_add(1, Ordering::Relaxed);
-                shared.send(p, None, worker, dequeued).await;
+                shared.send(p, Some(ready_at), worker, dequeued).await;
+                ready_at = now();
             }
         });
     }

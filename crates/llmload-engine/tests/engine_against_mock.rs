@@ -180,10 +180,19 @@ async fn concurrent_streams_and_max_requests() {
             .max()
             .unwrap();
         assert_eq!(peak as usize, streams);
-        assert!(
-            b.records.iter().all(|r| r.timings.targeted_start.is_none()),
-            "closed loop has no schedule"
-        );
+        // Each stream's intended send time is when it became free: the
+        // start for its first request, then the end of its previous one.
+        for w in 0..streams as u32 {
+            let mut mine: Vec<_> = b.records.iter().filter(|r| r.worker == w).collect();
+            mine.sort_by_key(|r| r.timings.request_start);
+            assert_eq!(mine[0].timings.targeted_start, Some(b.start), "stream {w}");
+            for pair in mine.windows(2) {
+                let (prev, next) = (pair[0], pair[1]);
+                let ready = next.timings.targeted_start.unwrap();
+                assert!(ready >= prev.timings.request_end.unwrap(), "stream {w}");
+                assert!(ready <= next.timings.request_start.unwrap(), "stream {w}");
+            }
+        }
     }
     m.shutdown().await;
 }

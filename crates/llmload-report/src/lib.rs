@@ -5,6 +5,7 @@
 //!   building them from llmload's benchmark runs, reading records back.
 //! - [`csv`]: `benchmarks.csv` in GuideLLM 0.4's three-header-row layout.
 //! - [`console`]: the tables printed at the end of a run.
+//! - [`html`]: the self-contained HTML report with its SVG charts.
 //! - [`Report::load`](guidellm::wire::Report) and the writers of every output format.
 //!
 //! # What it does not own
@@ -13,6 +14,7 @@
 pub mod console;
 pub mod csv;
 pub mod guidellm;
+pub mod html;
 mod pyfmt;
 
 use std::fmt;
@@ -40,6 +42,10 @@ pub enum Format {
     Json,
     /// `benchmarks.csv`
     Csv,
+    /// `benchmarks.yaml` (keys sorted, as GuideLLM writes it)
+    Yaml,
+    /// `benchmarks.html`
+    Html,
 }
 
 impl Format {
@@ -52,6 +58,8 @@ impl Format {
         match ext.to_ascii_lowercase().as_str() {
             "json" => Some(Format::Json),
             "csv" => Some(Format::Csv),
+            "yaml" | "yml" => Some(Format::Yaml),
+            "html" | "htm" => Some(Format::Html),
             _ => None,
         }
     }
@@ -61,26 +69,52 @@ impl Format {
         match self {
             Format::Json => "benchmarks.json",
             Format::Csv => "benchmarks.csv",
+            Format::Yaml => "benchmarks.yaml",
+            Format::Html => "benchmarks.html",
         }
     }
 }
 
 impl Report {
-    /// Read a GuideLLM 0.4 or llmload report.
+    /// Read a GuideLLM 0.4 or llmload report (`.json`, or `.yaml`/`.yml`).
     pub fn load(path: &Path) -> Result<Report, ReportError> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| ReportError(format!("{}: cannot read: {e}", path.display())))?;
-        Self::from_json(&text).map_err(|e| ReportError(format!("{}: {e}", path.display())))
+        let yaml = matches!(Format::parse(&path.to_string_lossy()), Some(Format::Yaml));
+        let parsed = if yaml {
+            Self::from_yaml(&text)
+        } else {
+            Self::from_json(&text)
+        };
+        parsed.map_err(|e| ReportError(format!("{}: {e}", path.display())))
     }
 
     /// Parse a report from JSON text.
     pub fn from_json(text: &str) -> Result<Report, String> {
         let v: serde_json::Value =
             serde_json::from_str(text).map_err(|e| format!("not JSON ({e})"))?;
+        Self::from_value(v)
+    }
+
+    /// Parse a report from YAML text.
+    pub fn from_yaml(text: &str) -> Result<Report, String> {
+        let v: serde_json::Value =
+            serde_yaml::from_str(text).map_err(|e| format!("not YAML ({e})"))?;
+        Self::from_value(v)
+    }
+
+    fn from_value(v: serde_json::Value) -> Result<Report, String> {
         if !v.get("benchmarks").is_some_and(serde_json::Value::is_array) {
             return Err("not a GuideLLM or llmload report (no \"benchmarks\" list)".into());
         }
         serde_json::from_value(v).map_err(|e| format!("not a GuideLLM 0.4 / llmload report ({e})"))
+    }
+
+    /// The report as YAML with keys sorted alphabetically (GuideLLM's
+    /// `yaml.dump(model_dump(mode="json"))`).
+    pub fn to_yaml(&self) -> String {
+        let v = serde_json::to_value(self).expect("reports serialize");
+        serde_yaml::to_string(&sort_keys(v)).expect("JSON values serialize as YAML")
     }
 
     /// The report as compact JSON (GuideLLM writes it compact too).
@@ -93,8 +127,29 @@ impl Report {
         let text = match format {
             Format::Json => self.to_json(),
             Format::Csv => csv::to_csv(self),
+            Format::Yaml => self.to_yaml(),
+            Format::Html => html::render(self),
         };
         write_atomic(path, text.as_bytes())
+    }
+}
+
+/// `v` with every object's keys in alphabetical order.
+fn sort_keys(v: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match v {
+        Value::Object(m) => {
+            let mut entries: Vec<(String, Value)> = m.into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            Value::Object(
+                entries
+                    .into_iter()
+                    .map(|(k, v)| (k, sort_keys(v)))
+                    .collect(),
+            )
+        }
+        Value::Array(a) => Value::Array(a.into_iter().map(sort_keys).collect()),
+        other => other,
     }
 }
 

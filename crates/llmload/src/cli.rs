@@ -27,6 +27,26 @@ pub enum Command {
     Benchmark(Box<BenchmarkCommand>),
     /// Serve an OpenAI-compatible mock LLM (GuideLLM's `mock-server`).
     MockServer(MockArgs),
+    /// Re-export a saved report, llmload's or GuideLLM 0.4's (GuideLLM's
+    /// `benchmark from-file` / `export`).
+    Report(ReportArgs),
+}
+
+/// `llmload report FILE ...`
+#[derive(Debug, Clone, Args)]
+pub struct ReportArgs {
+    /// The report: benchmarks.json (or .yaml) written by llmload or GuideLLM 0.4.
+    #[arg(default_value = "benchmarks.json")]
+    pub file: PathBuf,
+
+    /// Where to write (default: the current directory).
+    #[arg(long, visible_alias = "output-path")]
+    pub output_dir: Option<PathBuf>,
+
+    /// Formats or file names: json, csv, yaml, html, console (default: all;
+    /// the input file itself is never overwritten).
+    #[arg(long, visible_alias = "output-formats", value_delimiter = ',')]
+    pub outputs: Vec<String>,
 }
 
 /// `llmload benchmark [run] ...`

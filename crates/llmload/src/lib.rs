@@ -2,7 +2,8 @@
 //!
 //! # What this crate owns
 //! The command line ([`cli`]), validating it into a plan ([`plan`]), wiring
-//! the plan to the other crates ([`benchmark`]), the live progress display,
+//! the plan to the other crates ([`benchmark`]), re-exporting saved reports
+//! (`llmload report`), the live progress display,
 //! and the mapping of every failure to a one-line message and an exit code.
 //! [`run`] is the whole program as a library call, so tests drive it in process.
 //!
@@ -14,6 +15,7 @@ pub mod cli;
 mod mock_cmd;
 pub mod plan;
 pub mod progress;
+mod report_cmd;
 
 use std::fmt;
 use std::process::ExitCode;
@@ -69,6 +71,7 @@ pub async fn run(cli: cli::Cli) -> Result<ExitCode, CliError> {
             benchmark::run(plan::Plan::from_args(args)?).await
         }
         cli::Command::MockServer(m) => mock_cmd::run(m).await,
+        cli::Command::Report(r) => report_cmd::run(&r),
     }
 }
 

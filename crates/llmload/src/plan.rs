@@ -3,7 +3,7 @@
 //! Errors name the flag and say what was expected; they become one line on
 //! stderr and exit code 2.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use llmload_data::{ColumnMapping, SyntheticSpec};
@@ -316,21 +316,30 @@ fn parse_outputs(args: &BenchmarkArgs) -> Result<OutputPlan, CliError> {
     if names.is_empty() {
         names = vec!["json".into(), "csv".into()];
     }
+    output_files(&dir, &names, !args.disable_console_outputs)
+}
+
+/// Files (and the console) for `--outputs` names in `dir`: a format name
+/// writes `benchmarks.<ext>`, a file name is used as given.
+pub fn output_files(dir: &Path, names: &[String], console: bool) -> Result<OutputPlan, CliError> {
     let mut plan = OutputPlan {
         files: Vec::new(),
-        console: !args.disable_console_outputs,
+        console,
     };
-    for name in names {
+    for name in names.iter().flat_map(|n| n.split(',')).map(str::trim) {
+        if name.is_empty() {
+            continue;
+        }
         if name == "console" {
             plan.console = true;
             continue;
         }
-        let format = Format::parse(&name).ok_or_else(|| {
-            CliError::usage(format!("--outputs {name:?}: expected json, csv or console (or a file name ending in .json or .csv)"))
+        let format = Format::parse(name).ok_or_else(|| {
+            CliError::usage(format!("--outputs {name:?}: expected json, csv, yaml, html or console (or a file name with one of those extensions)"))
         })?;
         let is_file = name.contains('.');
         let path = if is_file {
-            dir.join(&name)
+            dir.join(name)
         } else {
             dir.join(format.file_name())
         };

@@ -200,3 +200,21 @@ fn unreachable_target() {
         "cannot list models",
     );
 }
+
+#[test]
+fn report_command_bad_files_and_formats() {
+    let not_a_report = common::shared("fixtures/vllm-0.32-wire/models.json");
+    check(
+        &["report", not_a_report.to_str().unwrap()],
+        "not a GuideLLM or llmload report",
+    );
+    check(
+        &["report", "/nonexistent/benchmarks.json"],
+        "/nonexistent/benchmarks.json: cannot read",
+    );
+    let fixture = common::shared("fixtures/guidellm-0.4.0/mock-constant5-benchmarks.json");
+    check(
+        &["report", fixture.to_str().unwrap(), "--outputs", "pdf"],
+        "--outputs \"pdf\": expected json, csv, yaml, html or console",
+    );
+}

@@ -147,71 +147,8 @@ fn output_tokens_are_what_each_request_asked_for(run: &Run) {
     assert!((prompt - 512.0).abs() < 30.0, "{prompt}");
 }
 
-/// JSON type names, with int and float told apart.
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "bool",
-        Value::Number(n) if n.is_f64() => "float",
-        Value::Number(_) => "int",
-        Value::String(_) => "str",
-        Value::Array(_) => "list",
-        Value::Object(_) => "dict",
-    }
-}
-
-fn paths(v: &Value, at: String, out: &mut BTreeMap<String, BTreeSet<&'static str>>) {
-    out.entry(at.clone()).or_default().insert(kind(v));
-    match v {
-        Value::Object(m) => m
-            .iter()
-            .for_each(|(k, x)| paths(x, format!("{at}.{k}"), out)),
-        Value::Array(a) => a.iter().for_each(|x| paths(x, format!("{at}[]"), out)),
-        _ => {}
-    }
-}
-
 fn every_key_path_of_guidellms_constant_reports_is_present(run: &Run) {
-    let mut ours = BTreeMap::new();
-    paths(&run.report, String::new(), &mut ours);
     for name in ["mock-constant5", "vllm-constant2"] {
-        let text = std::fs::read_to_string(common::shared(&format!(
-            "fixtures/guidellm-0.4.0/{name}-benchmarks.json"
-        )))
-        .unwrap();
-        let mut theirs = BTreeMap::new();
-        paths(
-            &serde_json::from_str(&text).unwrap(),
-            String::new(),
-            &mut theirs,
-        );
-        let missing: Vec<_> = theirs.keys().filter(|p| !ours.contains_key(*p)).collect();
-        assert!(
-            missing.is_empty(),
-            "{name}: {} paths missing, e.g. {:?}",
-            missing.len(),
-            &missing[..missing.len().min(10)]
-        );
-        // Types: ours must be among GuideLLM's, except a value where GuideLLM had null
-        // (an optional field), an int where GuideLLM had a float, and null in the
-        // fields GuideLLM 0.4's schema declares `int | None` (the fixtures were
-        // written with --sample-requests 10; without it GuideLLM writes null too).
-        const OPTIONAL: [&str; 2] = [
-            ".args.sample_requests",
-            ".benchmarks[].config.sample_requests",
-        ];
-        let mut mismatched = Vec::new();
-        for (p, t) in &theirs {
-            for k in &ours[p] {
-                let ok = t.contains(k)
-                    || t.contains("null")
-                    || (*k == "int" && t.contains("float"))
-                    || (*k == "null" && OPTIONAL.contains(&p.as_str()));
-                if !ok {
-                    mismatched.push(format!("{p}: ours {k}, GuideLLM {t:?}"));
-                }
-            }
-        }
-        assert!(mismatched.is_empty(), "{name}: {mismatched:#?}");
+        common::keypaths::assert_covers(&run.report, name);
     }
 }

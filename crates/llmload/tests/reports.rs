@@ -1,0 +1,246 @@
+//! Reports end to end: a 4-benchmark sweep against the built-in mock,
+//! written as JSON, CSV, YAML and HTML. The JSON covers every key path of
+//! GuideLLM's own sweep report; the HTML renders in headless Chromium with
+//! the network cut off, without script errors, one point per benchmark;
+//! `llmload report` round-trips and re-exports GuideLLM's reports.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use llmload_report::Report;
+use serde_json::Value;
+
+/// The Chromium binary. CI installs Debian's `chromium` (.ci/run); without
+/// it these checks cannot run, so the test fails rather than pass unchecked.
+fn chromium() -> PathBuf {
+    for name in ["chromium", "chromium-browser", "google-chrome"] {
+        if let Ok(out) = Command::new("which").arg(name).output() {
+            if out.status.success() {
+                return PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+            }
+        }
+    }
+    panic!("headless Chromium is needed to check the HTML report: apt-get install chromium");
+}
+
+/// What Chromium made of a page.
+struct Rendered {
+    dom: String,
+    console: Vec<String>,
+}
+
+/// Load `html` in headless Chromium with every network request refused;
+/// the DOM after scripts ran, and any console output.
+fn render(html: &Path) -> Rendered {
+    let profile = html.with_extension("chromium-profile");
+    let out = Command::new(chromium())
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--enable-logging=stderr",
+            "--v=0",
+            "--proxy-server=127.0.0.1:9",
+            "--host-resolver-rules=MAP * ~NOTFOUND",
+            &format!("--user-data-dir={}", profile.display()),
+            "--dump-dom",
+        ])
+        .arg(format!("file://{}", html.canonicalize().unwrap().display()))
+        .output()
+        .expect("running chromium");
+    assert!(
+        out.status.success(),
+        "chromium failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let console = String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .filter(|l| l.contains(":CONSOLE"))
+        .map(String::from)
+        .collect();
+    Rendered {
+        dom: String::from_utf8_lossy(&out.stdout).into_owned(),
+        console,
+    }
+}
+
+/// Checks every report page must pass; returns the DOM.
+fn assert_renders_offline(html: &Path) -> String {
+    let text = std::fs::read_to_string(html).unwrap();
+    for needle in ["src=\"http", "href=\"http", "url(http", "@import", "<link"] {
+        assert!(
+            !text.contains(needle),
+            "{}: references {needle}",
+            html.display()
+        );
+    }
+    let r = render(html);
+    assert!(r.console.is_empty(), "console output: {:#?}", r.console);
+    assert!(
+        r.dom.contains("data-rendered=\"ok\""),
+        "the page script did not finish"
+    );
+    assert!(
+        !r.dom.contains("data-errors=\""),
+        "script errors in the page"
+    );
+    r.dom
+}
+
+/// For each chart of the overview section: the number of points per series.
+fn overview_points(dom: &str) -> Vec<(String, Vec<usize>)> {
+    let start = dom.find("id=\"overview\"").expect("an overview section");
+    let end = start + dom[start..].find("</section>").unwrap();
+    dom[start..end]
+        .split("<figure class=\"chart\">")
+        .skip(1)
+        .map(|fig| {
+            let title = fig
+                .split("<figcaption>")
+                .nth(1)
+                .and_then(|s| s.split("</figcaption>").next())
+                .unwrap_or("")
+                .to_string();
+            let per_series = fig
+                .split("<g class=\"series")
+                .skip(1)
+                .map(|g| {
+                    g.split("</g>")
+                        .next()
+                        .unwrap()
+                        .matches("class=\"pt\"")
+                        .count()
+                })
+                .collect();
+            (title, per_series)
+        })
+        .collect()
+}
+
+fn sweep(dir: &Path) {
+    let out = common::run(&[
+        "benchmark",
+        "--target",
+        "mock",
+        "--rate-type",
+        "sweep",
+        "--rate",
+        "4",
+        "--max-seconds",
+        "2",
+        "--data",
+        "prompt_tokens=64,output_tokens=16",
+        "--sample-requests",
+        "20",
+        "--outputs",
+        "json,csv,yaml,html",
+        "--disable-console-outputs",
+        "--output-dir",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn sweep_reports_cover_guidellm_render_offline_and_round_trip() {
+    let dir = common::tempdir("reports-sweep");
+    sweep(&dir);
+    let report = common::report(&dir);
+    let kinds: Vec<&str> = report["benchmarks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["config"]["strategy"]["type_"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["synchronous", "throughput", "constant", "constant"]);
+    common::keypaths::assert_covers(&report, "vllm-sweep4");
+
+    // HTML: renders, and every overview chart has one point per benchmark.
+    let dom = assert_renders_offline(&dir.join("benchmarks.html"));
+    let charts = overview_points(&dom);
+    assert_eq!(charts.len(), 6, "{charts:?}");
+    for (title, series) in &charts {
+        assert!(!series.is_empty(), "{title}");
+        assert!(series.iter().all(|&n| n == 4), "{title}: {series:?}");
+    }
+    // Per benchmark: histograms and over-the-run charts.
+    assert_eq!(dom.matches("<details class=\"bench\"").count(), 4);
+    assert!(dom.contains("Time to first token (ms), 20 requests"));
+
+    // JSON -> JSON gives the run's JSON byte for byte; YAML -> JSON the same
+    // values (YAML sorts keys, as GuideLLM's does).
+    let json = std::fs::read(dir.join("benchmarks.json")).unwrap();
+    let reexport = |input: &str, sub: &str| -> Vec<u8> {
+        let out_dir = dir.join(sub);
+        let out = common::run(&[
+            "report",
+            dir.join(input).to_str().unwrap(),
+            "--outputs",
+            "json",
+            "--output-dir",
+            out_dir.to_str().unwrap(),
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::fs::read(out_dir.join("benchmarks.json")).unwrap()
+    };
+    assert!(
+        reexport("benchmarks.json", "from-json") == json,
+        "JSON -> JSON differs"
+    );
+    let from_yaml: Value =
+        serde_json::from_slice(&reexport("benchmarks.yaml", "from-yaml")).unwrap();
+    assert_eq!(from_yaml, report, "YAML -> JSON changed values");
+    let yaml = std::fs::read_to_string(dir.join("benchmarks.yaml")).unwrap();
+    assert!(yaml.starts_with("args:\n"), "keys sorted: {}", &yaml[..40]);
+}
+
+#[test]
+fn guidellm_reports_reexport_to_csv_and_html() {
+    let dir = common::tempdir("reports-guidellm");
+    for name in ["mock-constant5", "vllm-sweep4"] {
+        let fixture = common::shared(&format!("fixtures/guidellm-0.4.0/{name}-benchmarks.json"));
+        let out_dir = dir.join(name);
+        let out = common::run(&[
+            "report",
+            fixture.to_str().unwrap(),
+            "--outputs",
+            "csv,html,console",
+            "--output-dir",
+            out_dir.to_str().unwrap(),
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            stdout.contains("Benchmarks") && stdout.contains("Report:"),
+            "{stdout}"
+        );
+        // The CSV is the library's rendering, which matches GuideLLM's own
+        // CSV cell for cell (llmload-report/tests/guidellm_csv.rs).
+        let report = Report::load(&fixture).unwrap();
+        let csv = std::fs::read_to_string(out_dir.join("benchmarks.csv")).unwrap();
+        assert_eq!(csv, llmload_report::csv::to_csv(&report));
+        let dom = assert_renders_offline(&out_dir.join("benchmarks.html"));
+        let n = report.benchmarks.len();
+        for (title, series) in overview_points(&dom) {
+            assert!(series.iter().all(|&k| k == n), "{name} {title}: {series:?}");
+        }
+        let original: Value =
+            serde_json::from_str(&std::fs::read_to_string(&fixture).unwrap()).unwrap();
+        assert_eq!(original["benchmarks"].as_array().unwrap().len(), n);
+    }
+}
