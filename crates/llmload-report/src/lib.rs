@@ -7,15 +7,24 @@
 //! - [`console`]: the tables printed at the end of a run.
 //! - [`html`]: the self-contained HTML report with its SVG charts.
 //! - [`Report::load`](guidellm::wire::Report) and the writers of every output format.
+//! - The validation seeds' data and checks: [`envelope`] (Red Hat's
+//!   experiment JSON and its schema), [`monotonic`], [`slo`] (the reference
+//!   SLOs and goodput), [`compare`] (the regression gate and the certified
+//!   results).
 //!
 //! # What it does not own
-//! Measuring (client, engine) and the statistics themselves (llmload-metrics).
+//! Measuring (client, engine), the statistics themselves (llmload-metrics),
+//! and detecting hardware (the binary).
 
+pub mod compare;
 pub mod console;
 pub mod csv;
+pub mod envelope;
 pub mod guidellm;
 pub mod html;
+pub mod monotonic;
 mod pyfmt;
+pub mod slo;
 
 use std::fmt;
 use std::path::{Path, PathBuf};

@@ -92,7 +92,7 @@ fn report_args(plan: &Plan) -> Value {
         "data_sampler": null,
         "data_num_workers": 1,
         "dataloader_kwargs": null,
-        "random_seed": a.random_seed,
+        "random_seed": plan.seed,
         "outputs": outputs,
         "output_dir": plan.outputs.files.first().and_then(|(_, p)| p.parent()).map(|p| p.display().to_string()),
         "sample_requests": a.sample_requests,
@@ -119,7 +119,33 @@ fn phase_arg(raw: &str) -> Value {
 
 /// Ctrl-C: the first stops sending and lets requests in flight finish (up to
 /// the grace period); the second cancels them at once. Either way the
-/// report is written with what finished.
+/// report is written with what finished. One watcher serves every run of a
+/// command (a validation matrix stops after the run it interrupted).
+#[derive(Clone, Debug)]
+pub struct Signals {
+    /// The first Ctrl-C.
+    pub interrupt: CancellationToken,
+    /// The second.
+    pub abort: CancellationToken,
+}
+
+impl Signals {
+    /// Start watching for Ctrl-C.
+    pub fn install() -> Signals {
+        let s = Signals {
+            interrupt: CancellationToken::new(),
+            abort: CancellationToken::new(),
+        };
+        watch_signals(s.interrupt.clone(), s.abort.clone());
+        s
+    }
+
+    /// Whether the user pressed Ctrl-C.
+    pub fn interrupted(&self) -> bool {
+        self.interrupt.is_cancelled()
+    }
+}
+
 fn watch_signals(interrupt: CancellationToken, abort: CancellationToken) {
     tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_err() {
@@ -137,8 +163,54 @@ fn watch_signals(interrupt: CancellationToken, abort: CancellationToken) {
     });
 }
 
-/// Run a benchmark plan end to end.
+/// What one benchmark run produced.
+#[derive(Debug)]
+pub struct Measured {
+    /// The GuideLLM-format report.
+    pub report: Report,
+    /// The model the requests named.
+    pub model: String,
+    /// Whether Ctrl-C cut the run short.
+    pub interrupted: bool,
+    /// Whether any request succeeded.
+    pub any_success: bool,
+}
+
+/// Run a benchmark plan end to end: outputs written, console tables,
+/// the exit code.
 pub async fn run(plan: Plan) -> Result<ExitCode, CliError> {
+    let signals = Signals::install();
+    let m = measure(&plan, &signals).await?;
+    write_outputs(&plan, &m.report)?;
+    if m.interrupted {
+        return Ok(ExitCode::from(130));
+    }
+    Ok(if m.any_success {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// Write the plan's report files and print its console tables.
+pub fn write_outputs(plan: &Plan, report: &Report) -> Result<(), CliError> {
+    for (format, path) in &plan.outputs.files {
+        report
+            .write(*format, path)
+            .map_err(|e| CliError::setup(e.to_string()))?;
+    }
+    if plan.outputs.console {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "\n{}", llmload_report::console::render(report));
+        for (_, path) in &plan.outputs.files {
+            let _ = writeln!(out, "Report: {}", path.display());
+        }
+    }
+    Ok(())
+}
+
+/// Run a benchmark plan and build its report (nothing written).
+pub async fn measure(plan: &Plan, signals: &Signals) -> Result<Measured, CliError> {
     // The tokenizer first: the mock counts prompt tokens with it.
     let bundled = plan.target.is_none() && plan.processor.is_none();
     let early_tok = if bundled {
@@ -151,7 +223,7 @@ pub async fn run(plan: Plan) -> Result<ExitCode, CliError> {
         None => {
             let tok = match &early_tok {
                 Some(t) => Arc::clone(t),
-                None => Arc::new(load_tokenizer(&plan, "")?),
+                None => Arc::new(load_tokenizer(plan, "")?),
             };
             Some(start_mock(tok).await?)
         }
@@ -190,7 +262,7 @@ pub async fn run(plan: Plan) -> Result<ExitCode, CliError> {
         DataChoice::Synthetic(spec) => {
             let tok = match early_tok {
                 Some(t) => t,
-                None => Arc::new(load_tokenizer(&plan, &model)?),
+                None => Arc::new(load_tokenizer(plan, &model)?),
             };
             let source_text = match &spec.source {
                 Some(path) => std::fs::read_to_string(path).map_err(|e| {
@@ -215,7 +287,7 @@ pub async fn run(plan: Plan) -> Result<ExitCode, CliError> {
             // A tokenizer is optional here: it counts prompt tokens the file does not give.
             let tok = match early_tok {
                 Some(t) => Some(t),
-                None => load_tokenizer(&plan, &model).ok().map(Arc::new),
+                None => load_tokenizer(plan, &model).ok().map(Arc::new),
             };
             let dataset = Dataset::load(path, mapping, tok.as_deref())
                 .map_err(|e| CliError::usage(e.to_string()))?;
@@ -228,9 +300,7 @@ pub async fn run(plan: Plan) -> Result<ExitCode, CliError> {
     };
 
     release_freed_memory();
-    let interrupt = CancellationToken::new();
-    let abort = CancellationToken::new();
-    watch_signals(interrupt.clone(), abort.clone());
+    let (interrupt, abort) = (signals.interrupt.clone(), signals.abort.clone());
     let (progress_tx, progress_rx) = llmload_engine::progress::channel();
     let show_progress = plan.progress && progress::is_interactive();
     let display = show_progress.then(|| progress::spawn(progress_rx));
@@ -275,7 +345,7 @@ pub async fn run(plan: Plan) -> Result<ExitCode, CliError> {
     }
 
     let info = RunInfo {
-        args: report_args(&plan),
+        args: report_args(plan),
         profile: plan.profile.clone(),
         random_seed: plan.seed,
         target: ctx.client.target().url(),
@@ -295,26 +365,12 @@ pub async fn run(plan: Plan) -> Result<ExitCode, CliError> {
         aborted: outcome.aborted.clone(),
     };
     let report: Report = guidellm::report(&info, &outcome.benchmarks);
-    for (format, path) in &plan.outputs.files {
-        report
-            .write(*format, path)
-            .map_err(|e| CliError::setup(e.to_string()))?;
-    }
-    if plan.outputs.console {
-        let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "\n{}", llmload_report::console::render(&report));
-        for (_, path) in &plan.outputs.files {
-            let _ = writeln!(out, "Report: {}", path.display());
-        }
-    }
-    if outcome.interrupted {
-        return Ok(ExitCode::from(130));
-    }
     let any_success = outcome.benchmarks.iter().any(|b| b.any_success());
-    Ok(if any_success {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
+    Ok(Measured {
+        report,
+        model: info.model.unwrap_or_default(),
+        interrupted: outcome.interrupted,
+        any_success,
     })
 }
 

@@ -7,6 +7,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+pub use crate::cli_flows::{CheckCommand, CompareArgs, EnvelopeCommand, SloArgs, ValidateCommand};
+
 /// A load generator for OpenAI-compatible LLM servers (vLLM first),
 /// compatible with GuideLLM's command line and reports.
 #[derive(Debug, Parser)]
@@ -30,6 +32,19 @@ pub enum Command {
     /// Re-export a saved report, llmload's or GuideLLM 0.4's (GuideLLM's
     /// `benchmark from-file` / `export`).
     Report(ReportArgs),
+    /// Run a validation flow end to end (Red Hat partner matrix, OpenNebula certification).
+    #[command(subcommand)]
+    Validate(ValidateCommand),
+    /// Red Hat experiment envelopes: wrap results, validate envelopes.
+    #[command(subcommand)]
+    Envelope(EnvelopeCommand),
+    /// Sanity checks on a set of results.
+    #[command(subcommand)]
+    Check(CheckCommand),
+    /// SLO verdicts and goodput of a report, per use case.
+    Slo(SloArgs),
+    /// Compare two reports (a regression gate), or a report with the certified results.
+    Compare(CompareArgs),
 }
 
 /// `llmload report FILE ...`
@@ -71,6 +86,12 @@ pub enum BenchmarkSub {
 /// Flags of `llmload benchmark`, with GuideLLM 0.4's names and aliases.
 #[derive(Debug, Clone, Args, Default)]
 pub struct BenchmarkArgs {
+    /// Options from a scenario file (GuideLLM 0.4's flat format: the keys are
+    /// these options) or a built-in scenario: chat, code-fixing, rag,
+    /// long-rag (Red Hat's partner validation). Flags given here win.
+    #[arg(long, short = 'c', visible_alias = "config", env = "GUIDELLM_SCENARIO")]
+    pub scenario: Option<String>,
+
     /// Server base URL (`http://localhost:8000`; a trailing /v1 is ignored),
     /// or `mock` to start the built-in mock server on a free loopback port.
     #[arg(long, env = "GUIDELLM_TARGET")]
@@ -134,9 +155,9 @@ pub struct BenchmarkArgs {
     #[arg(long, env = "GUIDELLM_RATE", allow_negative_numbers = true)]
     pub rate: Vec<String>,
 
-    /// Seed of prompts, lengths and Poisson arrivals.
-    #[arg(long, default_value_t = 42, env = "GUIDELLM_RANDOM_SEED")]
-    pub random_seed: u64,
+    /// Seed of prompts, lengths and Poisson arrivals (default 42).
+    #[arg(long, env = "GUIDELLM_RANDOM_SEED")]
+    pub random_seed: Option<u64>,
 
     /// Directory for the reports (created if missing; default: current directory).
     #[arg(long, env = "GUIDELLM_OUTPUT_DIR")]

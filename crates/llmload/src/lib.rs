@@ -3,7 +3,9 @@
 //! # What this crate owns
 //! The command line ([`cli`]), validating it into a plan ([`plan`]), wiring
 //! the plan to the other crates ([`benchmark`]), re-exporting saved reports
-//! (`llmload report`), the live progress display,
+//! (`llmload report`), the validation flows built from benchmark runs
+//! (`validate redhat|opennebula`) and the report tools (`envelope`, `check`,
+//! `slo`, `compare`), hardware detection, the live progress display,
 //! and the mapping of every failure to a one-line message and an exit code.
 //! [`run`] is the whole program as a library call, so tests drive it in process.
 //!
@@ -12,10 +14,15 @@
 
 pub mod benchmark;
 pub mod cli;
+pub mod cli_flows;
+mod deployment;
 mod mock_cmd;
 pub mod plan;
 pub mod progress;
 mod report_cmd;
+pub mod scenario;
+mod tools_cmd;
+mod validate_cmd;
 
 use std::fmt;
 use std::process::ExitCode;
@@ -72,6 +79,14 @@ pub async fn run(cli: cli::Cli) -> Result<ExitCode, CliError> {
         }
         cli::Command::MockServer(m) => mock_cmd::run(m).await,
         cli::Command::Report(r) => report_cmd::run(&r),
+        cli::Command::Validate(cli::ValidateCommand::Redhat(a)) => validate_cmd::redhat(&a).await,
+        cli::Command::Validate(cli::ValidateCommand::Opennebula(a)) => {
+            validate_cmd::opennebula(&a).await
+        }
+        cli::Command::Envelope(e) => tools_cmd::envelope_cmd(&e),
+        cli::Command::Check(cli::CheckCommand::Monotonic(a)) => tools_cmd::monotonic_cmd(&a),
+        cli::Command::Slo(a) => tools_cmd::slo_cmd(&a),
+        cli::Command::Compare(a) => tools_cmd::compare_cmd(&a),
     }
 }
 

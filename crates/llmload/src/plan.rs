@@ -21,6 +21,9 @@ use crate::CliError;
 mod backend;
 pub use backend::{BackendArgs, DEFAULT_TIMEOUT_SECS};
 
+/// `--random-seed` when not given (GuideLLM's).
+pub const DEFAULT_SEED: u64 = 42;
+
 /// Where reports go.
 #[derive(Clone, Debug, PartialEq)]
 pub struct OutputPlan {
@@ -359,7 +362,11 @@ fn check_rate(flag: &str, v: Option<f64>) -> Result<(), CliError> {
 
 impl Plan {
     /// Validate flags into a plan.
-    pub fn from_args(args: BenchmarkArgs) -> Result<Plan, CliError> {
+    pub fn from_args(mut args: BenchmarkArgs) -> Result<Plan, CliError> {
+        if let Some(spec) = args.scenario.clone() {
+            let scenario = crate::scenario::load(&spec)?;
+            crate::scenario::apply(&mut args, &spec, &scenario)?;
+        }
         let target =
             match args.target.as_deref() {
                 None => return Err(CliError::usage(
@@ -442,7 +449,7 @@ impl Plan {
             profile,
             constraints,
             max_concurrency,
-            seed: args.random_seed,
+            seed: args.random_seed.unwrap_or(DEFAULT_SEED),
             explicit_max_concurrency: explicit_cap,
             warmup,
             cooldown,

@@ -261,7 +261,42 @@ fn extras(run: &BenchmarkRun, m: &BenchmarkMetrics) -> Value {
         }),
         "request_dispatch_delay": m.request_dispatch_delay.as_ref().map(Sds::from),
         "request_scheduled_latency": m.request_scheduled_latency.as_ref().map(Sds::from),
+        "goodput": goodput(run, m),
     })
+}
+
+/// Per SLO use case: the fraction of measured successful requests that met
+/// every limit, and that fraction of the successful request rate.
+fn goodput(run: &BenchmarkRun, m: &BenchmarkMetrics) -> Value {
+    let measured: Vec<&RequestRecord> = run
+        .records
+        .iter()
+        .filter(|r| r.status == RequestStatus::Completed)
+        .filter(|r| match (r.request_start_time(), r.request_end_time()) {
+            (Some(a), _) if run.measure_by_start => a >= run.measure_start && a <= run.measure_end,
+            (Some(a), Some(b)) => b >= run.measure_start && a <= run.measure_end,
+            _ => false,
+        })
+        .collect();
+    let rate = m.requests_per_second.successful.mean;
+    let per_case = crate::slo::use_cases().iter().map(|uc| {
+        let g = crate::slo::goodput(
+            uc,
+            measured.iter().map(|r| {
+                (
+                    r.time_to_first_token_ms(),
+                    r.inter_token_latency_ms(),
+                    r.request_latency(),
+                )
+            }),
+            rate,
+        );
+        (
+            uc.key.clone(),
+            json!({"fraction": g.fraction, "requests_per_second": g.requests_per_second}),
+        )
+    });
+    Value::Object(per_case.collect())
 }
 
 /// One benchmark of the report.

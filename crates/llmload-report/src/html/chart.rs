@@ -115,13 +115,18 @@ fn tick_label(v: f64, step: f64) -> String {
     }
 }
 
-/// A value for a tooltip: four significant digits.
+/// A value in four significant digits, without trailing zeros.
 pub fn short(v: f64) -> String {
-    if v == 0.0 {
-        return "0".into();
+    if v == 0.0 || !v.is_finite() {
+        return if v == 0.0 { "0".into() } else { v.to_string() };
     }
     let digits = (3 - v.abs().log10().floor() as i32).max(0) as usize;
-    format!("{v:.digits$}")
+    let s = format!("{v:.digits$}");
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
 }
 
 impl Chart {

@@ -21,6 +21,11 @@ use chart::{short, Body, Chart, Point, Series};
 const CSS: &str = include_str!("report.css");
 const JS: &str = include_str!("report.js");
 
+/// A number in four significant digits, without trailing zeros.
+pub fn short_number(v: f64) -> String {
+    short(v)
+}
+
 /// Escape text for HTML content and attribute values.
 pub(crate) fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());

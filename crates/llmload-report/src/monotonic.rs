@@ -1,0 +1,318 @@
+//! Monotonicity checks (Red Hat's sanity checks on submitted data).
+//!
+//! - Along the rate: for one model, scenario and accelerator, TTFT, ITL and
+//!   request latency must not fall, and output throughput must not fall, as
+//!   the asked rate rises, up to the first rate the server no longer keeps
+//!   up with (achieved < 85 % of asked: short runs under-count achieved by
+//!   the requests still in flight at the end); a change within the tolerance
+//!   is noise.
+//! - Across accelerators: for one model, scenario, accelerator count and
+//!   rate, latency must follow the declared order (fastest first).
+//!
+//! Inputs are experiment envelopes or raw reports; every point remembers
+//! its file, so each violation names the files it compares.
+
+use serde_json::Value;
+
+/// The default accelerator order, fastest first.
+pub const DEFAULT_ORDER: [&str; 4] = ["H100", "A100-80", "L40S", "L4"];
+
+/// How a server that no longer keeps up is recognised: achieved below this
+/// fraction of the asked rate.
+pub const SATURATED_BELOW: f64 = 0.85;
+
+/// One benchmark of one file.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Point {
+    pub file: String,
+    pub model: String,
+    /// `prompt/output` tokens of the synthetic data (or the raw `--data`).
+    pub scenario: String,
+    pub accelerator: String,
+    pub accelerator_count: u64,
+    /// Asked rate (closed-loop benchmarks: achieved).
+    pub rate: f64,
+    pub achieved: f64,
+    pub ttft_ms: f64,
+    pub itl_ms: f64,
+    pub latency_s: f64,
+    pub output_tps: f64,
+}
+
+/// Metrics checked, with their units and whether higher is worse.
+const METRICS: [(&str, &str, bool); 4] = [
+    ("TTFT p50", "ms", true),
+    ("ITL p50", "ms", true),
+    ("latency p50", "s", true),
+    ("output tokens/s", "tok/s", false),
+];
+
+fn metric(p: &Point, i: usize) -> f64 {
+    [p.ttft_ms, p.itl_ms, p.latency_s, p.output_tps][i]
+}
+
+/// Normalised accelerator name: upper case, no `NVIDIA `/`AMD ` prefix.
+pub fn accelerator_name(raw: &str) -> String {
+    let up = raw.trim().to_ascii_uppercase();
+    up.trim_start_matches("NVIDIA ")
+        .trim_start_matches("AMD ")
+        .trim()
+        .to_string()
+}
+
+/// `512/256` from a synthetic data spec (k=v or JSON), else the spec itself.
+fn scenario_of(data: &str) -> String {
+    let get = |key: &str| -> Option<String> {
+        if let Ok(Value::Object(m)) = serde_json::from_str::<Value>(data) {
+            return m.get(key).map(|v| v.to_string());
+        }
+        data.split(',').find_map(|kv| {
+            let (k, v) = kv.split_once('=')?;
+            (k.trim() == key).then(|| v.trim().to_string())
+        })
+    };
+    match (get("prompt_tokens"), get("output_tokens")) {
+        (Some(p), Some(o)) => format!("{p}/{o}"),
+        _ => data.to_string(),
+    }
+}
+
+/// The points of one file: an envelope (model and accelerator from it) or
+/// a raw report (model from its arguments, accelerator unknown).
+pub fn points(file: &str, doc: &Value) -> Result<Vec<Point>, String> {
+    let (report, model, accelerator, count) = match doc.get("report") {
+        Some(r) if doc.get("experiment_type").is_some() => (
+            r,
+            doc["model"].as_str().unwrap_or("?").to_string(),
+            accelerator_name(doc["accelerator_type"].as_str().unwrap_or("?")),
+            doc["accelerator_count"].as_u64().unwrap_or(1),
+        ),
+        _ => (doc, String::new(), "?".to_string(), 1),
+    };
+    let benchmarks = report
+        .get("benchmarks")
+        .and_then(Value::as_array)
+        .ok_or_else(|| format!("{file}: not a report or an experiment envelope of one"))?;
+    let args = &report["args"];
+    let model = if model.is_empty() {
+        args["model"]
+            .as_str()
+            .or_else(|| benchmarks.first()?["config"]["backend"]["model"].as_str())
+            .unwrap_or("?")
+            .to_string()
+    } else {
+        model
+    };
+    let data = match &args["data"] {
+        Value::Array(a) => a.first().and_then(Value::as_str).unwrap_or("").to_string(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let f = |b: &Value, path: &[&str]| -> f64 {
+        path.iter()
+            .fold(b, |v, k| &v[*k])
+            .as_f64()
+            .unwrap_or(f64::NAN)
+    };
+    Ok(benchmarks
+        .iter()
+        .filter(|b| b["metrics"]["request_totals"]["successful"].as_u64() > Some(0))
+        .map(|b| {
+            let m = &b["metrics"];
+            let achieved = f(m, &["requests_per_second", "successful", "mean"]);
+            Point {
+                file: file.to_string(),
+                model: model.clone(),
+                scenario: scenario_of(&data),
+                accelerator: accelerator.clone(),
+                accelerator_count: count,
+                rate: b["config"]["strategy"]["rate"].as_f64().unwrap_or(achieved),
+                achieved,
+                ttft_ms: f(m, &["time_to_first_token_ms", "successful", "median"]),
+                itl_ms: f(m, &["inter_token_latency_ms", "successful", "median"]),
+                latency_s: f(m, &["request_latency", "successful", "median"]),
+                output_tps: f(m, &["output_tokens_per_second", "successful", "mean"]),
+            }
+        })
+        .collect())
+}
+
+/// One failed check, in words that name the files, the metric and the values.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Violation(pub String);
+
+/// Everything found.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Findings {
+    pub violations: Vec<Violation>,
+    /// Where a series stopped being checked (the server saturated).
+    pub notes: Vec<String>,
+}
+
+/// Run both checks. `tolerance` is relative (0.1 = 10 %); `order` lists
+/// accelerators fastest first.
+pub fn check(points: &[Point], tolerance: f64, order: &[String]) -> Findings {
+    let mut out = Findings::default();
+    let order: Vec<String> = order.iter().map(|a| accelerator_name(a)).collect();
+    // Along the rate.
+    let mut groups: Vec<(String, Vec<&Point>)> = Vec::new();
+    for p in points {
+        let key = format!(
+            "{} {} on {}x{}",
+            p.model, p.scenario, p.accelerator_count, p.accelerator
+        );
+        match groups.iter_mut().find(|g| g.0 == key) {
+            Some(g) => g.1.push(p),
+            None => groups.push((key, vec![p])),
+        }
+    }
+    for (key, mut series) in groups {
+        series.sort_by(|a, b| a.rate.total_cmp(&b.rate));
+        let end = series
+            .iter()
+            .position(|p| p.achieved < SATURATED_BELOW * p.rate)
+            .unwrap_or(series.len());
+        if end < series.len() {
+            let p = series[end];
+            out.notes.push(format!(
+                "{key}: saturated at {} req/s (achieved {:.2}, {}); higher rates not checked",
+                p.rate, p.achieved, p.file
+            ));
+        }
+        for pair in series[..end].windows(2) {
+            let (a, b) = (pair[0], pair[1]);
+            for (i, (name, unit, _)) in METRICS.iter().enumerate() {
+                let (va, vb) = (metric(a, i), metric(b, i));
+                if vb < va * (1.0 - tolerance) {
+                    out.violations.push(Violation(format!(
+                        "{key}: {name} fell from {} {unit} at {} req/s ({}) to {} {unit} at {} req/s ({})",
+                        fmt(va), a.rate, a.file, fmt(vb), b.rate, b.file
+                    )));
+                }
+            }
+        }
+    }
+    // Across accelerators, at equal model, scenario, count and rate.
+    for (i, fast) in order.iter().enumerate() {
+        for slow in &order[i + 1..] {
+            for a in points.iter().filter(|p| &p.accelerator == fast) {
+                for b in points.iter().filter(|p| {
+                    &p.accelerator == slow
+                        && p.model == a.model
+                        && p.scenario == a.scenario
+                        && p.accelerator_count == a.accelerator_count
+                        && (p.rate - a.rate).abs() < 1e-9
+                }) {
+                    for (k, (name, unit, worse_up)) in METRICS.iter().enumerate() {
+                        if !worse_up {
+                            continue;
+                        }
+                        let (va, vb) = (metric(a, k), metric(b, k));
+                        if va > vb * (1.0 + tolerance) {
+                            out.violations.push(Violation(format!(
+                                "{} {} at {} req/s: {name} on {fast} ({} {unit}, {}) is above {slow} ({} {unit}, {})",
+                                a.model, a.scenario, a.rate, fmt(va), a.file, fmt(vb), b.file
+                            )));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+fn fmt(v: f64) -> String {
+    crate::html::short_number(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pt(file: &str, acc: &str, rate: f64, ttft: f64, tps: f64) -> Point {
+        Point {
+            file: file.into(),
+            model: "m".into(),
+            scenario: "512/256".into(),
+            accelerator: accelerator_name(acc),
+            accelerator_count: 1,
+            rate,
+            achieved: rate,
+            ttft_ms: ttft,
+            itl_ms: 10.0,
+            latency_s: 1.0,
+            output_tps: tps,
+        }
+    }
+
+    fn order() -> Vec<String> {
+        DEFAULT_ORDER.map(String::from).to_vec()
+    }
+
+    #[test]
+    fn rising_latency_passes_a_dip_fails_naming_file_and_metric() {
+        let rising = [
+            pt("r1.json", "H100", 1.0, 50.0, 100.0),
+            pt("r2.json", "H100", 2.0, 55.0, 190.0),
+            pt("r3.json", "H100", 3.0, 70.0, 280.0),
+        ];
+        assert_eq!(check(&rising, 0.05, &order()), Findings::default());
+        let dip = [
+            pt("d1.json", "H100", 1.0, 50.0, 100.0),
+            pt("d2.json", "H100", 2.0, 40.0, 190.0),
+            pt("d3.json", "H100", 3.0, 70.0, 280.0),
+        ];
+        let f = check(&dip, 0.05, &order());
+        assert_eq!(f.violations.len(), 1, "{f:?}");
+        let v = &f.violations[0].0;
+        assert!(
+            v.contains(
+                "TTFT p50 fell from 50 ms at 1 req/s (d1.json) to 40 ms at 2 req/s (d2.json)"
+            ),
+            "{v}"
+        );
+    }
+
+    #[test]
+    fn noise_within_the_tolerance_passes_and_saturation_ends_the_series() {
+        let noisy = [
+            pt("a", "L4", 1.0, 50.0, 100.0),
+            pt("b", "L4", 2.0, 48.0, 98.0),
+        ];
+        assert!(check(&noisy, 0.05, &order()).violations.is_empty());
+        let mut sat = pt("c", "L4", 3.0, 30.0, 50.0);
+        sat.achieved = 2.0;
+        let f = check(&[noisy[0].clone(), noisy[1].clone(), sat], 0.05, &order());
+        assert!(f.violations.is_empty(), "{f:?}");
+        assert!(f.notes[0].contains("saturated at 3 req/s"), "{:?}", f.notes);
+    }
+
+    #[test]
+    fn a_slower_accelerator_must_not_be_faster() {
+        let pts = [
+            pt("h.json", "NVIDIA H100", 2.0, 80.0, 200.0),
+            pt("l.json", "L4", 2.0, 60.0, 100.0),
+        ];
+        let f = check(&pts, 0.05, &order());
+        assert_eq!(f.violations.len(), 1, "{f:?}");
+        assert!(f.violations[0]
+            .0
+            .contains("TTFT p50 on H100 (80 ms, h.json) is above L4 (60 ms, l.json)"));
+        let custom = ["L4".to_string(), "H100".to_string()];
+        assert!(check(&pts, 0.05, &custom).violations.is_empty());
+    }
+
+    #[test]
+    fn scenarios_come_from_the_data_spec() {
+        assert_eq!(
+            scenario_of("prompt_tokens=512,prompt_tokens_stdev=51.2,output_tokens=256,samples=900"),
+            "512/256"
+        );
+        assert_eq!(
+            scenario_of(r#"{"prompt_tokens": 1024, "output_tokens": 1024}"#),
+            "1024/1024"
+        );
+        assert_eq!(scenario_of("data.jsonl"), "data.jsonl");
+    }
+}
