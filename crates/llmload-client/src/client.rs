@@ -34,8 +34,12 @@ pub struct ClientConfig {
     pub api_key: Option<String>,
     /// Longest wait for any single read (response head or chunk); `None` waits forever.
     pub timeout: Option<Duration>,
+    /// Longest silence between two chunks of a stream; `None`: `timeout`.
+    pub stall_timeout: Option<Duration>,
     /// Verify TLS certificates.
     pub verify_tls: bool,
+    /// PEM file of extra CA certificates trusted besides the public roots.
+    pub ca_bundle: Option<std::path::PathBuf>,
     /// Keep each response's text in its record.
     pub keep_output: bool,
     /// Request streamed responses.
@@ -52,7 +56,9 @@ impl ClientConfig {
             headers: Vec::new(),
             api_key: None,
             timeout: Some(Duration::from_secs(60)),
+            stall_timeout: None,
             verify_tls: true,
+            ca_bundle: None,
             keep_output: true,
             stream: true,
         }
@@ -81,6 +87,7 @@ struct Inner {
     route: http::Uri,
     request_type: RequestType,
     timeout: Option<Duration>,
+    stall_timeout: Option<Duration>,
     keep_output: bool,
     stream: bool,
 }
@@ -163,7 +170,7 @@ impl Client {
         let route: http::Uri = route
             .parse()
             .map_err(|_| SetupError::new(format!("--target: bad path {route:?}")))?;
-        let pool = Pool::new(target.clone(), cfg.verify_tls)?;
+        let pool = Pool::new(target.clone(), cfg.verify_tls, cfg.ca_bundle.as_deref())?;
         Ok(Client {
             inner: Arc::new(Inner {
                 target,
@@ -172,6 +179,7 @@ impl Client {
                 route,
                 request_type: cfg.request_type,
                 timeout: cfg.timeout,
+                stall_timeout: cfg.stall_timeout.or(cfg.timeout),
                 keep_output: cfg.keep_output,
                 stream: cfg.stream,
             }),
@@ -402,15 +410,16 @@ impl Client {
         let cancelled = cancel.cancelled();
         tokio::pin!(cancelled);
         let mut last_data = tokio::time::Instant::now();
-        let stall = tokio::time::sleep(timeout.unwrap_or(Duration::from_secs(86_400 * 365)));
+        let stall_limit = self.inner.stall_timeout;
+        let stall = tokio::time::sleep(stall_limit.unwrap_or(Duration::from_secs(86_400 * 365)));
         tokio::pin!(stall);
         loop {
             let frame = tokio::select! {
                 biased;
                 _ = &mut cancelled => return Err(Stop::Cancelled),
                 f = body.frame() => f,
-                _ = &mut stall, if timeout.is_some() => {
-                    let limit = timeout.expect("guarded");
+                _ = &mut stall, if stall_limit.is_some() => {
+                    let limit = stall_limit.expect("guarded");
                     if last_data.elapsed() >= limit {
                         return Err(Stop::Failed(ClientError::stalled(format!("no data for {limit:?}"))));
                     }

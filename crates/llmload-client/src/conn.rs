@@ -227,9 +227,13 @@ pub(crate) struct Pool {
 }
 
 impl Pool {
-    pub(crate) fn new(target: Target, verify_tls: bool) -> Result<Pool, SetupError> {
+    pub(crate) fn new(
+        target: Target,
+        verify_tls: bool,
+        ca_bundle: Option<&std::path::Path>,
+    ) -> Result<Pool, SetupError> {
         let tls = if target.https {
-            Some(crate::tls::connector(verify_tls)?)
+            Some(crate::tls::connector(verify_tls, ca_bundle)?)
         } else {
             None
         };

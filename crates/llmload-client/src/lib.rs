@@ -10,6 +10,8 @@
 //!   failures classified by [`llmload_metrics::ErrorKind`].
 //! - [`sse`]: an incremental SSE parser over the received `Bytes`.
 //! - [`openai`]: GuideLLM 0.4's request bodies and chunk parsing.
+//! - `fuzz_checks`: the properties of both parsers that the fuzz targets
+//!   (`fuzz/`) and the corpus-replay tests check.
 //!
 //! # What it does not own
 //! Which requests to send or when (the engine), prompts (llmload-data),
@@ -27,3 +29,5 @@ pub use client::{Client, ClientConfig};
 pub use conn::Target;
 pub use error::{ClientError, SetupError};
 pub use tokio_util::sync::CancellationToken;
+#[doc(hidden)]
+pub mod fuzz_checks;

@@ -183,13 +183,13 @@ async fn dispatch_closed(
         tasks.spawn(async move {
             // When this stream is free to send: its intended send time (as
             // GuideLLM's closed-loop strategies: the start, then each completion).
+            // Never before the benchmark's start: a request that ended before
+            // it would fall outside the measured window.
             let mut ready_at = stagger.first_send(worker, streams);
-            if !stagger.rampup.is_zero() {
-                tokio::select! {
-                    biased;
-                    _ = stop.cancelled() => return DispatchEnd::Stopped,
-                    _ = sleep_until(ready_at) => {}
-                }
+            tokio::select! {
+                biased;
+                _ = stop.cancelled() => return DispatchEnd::Stopped,
+                _ = sleep_until(ready_at) => {}
             }
             loop {
                 if stop.is_cancelled() {
@@ -275,6 +275,9 @@ pub(crate) async fn run_benchmark(
         created: Arc::clone(&created),
     });
     let start = now() + Duration::from_millis(1);
+    if let Some(o) = &ctx.observer {
+        o.benchmark_started(index, &strategy, start);
+    }
     let dispatcher = {
         let (shared, stop, max) = (
             Arc::clone(&shared),
@@ -384,6 +387,9 @@ pub(crate) async fn run_benchmark(
                         if let Some(detail) = det.observe(at.secs_since(start), in_flight, ttft) {
                             trigger(Stop { kind: StopKind::OverSaturated, at, detail }, &mut end_queuing, &mut end_processing);
                         }
+                    }
+                    if let Some(o) = &ctx.observer {
+                        o.request_finished(index, &rec);
                     }
                     records.push(rec);
                 }

@@ -11,7 +11,10 @@
 //!   bodies ahead of the schedule, sends each request at its intended
 //!   instant (or as closed-loop streams allow), records the intended time
 //!   with every request, collects records, applies constraints, publishes
-//!   [`Progress`], and handles interruption.
+//!   [`Progress`], tells a [`RunObserver`] (the journal) of each finished
+//!   request, and handles interruption.
+//! - [`BenchmarkRun::from_records`]: a benchmark reassembled from its
+//!   records alone (a crash journal, or merged shards).
 //!
 //! # What it does not own
 //! HTTP (llmload-client), prompts (llmload-data), statistics and reports.
@@ -75,6 +78,18 @@ pub struct RunContext {
     pub abort: CancellationToken,
     /// Where progress snapshots go.
     pub progress: Option<ProgressSender>,
+    /// Told of each benchmark's start and of every finished request as it
+    /// arrives (a crash-safe journal, for instance).
+    pub observer: Option<std::sync::Arc<dyn RunObserver>>,
+}
+
+/// Watches a run as it goes. Called from the collector: keep it cheap
+/// (hand the work to another thread).
+pub trait RunObserver: Send + Sync + std::fmt::Debug {
+    /// Benchmark `index` starts: its first request is due at `start`.
+    fn benchmark_started(&self, index: usize, strategy: &Strategy, start: Timestamp);
+    /// A request of benchmark `index` finished (or failed, or was cancelled after it started).
+    fn request_finished(&self, index: usize, record: &RequestRecord);
 }
 
 /// What to run.
@@ -141,6 +156,60 @@ pub struct BenchmarkRun {
 }
 
 impl BenchmarkRun {
+    /// A benchmark reassembled from its records alone (a journal after a
+    /// crash, or shards merged): it started at the earliest intended or
+    /// actual send time and ended at the last report; no stop is known.
+    pub fn from_records(
+        index: usize,
+        strategy: Strategy,
+        plan: &RunPlan,
+        records: Vec<RequestRecord>,
+    ) -> BenchmarkRun {
+        let start = records
+            .iter()
+            .filter_map(|r| r.timings.targeted_start.or(r.timings.request_start))
+            .min()
+            .unwrap_or_default();
+        let end = records
+            .iter()
+            .filter_map(|r| r.timings.finalized.or(r.request_end_time()))
+            .max()
+            .unwrap_or(start);
+        let request_end = records
+            .iter()
+            .filter_map(RequestRecord::request_end_time)
+            .max()
+            .unwrap_or(start);
+        let w = window::measure(
+            (start, request_end),
+            &records,
+            &plan.constraints,
+            &plan.warmup,
+            &plan.cooldown,
+        );
+        let mut state = constraints::ConstraintState::new(plan.constraints.clone());
+        for r in &records {
+            let _ = state.on_finished(r, end);
+        }
+        BenchmarkRun {
+            index,
+            strategy,
+            constraints: plan.constraints.clone(),
+            created: records.len() as u64,
+            records,
+            start,
+            end,
+            end_queuing: None,
+            end_processing: None,
+            measure_start: w.start,
+            measure_end: w.end,
+            measure_by_start: w.by_start,
+            request_end,
+            never_started: 0,
+            error_window: state.window_state(),
+        }
+    }
+
     /// Whether any request completed.
     pub fn any_success(&self) -> bool {
         self.records

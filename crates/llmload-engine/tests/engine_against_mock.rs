@@ -49,6 +49,7 @@ fn ctx(url: &str, model: &str, spec: &str) -> RunContext {
         interrupt_grace: Duration::from_millis(300),
         abort: CancellationToken::new(),
         progress: None,
+        observer: None,
     }
 }
 

@@ -9,11 +9,14 @@
 //! and inter-token latency (normal jitter, seeded), wakes each token with a
 //! sub-millisecond timer, and keeps a [`RequestLog`] of the true times it
 //! received each request and sent each token, so tests can compare what a
-//! client measured against the truth.
+//! client measured against the truth. It injects the failures of
+//! [`Faults`] (error statuses, cut, malformed, stalled or oversized streams,
+//! slow headers, a port that closes), each logged with the request.
 //!
 //! # What it does not own
 //! Anything about load generation; it knows no other llmload crate but the clock.
 
+mod fault;
 mod log;
 mod server;
 mod stream;
@@ -29,6 +32,7 @@ use rand_chacha::ChaCha8Rng;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+pub use fault::{Fault, Faults, HUGE_CHUNK_BYTES};
 pub use log::RequestLog;
 pub use stream::Jitter;
 
@@ -79,17 +83,9 @@ pub struct MockConfig {
     pub version: String,
     /// Failures to inject.
     pub faults: Faults,
-}
-
-/// Failures the mock injects, each off by default.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct Faults {
-    /// Probability (0..1) that a completion request answers HTTP 500 (seeded).
-    pub fail_rate: f64,
-    /// Completion requests after this many answer HTTP 500 (GuideLLM's `--fail-after-requests`).
-    pub fail_after_requests: Option<u64>,
-    /// Completion requests served at once; the others wait (GuideLLM's `--max-concurrent-requests`).
-    pub max_concurrent_requests: Option<usize>,
+    /// When set, completion requests must carry `Authorization: Bearer KEY`
+    /// (vLLM's `--api-key`); others get 401.
+    pub api_key: Option<String>,
 }
 
 impl fmt::Debug for MockConfig {
@@ -118,6 +114,7 @@ impl Default for MockConfig {
             prompt_counter: Arc::new(|s: &str| s.chars().count().div_ceil(4) as u64),
             version: concat!("llmload-mock-", env!("CARGO_PKG_VERSION")).into(),
             faults: Faults::default(),
+            api_key: None,
         }
     }
 }
@@ -128,6 +125,8 @@ pub(crate) struct Shared {
     pub(crate) serial: AtomicU64,
     pub(crate) tokens_sent: AtomicU64,
     pub(crate) slots: Option<Arc<tokio::sync::Semaphore>>,
+    /// Cancelled to close the port and every connection (a fault).
+    pub(crate) close: CancellationToken,
     log: Option<Mutex<Vec<RequestLog>>>,
     sink: Option<LogSink>,
 }
@@ -178,6 +177,7 @@ impl MockServer {
             serial: AtomicU64::new(0),
             tokens_sent: AtomicU64::new(0),
             slots,
+            close: CancellationToken::new(),
             log: keep_log.then(|| Mutex::new(Vec::new())),
             sink,
         });

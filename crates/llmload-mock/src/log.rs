@@ -27,6 +27,10 @@ pub struct RequestLog {
     pub tokens: u64,
     /// Whether the whole response was sent.
     pub completed: bool,
+    /// The fault injected, if any.
+    pub fault: Option<crate::Fault>,
+    /// Whether the response headers were delayed (`slow_headers`).
+    pub headers_delayed: bool,
 }
 
 impl RequestLog {

@@ -20,6 +20,7 @@ use tokio_util::sync::CancellationToken;
 use crate::log::RequestLog;
 use crate::stream::{MockBody, StreamPlan, TokenStream};
 use crate::wire::{self, ChunkPrefix};
+use crate::Fault;
 use crate::Shared;
 
 pub(crate) async fn serve(listener: TcpListener, shared: Arc<Shared>, stop: CancellationToken) {
@@ -27,6 +28,7 @@ pub(crate) async fn serve(listener: TcpListener, shared: Arc<Shared>, stop: Canc
     loop {
         let (stream, _) = tokio::select! {
             _ = stop.cancelled() => break,
+            _ = shared.close.cancelled() => break,
             r = listener.accept() => match r {
                 Ok(s) => s,
                 // Out of descriptors and similar: keep serving the open connections.
@@ -84,6 +86,10 @@ async fn handle(
                 wire::escape(&shared.config.version)
             ),
         ),
+        (&Method::POST, _) if !authorized(&req, &shared.config) => json(
+            StatusCode::UNAUTHORIZED,
+            r#"{"error":"Unauthorized"}"#.to_string(),
+        ),
         (&Method::POST, "/v1/completions") => completion(req, shared, false, path).await,
         (&Method::POST, "/v1/chat/completions") => completion(req, shared, true, path).await,
         _ => json(
@@ -92,6 +98,16 @@ async fn handle(
         ),
     };
     Ok(resp)
+}
+
+/// Whether the request carries the configured bearer token (vLLM's check).
+fn authorized(req: &Request<Incoming>, cfg: &crate::MockConfig) -> bool {
+    let Some(key) = &cfg.api_key else { return true };
+    req.headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        == Some(key.as_str())
 }
 
 /// The prompt text of a chat or completions request body.
@@ -151,20 +167,67 @@ async fn completion(
     let cfg = &shared.config;
     let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed ^ serial.wrapping_mul(0x9E37_79B9_7F4A_7C15));
     let faults = cfg.faults;
-    let fail = faults.fail_after_requests.is_some_and(|n| serial > n)
-        || (faults.fail_rate > 0.0 && rand::Rng::random_bool(&mut rng, faults.fail_rate.min(1.0)));
-    if fail {
-        shared.record(RequestLog {
-            serial,
-            path,
-            received_at: Some(received),
-            ended_at: Some(now()),
-            ..Default::default()
-        });
-        return json(
+    let fault = faults.draw(serial, &mut rng);
+    let header_delay = faults.header_delay(&mut rng);
+    if let Some(delay) = header_delay {
+        // A client that gives up during the delay drops this future: log it then.
+        let mut guard = LogOnDrop(
+            &shared,
+            Some(RequestLog {
+                serial,
+                path: path.clone(),
+                received_at: Some(received),
+                fault,
+                headers_delayed: true,
+                ..Default::default()
+            }),
+        );
+        tokio::time::sleep(delay).await;
+        guard.1 = None;
+    }
+    let refusal = match fault {
+        Some(Fault::ServerError) => Some(json(
             StatusCode::INTERNAL_SERVER_ERROR,
             wire::error("mock failure (injected)", "InternalServerError", 500),
-        );
+        )),
+        Some(Fault::RateLimited) => {
+            let mut r = json(
+                StatusCode::TOO_MANY_REQUESTS,
+                wire::error(
+                    "Rate limit exceeded (injected); retry after 1 s",
+                    "RateLimitError",
+                    429,
+                ),
+            );
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+            Some(r)
+        }
+        Some(Fault::BadRequest) => Some(json(
+            StatusCode::BAD_REQUEST,
+            wire::PROMPT_TOO_LONG.to_string(),
+        )),
+        _ => None,
+    };
+    let entry = |ended| RequestLog {
+        serial,
+        path: path.clone(),
+        received_at: Some(received),
+        ended_at: ended,
+        fault,
+        headers_delayed: header_delay.is_some(),
+        ..Default::default()
+    };
+    if let Some(r) = refusal {
+        shared.record(entry(Some(now())));
+        return r;
+    }
+    if fault == Some(Fault::Closed) {
+        // Close the port and every connection, this one included: this
+        // request never gets an answer, later ones are refused.
+        shared.record(entry(None));
+        shared.close.cancel();
+        return std::future::pending().await;
     }
     // A capacity limit: wait for a slot; the wait counts in the client's TTFT.
     let slot = match &shared.slots {
@@ -221,6 +284,8 @@ async fn completion(
         response_id: prefix.id().to_string(),
         received_at: Some(received),
         prompt_tokens,
+        fault,
+        headers_delayed: header_delay.is_some(),
         ..Default::default()
     };
     if stream {
@@ -234,6 +299,7 @@ async fn completion(
             seed: rng.next_seed(),
             log,
             slot,
+            fault,
         };
         let mut r = Response::new(MockBody::Tokens(Box::new(TokenStream::new(
             Arc::clone(&shared),
@@ -264,6 +330,18 @@ async fn completion(
     });
     drop(slot);
     json(StatusCode::OK, body)
+}
+
+/// Records its entry, with the time, when dropped while still holding one.
+struct LogOnDrop<'a>(&'a Shared, Option<RequestLog>);
+
+impl Drop for LogOnDrop<'_> {
+    fn drop(&mut self) {
+        if let Some(mut entry) = self.1.take() {
+            entry.ended_at = Some(now());
+            self.0.record(entry);
+        }
+    }
 }
 
 trait NextSeed {

@@ -6,7 +6,6 @@
 //! `received + ttft + sum(itl_1..itl_i)`: gaps are drawn per token, never
 //! from "now", so delays do not accumulate.
 
-use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -21,7 +20,7 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::log::RequestLog;
 use crate::wire::ChunkPrefix;
-use crate::Shared;
+use crate::{Fault, Shared, HUGE_CHUNK_BYTES};
 
 /// The body of a mock response: whole, or streamed token by token.
 pub(crate) enum MockBody {
@@ -37,12 +36,12 @@ impl MockBody {
 
 impl Body for MockBody {
     type Data = Bytes;
-    type Error = Infallible;
+    type Error = std::io::Error;
 
     fn poll_frame(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+    ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
         match self.get_mut() {
             MockBody::Full(b) => Poll::Ready(b.take().map(|b| Ok(Frame::data(b)))),
             MockBody::Tokens(s) => s.poll(cx),
@@ -86,6 +85,8 @@ pub(crate) struct TokenStream {
     buf: String,
     /// A capacity slot, held until the stream ends.
     _slot: Option<tokio::sync::OwnedSemaphorePermit>,
+    /// A fault to play out in the stream.
+    fault: Option<Fault>,
 }
 
 pub(crate) struct StreamPlan {
@@ -98,6 +99,7 @@ pub(crate) struct StreamPlan {
     pub(crate) seed: u64,
     pub(crate) log: RequestLog,
     pub(crate) slot: Option<tokio::sync::OwnedSemaphorePermit>,
+    pub(crate) fault: Option<Fault>,
 }
 
 impl TokenStream {
@@ -110,17 +112,23 @@ impl TokenStream {
             prompt_tokens: plan.prompt_tokens,
             total: plan.output_tokens,
             sent: 0,
-            next_due: plan.first_due,
+            // A stalled stream: headers now, the first token in an hour.
+            next_due: if plan.fault == Some(Fault::Stall) {
+                plan.first_due + Duration::from_secs(3600)
+            } else {
+                plan.first_due
+            },
             sleep: None,
             rng: ChaCha8Rng::seed_from_u64(plan.seed),
             phase: Phase::Tokens,
             log: plan.log,
             buf: String::new(),
             _slot: plan.slot,
+            fault: plan.fault,
         }
     }
 
-    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
         match self.phase {
             Phase::Done => return Poll::Ready(None),
             Phase::Tail => {
@@ -148,16 +156,31 @@ impl TokenStream {
         self.sleep = None;
         let at = now();
         self.buf.clear();
+        let halfway = self.sent == self.total / 2;
+        if halfway && self.fault == Some(Fault::Reset) {
+            // hyper closes the connection mid-body: the client sees it cut.
+            self.phase = Phase::Done;
+            return Poll::Ready(Some(Err(std::io::Error::new(
+                std::io::ErrorKind::ConnectionReset,
+                "stream cut (injected)",
+            ))));
+        }
+        if halfway && self.fault == Some(Fault::Malformed) {
+            self.buf
+                .push_str("data: {\"id\":\"malformed (injected)\n\n");
+        }
         if self.sent == 0 && self.chat {
             self.prefix.chat_role(&mut self.buf);
         }
         let last = self.sent + 1 == self.total;
-        self.prefix.token(
-            &mut self.buf,
-            self.chat,
-            &self.shared.config.token_text,
-            last,
-        );
+        let huge;
+        let text = if self.sent == 0 && self.fault == Some(Fault::HugeChunk) {
+            huge = "x".repeat(HUGE_CHUNK_BYTES);
+            &huge
+        } else {
+            &self.shared.config.token_text
+        };
+        self.prefix.token(&mut self.buf, self.chat, text, last);
         self.sent += 1;
         self.shared
             .tokens_sent

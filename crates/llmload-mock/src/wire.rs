@@ -125,6 +125,10 @@ pub(crate) fn escape(s: &str) -> String {
     quoted[1..quoted.len() - 1].to_string()
 }
 
+/// vLLM 0.32's answer to a prompt over the context length (its exact bytes,
+/// from the wire captures).
+pub(crate) const PROMPT_TOO_LONG: &str = r#"{"error":{"message":"This model's maximum context length is 16384 tokens. However, your prompt contains at least 16385 input tokens, which exceeds this limit even without any output tokens. Please reduce the length of the input prompt. (parameter=input_tokens, value=16385)","type":"BadRequestError","param":"input_tokens","code":400}}"#;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -151,5 +155,13 @@ mod tests {
         let full: serde_json::Value = serde_json::from_str(&p.full(false, "a b", 3, 2)).unwrap();
         assert_eq!(full["choices"][0]["text"], "a b");
         assert_eq!(full["usage"]["completion_tokens"], 2);
+    }
+
+    #[test]
+    fn the_bad_request_body_is_vllms_own() {
+        let path = std::path::Path::new(env!("LLMLOAD_SHARED"))
+            .join("fixtures/vllm-0.32-wire/error_prompt_too_long.json");
+        let captured = std::fs::read_to_string(path).unwrap();
+        assert_eq!(PROMPT_TOO_LONG, captured.trim_end());
     }
 }

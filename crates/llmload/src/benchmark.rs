@@ -14,6 +14,7 @@ use llmload_report::guidellm::{self, RunInfo};
 use llmload_report::Report;
 use serde_json::{json, Value};
 
+use crate::journal::{self, Journal};
 use crate::plan::{BackendArgs, DataChoice, Plan};
 use crate::progress;
 use crate::CliError;
@@ -199,6 +200,10 @@ pub fn write_outputs(plan: &Plan, report: &Report) -> Result<(), CliError> {
             .write(*format, path)
             .map_err(|e| CliError::setup(e.to_string()))?;
     }
+    // Everything is in the report now: the journal has served.
+    if let Some(path) = journal_path(plan) {
+        let _ = std::fs::remove_file(path);
+    }
     if plan.outputs.console {
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "\n{}", llmload_report::console::render(report));
@@ -207,6 +212,38 @@ pub fn write_outputs(plan: &Plan, report: &Report) -> Result<(), CliError> {
         }
     }
     Ok(())
+}
+
+/// Where the run's journal goes: beside the report files.
+pub fn journal_path(plan: &Plan) -> Option<std::path::PathBuf> {
+    let (_, first) = plan.outputs.files.first()?;
+    Some(first.parent()?.join(journal::FILE_NAME))
+}
+
+/// Start the journal (best effort: a run is not refused for want of one).
+fn start_journal(plan: &Plan, target: &str, model: &str, run_id: &str) -> Option<Arc<Journal>> {
+    let path = journal_path(plan)?;
+    if let Some(dir) = path.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    let header = json!({
+        "llmload_journal": 1,
+        "args": report_args(plan),
+        "target": target,
+        "model": model,
+        "run_id": run_id,
+        "workers": worker_threads(),
+    });
+    match Journal::create(&path, header) {
+        Ok(j) => Some(Arc::new(j)),
+        Err(e) => {
+            eprintln!(
+                "llmload: {}: cannot write the journal ({e}); running without",
+                path.display()
+            );
+            None
+        }
+    }
 }
 
 /// Run a benchmark plan and build its report (nothing written).
@@ -241,7 +278,9 @@ pub async fn measure(plan: &Plan, signals: &Signals) -> Result<Measured, CliErro
             .filter(|k| !k.is_empty())
     });
     cfg.timeout = plan.timeout();
+    cfg.stall_timeout = plan.backend.stall_timeout.map(Duration::from_secs_f64);
     cfg.verify_tls = plan.backend.verify;
+    cfg.ca_bundle = plan.backend.ca_bundle.clone();
     cfg.stream = plan.backend.stream;
     let client = Client::new(cfg).map_err(|e| CliError::usage(e.to_string()))?;
 
@@ -303,6 +342,8 @@ pub async fn measure(plan: &Plan, signals: &Signals) -> Result<Measured, CliErro
     let (interrupt, abort) = (signals.interrupt.clone(), signals.abort.clone());
     let (progress_tx, progress_rx) = llmload_engine::progress::channel();
     let show_progress = plan.progress && progress::is_interactive();
+    let run_id = uuid::Uuid::new_v4().to_string();
+    let journal = start_journal(plan, &client.target().url(), &model, &run_id);
     let display = show_progress.then(|| progress::spawn(progress_rx));
     let ctx = RunContext {
         client,
@@ -317,17 +358,11 @@ pub async fn measure(plan: &Plan, signals: &Signals) -> Result<Measured, CliErro
         interrupt_grace: INTERRUPT_GRACE,
         abort,
         progress: show_progress.then_some(progress_tx),
+        observer: journal
+            .clone()
+            .map(|j| j as Arc<dyn llmload_engine::RunObserver>),
     };
-    let run_plan = RunPlan {
-        profile: plan.profile.clone(),
-        constraints: plan.constraints.clone(),
-        max_concurrency: plan.max_concurrency,
-        explicit_max_concurrency: plan.explicit_max_concurrency,
-        seed: plan.seed,
-        warmup: plan.warmup,
-        cooldown: plan.cooldown,
-        rampup: plan.rampup,
-    };
+    let run_plan = run_plan(plan);
     // On a worker thread, so that finished requests reach the collector
     // without waking the main thread.
     let (outcome, ctx) = tokio::spawn(async move {
@@ -340,30 +375,23 @@ pub async fn measure(plan: &Plan, signals: &Signals) -> Result<Measured, CliErro
     if let Some(d) = display {
         d.finish().await;
     }
+    if let Some(j) = &journal {
+        if let Err(e) = j.finish() {
+            eprintln!("llmload: the journal is incomplete ({e})");
+        }
+    }
     if let Some(m) = mock {
         m.shutdown().await;
     }
 
-    let info = RunInfo {
-        args: report_args(plan),
-        profile: plan.profile.clone(),
-        random_seed: plan.seed,
-        target: ctx.client.target().url(),
-        model: Some(model),
-        timeout: plan.backend.timeout,
-        verify: plan.backend.verify,
-        request_type: plan.request_type,
-        data: plan.args.data.clone(),
-        data_samples: plan.args.data_samples,
-        sample_requests: plan.sample_requests,
-        workers: worker_threads() as u32,
-        run_id: uuid::Uuid::new_v4().to_string(),
-        warmup: plan.warmup,
-        cooldown: plan.cooldown,
-        rampup: plan.rampup.as_secs_f64(),
-        search: outcome.search.clone(),
-        aborted: outcome.aborted.clone(),
-    };
+    let info = run_info(
+        plan,
+        ctx.client.target().url(),
+        model,
+        run_id,
+        worker_threads() as u32,
+        &outcome,
+    );
     let report: Report = guidellm::report(&info, &outcome.benchmarks);
     let any_success = outcome.benchmarks.iter().any(|b| b.any_success());
     Ok(Measured {
@@ -372,6 +400,51 @@ pub async fn measure(plan: &Plan, signals: &Signals) -> Result<Measured, CliErro
         interrupted: outcome.interrupted,
         any_success,
     })
+}
+
+/// The engine's view of a plan.
+pub fn run_plan(plan: &Plan) -> RunPlan {
+    RunPlan {
+        profile: plan.profile.clone(),
+        constraints: plan.constraints.clone(),
+        max_concurrency: plan.max_concurrency,
+        explicit_max_concurrency: plan.explicit_max_concurrency,
+        seed: plan.seed,
+        warmup: plan.warmup,
+        cooldown: plan.cooldown,
+        rampup: plan.rampup,
+    }
+}
+
+/// What the report says about the run as a whole.
+pub fn run_info(
+    plan: &Plan,
+    target: String,
+    model: String,
+    run_id: String,
+    workers: u32,
+    outcome: &RunOutcome,
+) -> RunInfo {
+    RunInfo {
+        args: report_args(plan),
+        profile: plan.profile.clone(),
+        random_seed: plan.seed,
+        target,
+        model: Some(model),
+        timeout: plan.backend.timeout,
+        verify: plan.backend.verify,
+        request_type: plan.request_type,
+        data: plan.args.data.clone(),
+        data_samples: plan.args.data_samples,
+        sample_requests: plan.sample_requests,
+        workers,
+        run_id,
+        warmup: plan.warmup,
+        cooldown: plan.cooldown,
+        rampup: plan.rampup.as_secs_f64(),
+        search: outcome.search.clone(),
+        aborted: outcome.aborted.clone(),
+    }
 }
 
 /// Give the memory freed after setup (the corpus encoding, the tokenizer's

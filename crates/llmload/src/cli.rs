@@ -58,6 +58,11 @@ pub struct ReportArgs {
     #[arg(long, visible_alias = "output-path")]
     pub output_dir: Option<PathBuf>,
 
+    /// Rebuild the report from a run's journal (benchmarks.journal.jsonl),
+    /// after a crash or SIGKILL, instead of loading FILE.
+    #[arg(long)]
+    pub from_journal: Option<PathBuf>,
+
     /// Formats or file names: json, csv, yaml, html, console (default: all;
     /// the input file itself is never overwritten).
     #[arg(long, visible_alias = "output-formats", value_delimiter = ',')]
@@ -101,9 +106,18 @@ pub struct BenchmarkArgs {
     #[arg(long, visible_alias = "backend-type", env = "GUIDELLM_BACKEND")]
     pub backend: Option<String>,
 
-    /// JSON object: headers, api_key, timeout, verify, extra_body, max_output_tokens, stream.
+    /// JSON object: headers, api_key, timeout, stall_timeout, verify, ca_bundle, extra_body,
+    /// max_output_tokens, stream.
     #[arg(long, visible_alias = "backend-kwargs", env = "GUIDELLM_BACKEND_ARGS")]
     pub backend_args: Option<String>,
+
+    /// Do not verify the server's TLS certificate (as `--backend-args '{"verify": false}'`).
+    #[arg(long)]
+    pub insecure: bool,
+
+    /// PEM file of CA certificates to trust besides the public roots.
+    #[arg(long)]
+    pub ca_bundle: Option<PathBuf>,
 
     /// Model to request (default: the first id from GET /v1/models).
     #[arg(long, env = "GUIDELLM_MODEL")]
@@ -280,7 +294,38 @@ pub struct MockArgs {
     /// Completion requests after this many answer HTTP 500.
     #[arg(long)]
     pub fail_after_requests: Option<u64>,
+    /// Probability of HTTP 429 with Retry-After: 1.
+    #[arg(long, default_value_t = 0.0)]
+    pub rate_limit_rate: f64,
+    /// Probability of HTTP 400 with vLLM's prompt-too-long body.
+    #[arg(long, default_value_t = 0.0)]
+    pub bad_request_rate: f64,
+    /// Probability that a stream is cut (connection closed) halfway.
+    #[arg(long, default_value_t = 0.0)]
+    pub reset_rate: f64,
+    /// Probability that a stream sends one chunk that is not JSON, halfway.
+    #[arg(long, default_value_t = 0.0)]
+    pub malformed_rate: f64,
+    /// Probability that a stream sends its headers, then nothing.
+    #[arg(long, default_value_t = 0.0)]
+    pub stall_rate: f64,
+    /// Probability that a stream's first token is one 10 MiB chunk.
+    #[arg(long, default_value_t = 0.0)]
+    pub huge_chunk_rate: f64,
+    /// Delay the response headers by this many ms (see --slow-headers-rate).
+    #[arg(long)]
+    pub slow_headers_ms: Option<f64>,
+    /// Probability that a request's headers are delayed by --slow-headers-ms.
+    #[arg(long, default_value_t = 1.0)]
+    pub slow_headers_rate: f64,
+    /// After this many completion requests, close the port and every
+    /// connection (the next request is cut, later ones are refused).
+    #[arg(long)]
+    pub close_after_requests: Option<u64>,
     /// Completion requests served at once; others wait their turn.
     #[arg(long)]
     pub max_concurrent_requests: Option<usize>,
+    /// Require `Authorization: Bearer KEY` on completions (vLLM's --api-key); 401 otherwise.
+    #[arg(long, env = "LLMLOAD_MOCK_API_KEY", hide_env_values = true)]
+    pub api_key: Option<String>,
 }

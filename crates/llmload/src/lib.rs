@@ -16,6 +16,7 @@ pub mod benchmark;
 pub mod cli;
 pub mod cli_flows;
 mod deployment;
+pub mod journal;
 mod mock_cmd;
 pub mod plan;
 pub mod progress;

@@ -34,19 +34,31 @@ pub async fn run(a: MockArgs) -> Result<ExitCode, CliError> {
             std: a.output_tokens_std.max(0.0),
         },
         seed: a.seed,
+        api_key: a.api_key.clone(),
         faults: llmload_mock::Faults {
             fail_rate: a.fail_rate,
             fail_after_requests: a.fail_after_requests,
+            rate_limit_rate: a.rate_limit_rate,
+            bad_request_rate: a.bad_request_rate,
+            reset_rate: a.reset_rate,
+            malformed_rate: a.malformed_rate,
+            stall_rate: a.stall_rate,
+            huge_chunk_rate: a.huge_chunk_rate,
+            slow_headers: match a.slow_headers_ms {
+                None => None,
+                Some(ms) => Some(jitter("--slow-headers-ms", ms, 0.0)?.mean),
+            },
+            slow_headers_rate: a.slow_headers_rate,
+            close_after_requests: a.close_after_requests,
             max_concurrent_requests: a.max_concurrent_requests,
         },
         ..MockConfig::default()
     };
-    if !(0.0..=1.0).contains(&a.fail_rate) {
-        return Err(CliError::usage(format!(
-            "--fail-rate: expected a probability from 0 to 1, got {}",
-            a.fail_rate
-        )));
-    }
+    cfg.faults.check().map_err(|flag| {
+        CliError::usage(format!(
+            "{flag}: expected probabilities from 0 to 1 that sum to at most 1"
+        ))
+    })?;
     if a.max_concurrent_requests == Some(0) {
         return Err(CliError::usage(
             "--max-concurrent-requests: expected at least 1",

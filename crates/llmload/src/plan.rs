@@ -384,7 +384,21 @@ impl Plan {
             )));
         }
         let request_type = parse_request_type(args.request_type.as_deref())?;
-        let backend = BackendArgs::parse(args.backend_args.as_deref())?;
+        let mut backend = BackendArgs::parse(args.backend_args.as_deref())?;
+        if args.insecure {
+            backend.verify = false;
+        }
+        if let Some(path) = &args.ca_bundle {
+            backend.ca_bundle = Some(path.clone());
+        }
+        if let Some(path) = &backend.ca_bundle {
+            if !path.is_file() {
+                return Err(CliError::usage(format!(
+                    "--ca-bundle {}: no such file (expected PEM CA certificates)",
+                    path.display()
+                )));
+            }
+        }
         if let Some(raw) = &args.processor_args {
             serde_json::from_str::<Value>(raw)
                 .map_err(|e| CliError::usage(format!("--processor-args: not JSON ({e})")))?;

@@ -218,3 +218,40 @@ fn report_command_bad_files_and_formats() {
         "--outputs \"pdf\": expected json, csv, yaml, html or console",
     );
 }
+
+#[test]
+fn tls_and_fault_options() {
+    let base = [
+        "benchmark",
+        "--target",
+        "https://127.0.0.1:9",
+        "--data",
+        DATA,
+    ];
+    let mut args = base.to_vec();
+    args.extend(["--ca-bundle", "/nonexistent/ca.pem"]);
+    check(&args, "--ca-bundle /nonexistent/ca.pem");
+    let mut args = base.to_vec();
+    args.extend(["--backend-args", r#"{"stall_timeout": -1}"#]);
+    check(&args, "stall_timeout");
+    check(
+        &[
+            "mock-server",
+            "--port",
+            "0",
+            "--reset-rate",
+            "0.7",
+            "--stall-rate",
+            "0.7",
+        ],
+        "sum",
+    );
+    check(
+        &["mock-server", "--port", "0", "--malformed-rate", "2"],
+        "--malformed-rate",
+    );
+    check(
+        &["report", "--from-journal", "/nonexistent/journal.jsonl"],
+        "--from-journal /nonexistent/journal.jsonl",
+    );
+}

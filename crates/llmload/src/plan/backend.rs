@@ -13,8 +13,12 @@ pub struct BackendArgs {
     pub api_key: Option<String>,
     /// Read timeout, seconds (`None`: no limit).
     pub timeout: Option<f64>,
+    /// Longest silence between chunks, seconds (default: `timeout`).
+    pub stall_timeout: Option<f64>,
     /// TLS verification.
     pub verify: bool,
+    /// Extra CA certificates (PEM).
+    pub ca_bundle: Option<std::path::PathBuf>,
     /// Merged into every body.
     pub extra_body: Option<Map<String, Value>>,
     /// Limit for requests without an output length.
@@ -24,11 +28,13 @@ pub struct BackendArgs {
 }
 
 /// Keys `--backend-args` accepts.
-const BACKEND_KEYS: [&str; 9] = [
+const BACKEND_KEYS: [&str; 11] = [
     "headers",
     "api_key",
     "timeout",
+    "stall_timeout",
     "verify",
+    "ca_bundle",
     "extra_body",
     "max_output_tokens",
     "stream",
@@ -84,6 +90,16 @@ impl BackendArgs {
                                 .ok_or_else(|| bad("a number of seconds > 0, or null"))?,
                         ),
                     }
+                }
+                "stall_timeout" => {
+                    b.stall_timeout = Some(
+                        v.as_f64()
+                            .filter(|t| *t > 0.0)
+                            .ok_or_else(|| bad("a number of seconds > 0"))?,
+                    )
+                }
+                "ca_bundle" => {
+                    b.ca_bundle = Some(v.as_str().ok_or_else(|| bad("a file path"))?.into())
                 }
                 "verify" => b.verify = v.as_bool().ok_or_else(|| bad("true or false"))?,
                 "stream" => b.stream = v.as_bool().ok_or_else(|| bad("true or false"))?,

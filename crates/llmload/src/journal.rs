@@ -1,0 +1,264 @@
+//! The crash-safe journal: `benchmarks.journal.jsonl` beside the report.
+//!
+//! As a run goes, a writer thread appends one JSON line per event and
+//! hands each batch to the kernel at once (a SIGKILL loses nothing written;
+//! the data is also synced to disk at most a second apart):
+//! - `{"llmload_journal": 1, "args": {...}, "target", "model", "run_id", "workers"}` first,
+//! - `{"benchmark": i, "strategy": {...}}` when benchmark `i` starts,
+//! - `{"request": i, "record": {...}}` for every request that finished.
+//!
+//! `llmload report --from-journal FILE` rebuilds the report from it, losing
+//! at most the requests that were in flight. The `args` are the report's
+//! (secrets redacted), and records hold no headers, so no secret is written.
+//! The journal is removed once the report has been written.
+
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use llmload_clock::Timestamp;
+use llmload_engine::{RunObserver, Strategy};
+use llmload_metrics::RequestRecord;
+use serde_json::{json, Value};
+
+/// The journal's file name in the output directory.
+pub const FILE_NAME: &str = "benchmarks.journal.jsonl";
+
+enum Event {
+    Line(Value),
+    Record(usize, Box<RequestRecord>),
+}
+
+/// Appends events from the run to the journal file.
+#[derive(Debug)]
+pub struct Journal {
+    tx: std::sync::Mutex<Option<mpsc::Sender<Event>>>,
+    writer: std::sync::Mutex<Option<std::thread::JoinHandle<std::io::Result<()>>>>,
+    path: PathBuf,
+}
+
+impl Journal {
+    /// Create `path` and write the header.
+    pub fn create(path: &Path, header: Value) -> std::io::Result<Journal> {
+        let file = std::fs::File::create(path)?;
+        let (tx, rx) = mpsc::channel::<Event>();
+        tx.send(Event::Line(header)).expect("receiver alive");
+        let writer = std::thread::Builder::new()
+            .name("llmload-journal".into())
+            .spawn(move || write_loop(file, rx))?;
+        Ok(Journal {
+            tx: std::sync::Mutex::new(Some(tx)),
+            writer: std::sync::Mutex::new(Some(writer)),
+            path: path.to_path_buf(),
+        })
+    }
+
+    fn send(&self, e: Event) {
+        if let Some(tx) = self.tx.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+            let _ = tx.send(e);
+        }
+    }
+
+    /// Write everything sent so far and stop the writer.
+    pub fn finish(&self) -> std::io::Result<()> {
+        drop(self.tx.lock().unwrap_or_else(|e| e.into_inner()).take());
+        match self.writer.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            Some(h) => h.join().unwrap_or(Ok(())),
+            None => Ok(()),
+        }
+    }
+
+    /// Finish, then delete the file (the report now holds everything).
+    pub fn remove(&self) {
+        let _ = self.finish();
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+impl RunObserver for Journal {
+    fn benchmark_started(&self, index: usize, strategy: &Strategy, _start: Timestamp) {
+        self.send(Event::Line(
+            json!({"benchmark": index, "strategy": strategy_json(strategy)}),
+        ));
+    }
+
+    fn request_finished(&self, index: usize, record: &RequestRecord) {
+        self.send(Event::Record(index, Box::new(record.clone())));
+    }
+}
+
+fn write_loop(file: std::fs::File, rx: mpsc::Receiver<Event>) -> std::io::Result<()> {
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, &file);
+    let mut synced = Instant::now();
+    let line = |out: &mut std::io::BufWriter<&std::fs::File>, e: Event| {
+        let v = match e {
+            Event::Line(v) => v,
+            Event::Record(i, r) => json!({"request": i, "record": r}),
+        };
+        serde_json::to_writer(&mut *out, &v)?;
+        out.write_all(b"\n")
+    };
+    while let Ok(e) = rx.recv() {
+        line(&mut out, e)?;
+        while let Ok(e) = rx.try_recv() {
+            line(&mut out, e)?;
+        }
+        // The batch reaches the kernel: a killed process loses none of it.
+        out.flush()?;
+        if synced.elapsed() >= Duration::from_secs(1) {
+            file.sync_data()?;
+            synced = Instant::now();
+        }
+    }
+    out.flush()?;
+    file.sync_data()
+}
+
+/// A strategy as JSON (GuideLLM's `type_` names).
+pub fn strategy_json(s: &Strategy) -> Value {
+    match s {
+        Strategy::Synchronous => json!({"type_": "synchronous"}),
+        Strategy::Concurrent { streams } => json!({"type_": "concurrent", "streams": streams}),
+        Strategy::Throughput { max_concurrency } => {
+            json!({"type_": "throughput", "max_concurrency": max_concurrency})
+        }
+        Strategy::Constant {
+            rate,
+            max_concurrency,
+        } => json!({"type_": "constant", "rate": rate, "max_concurrency": max_concurrency}),
+        Strategy::Poisson {
+            rate,
+            max_concurrency,
+            seed,
+        } => {
+            json!({"type_": "poisson", "rate": rate, "max_concurrency": max_concurrency, "seed": seed})
+        }
+    }
+}
+
+fn strategy_from(v: &Value) -> Option<Strategy> {
+    let u32_of = |k: &str| v[k].as_u64().map(|n| n as u32);
+    Some(match v["type_"].as_str()? {
+        "synchronous" => Strategy::Synchronous,
+        "concurrent" => Strategy::Concurrent {
+            streams: u32_of("streams")?,
+        },
+        "throughput" => Strategy::Throughput {
+            max_concurrency: u32_of("max_concurrency")?,
+        },
+        "constant" => Strategy::Constant {
+            rate: v["rate"].as_f64()?,
+            max_concurrency: u32_of("max_concurrency")?,
+        },
+        "poisson" => Strategy::Poisson {
+            rate: v["rate"].as_f64()?,
+            max_concurrency: u32_of("max_concurrency")?,
+            seed: v["seed"].as_u64()?,
+        },
+        _ => return None,
+    })
+}
+
+/// What a journal holds.
+#[derive(Debug)]
+pub struct Replay {
+    /// The header line.
+    pub header: Value,
+    /// Per benchmark, in order: its strategy and finished records.
+    pub benchmarks: Vec<(Strategy, Vec<RequestRecord>)>,
+    /// Lines that could not be read (a torn last line after a crash).
+    pub skipped: usize,
+}
+
+/// Read a journal. A torn or unreadable line is skipped and counted.
+pub fn read(path: &Path) -> Result<Replay, String> {
+    let f = std::fs::File::open(path).map_err(|e| format!("cannot read ({e})"))?;
+    let mut lines = std::io::BufReader::new(f).lines();
+    let header: Value = lines
+        .next()
+        .and_then(|l| l.ok())
+        .and_then(|l| serde_json::from_str(&l).ok())
+        .filter(|h: &Value| h["llmload_journal"].as_u64() == Some(1))
+        .ok_or("not an llmload journal (no header line)")?;
+    let mut out = Replay {
+        header,
+        benchmarks: Vec::new(),
+        skipped: 0,
+    };
+    for line in lines {
+        let Some(v) = line
+            .ok()
+            .and_then(|l| serde_json::from_str::<Value>(&l).ok())
+        else {
+            out.skipped += 1;
+            continue;
+        };
+        if let Some(i) = v["benchmark"].as_u64() {
+            match strategy_from(&v["strategy"]) {
+                Some(s) if i as usize == out.benchmarks.len() => {
+                    out.benchmarks.push((s, Vec::new()))
+                }
+                _ => out.skipped += 1,
+            }
+        } else if let Some(i) = v["request"].as_u64() {
+            let rec = serde_json::from_value::<RequestRecord>(v["record"].clone());
+            match (out.benchmarks.get_mut(i as usize), rec) {
+                (Some(b), Ok(r)) => b.1.push(r),
+                _ => out.skipped += 1,
+            }
+        } else {
+            out.skipped += 1;
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strategies_round_trip() {
+        for s in [
+            Strategy::Synchronous,
+            Strategy::Concurrent { streams: 4 },
+            Strategy::Throughput {
+                max_concurrency: 512,
+            },
+            Strategy::Constant {
+                rate: 2.5,
+                max_concurrency: 10,
+            },
+            Strategy::Poisson {
+                rate: 7.0,
+                max_concurrency: 3,
+                seed: 42,
+            },
+        ] {
+            assert_eq!(strategy_from(&strategy_json(&s)), Some(s));
+        }
+    }
+
+    #[test]
+    fn a_torn_last_line_is_skipped() {
+        let dir = std::env::temp_dir().join(format!("llmload-journal-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(FILE_NAME);
+        let j = Journal::create(&path, json!({"llmload_journal": 1})).unwrap();
+        j.benchmark_started(0, &Strategy::Synchronous, Timestamp::default());
+        j.request_finished(
+            0,
+            &RequestRecord::new(llmload_metrics::RequestType::ChatCompletions, 0),
+        );
+        j.finish().unwrap();
+        let mut text = std::fs::read_to_string(&path).unwrap();
+        text.push_str("{\"request\": 0, \"rec");
+        std::fs::write(&path, text).unwrap();
+        let r = read(&path).unwrap();
+        assert_eq!(r.benchmarks.len(), 1);
+        assert_eq!(r.benchmarks[0].1.len(), 1);
+        assert_eq!(r.skipped, 1);
+        assert!(read(&dir.join("nope")).is_err());
+    }
+}
