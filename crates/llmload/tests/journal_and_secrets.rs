@@ -57,6 +57,8 @@ fn sigkill_at_a_random_moment_then_rebuild_from_the_journal() {
             "--disable-progress",
             "--output-dir",
             dir.to_str().unwrap(),
+            "--backend-args",
+            &format!(r#"{{"api_key": "{SECRET}"}}"#),
         ])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -89,6 +91,8 @@ fn sigkill_at_a_random_moment_then_rebuild_from_the_journal() {
         "killed before the end"
     );
 
+    let text = std::fs::read_to_string(&journal).unwrap();
+    assert!(!text.contains(SECRET), "the journal holds the API key");
     let recorded = journal_request_ids(&journal);
     assert!(recorded.len() >= target);
     let out_dir = dir.join("rebuilt");
