@@ -82,6 +82,22 @@ fn run(name: &str, mock_flags: &[&str], bench_flags: &[&str]) -> Outcome {
     ];
     args.extend_from_slice(bench_flags);
     let out = common::run(&args);
+    // The mock logs a request when it is done with it, which for a client
+    // that gave up is when it notices the closed connection: wait for every
+    // request that reached it (all of them, but after the port closed).
+    let reached = if mock_flags.contains(&"--close-after-requests") {
+        0
+    } else {
+        REQUESTS as usize
+    };
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while std::fs::read_to_string(&log).map_or(0, |s| s.lines().count()) < reached {
+        assert!(
+            std::time::Instant::now() < until,
+            "{name}: the mock never logged every request"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
     drop(mock);
     let console = format!(
         "{}{}",
