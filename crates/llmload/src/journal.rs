@@ -4,7 +4,8 @@
 //! hands each batch to the kernel at once (a SIGKILL loses nothing written;
 //! the data is also synced to disk at most a second apart):
 //! - `{"llmload_journal": 1, "args": {...}, "target", "model", "run_id", "workers"}` first,
-//! - `{"benchmark": i, "strategy": {...}}` when benchmark `i` starts,
+//! - `{"benchmark": i, "strategy": {...}}` when benchmark `i` starts (the
+//!   report's `config.strategy` form),
 //! - `{"request": i, "record": {...}}` for every request that finished.
 //!
 //! `llmload report --from-journal FILE` rebuilds the report from it, losing
@@ -20,6 +21,7 @@ use std::time::{Duration, Instant};
 use llmload_clock::Timestamp;
 use llmload_engine::{RunObserver, Strategy};
 use llmload_metrics::RequestRecord;
+use llmload_report::guidellm::{strategy_from_json, strategy_json};
 use serde_json::{json, Value};
 
 /// The journal's file name in the output directory.
@@ -79,7 +81,7 @@ impl Journal {
 impl RunObserver for Journal {
     fn benchmark_started(&self, index: usize, strategy: &Strategy, _start: Timestamp) {
         self.send(Event::Line(
-            json!({"benchmark": index, "strategy": strategy_json(strategy)}),
+            json!({"benchmark": index, "strategy": strategy_json(strategy, 1, 0, 0.0)}),
         ));
     }
 
@@ -113,51 +115,6 @@ fn write_loop(file: std::fs::File, rx: mpsc::Receiver<Event>) -> std::io::Result
     }
     out.flush()?;
     file.sync_data()
-}
-
-/// A strategy as JSON (GuideLLM's `type_` names).
-pub fn strategy_json(s: &Strategy) -> Value {
-    match s {
-        Strategy::Synchronous => json!({"type_": "synchronous"}),
-        Strategy::Concurrent { streams } => json!({"type_": "concurrent", "streams": streams}),
-        Strategy::Throughput { max_concurrency } => {
-            json!({"type_": "throughput", "max_concurrency": max_concurrency})
-        }
-        Strategy::Constant {
-            rate,
-            max_concurrency,
-        } => json!({"type_": "constant", "rate": rate, "max_concurrency": max_concurrency}),
-        Strategy::Poisson {
-            rate,
-            max_concurrency,
-            seed,
-        } => {
-            json!({"type_": "poisson", "rate": rate, "max_concurrency": max_concurrency, "seed": seed})
-        }
-    }
-}
-
-fn strategy_from(v: &Value) -> Option<Strategy> {
-    let u32_of = |k: &str| v[k].as_u64().map(|n| n as u32);
-    Some(match v["type_"].as_str()? {
-        "synchronous" => Strategy::Synchronous,
-        "concurrent" => Strategy::Concurrent {
-            streams: u32_of("streams")?,
-        },
-        "throughput" => Strategy::Throughput {
-            max_concurrency: u32_of("max_concurrency")?,
-        },
-        "constant" => Strategy::Constant {
-            rate: v["rate"].as_f64()?,
-            max_concurrency: u32_of("max_concurrency")?,
-        },
-        "poisson" => Strategy::Poisson {
-            rate: v["rate"].as_f64()?,
-            max_concurrency: u32_of("max_concurrency")?,
-            seed: v["seed"].as_u64()?,
-        },
-        _ => return None,
-    })
 }
 
 /// What a journal holds.
@@ -195,7 +152,7 @@ pub fn read(path: &Path) -> Result<Replay, String> {
             continue;
         };
         if let Some(i) = v["benchmark"].as_u64() {
-            match strategy_from(&v["strategy"]) {
+            match strategy_from_json(&v["strategy"]) {
                 Some(s) if i as usize == out.benchmarks.len() => {
                     out.benchmarks.push((s, Vec::new()))
                 }
@@ -236,7 +193,7 @@ mod tests {
                 seed: 42,
             },
         ] {
-            assert_eq!(strategy_from(&strategy_json(&s)), Some(s));
+            assert_eq!(strategy_from_json(&strategy_json(&s, 1, 0, 0.0)), Some(s));
         }
     }
 

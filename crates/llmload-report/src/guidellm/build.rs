@@ -110,6 +110,31 @@ pub fn strategy_json(s: &Strategy, workers: u32, seed: u64, rampup: f64) -> Valu
     }
 }
 
+/// The strategy a `config.strategy` object describes (the inverse of
+/// [`strategy_json`]; `worker_count` and `rampup_duration` are not part of it).
+pub fn strategy_from_json(v: &Value) -> Option<Strategy> {
+    let u32_of = |k: &str| v[k].as_u64().and_then(|n| u32::try_from(n).ok());
+    Some(match v["type_"].as_str()? {
+        "synchronous" => Strategy::Synchronous,
+        "concurrent" => Strategy::Concurrent {
+            streams: u32_of("streams").or_else(|| u32_of("max_concurrency"))?,
+        },
+        "throughput" => Strategy::Throughput {
+            max_concurrency: u32_of("max_concurrency")?,
+        },
+        "constant" => Strategy::Constant {
+            rate: v["rate"].as_f64()?,
+            max_concurrency: u32_of("max_concurrency")?,
+        },
+        "poisson" => Strategy::Poisson {
+            rate: v["rate"].as_f64()?,
+            max_concurrency: u32_of("max_concurrency")?,
+            seed: v["random_seed"].as_u64()?,
+        },
+        _ => return None,
+    })
+}
+
 /// `config.profile`.
 fn profile_json(info: &RunInfo, runs: &[BenchmarkRun], constraints: &Constraints) -> Value {
     let completed: Vec<Value> = runs

@@ -5,5 +5,5 @@ mod convert;
 mod state;
 pub mod wire;
 
-pub use build::{benchmark, report, strategy_json, RunInfo};
+pub use build::{benchmark, report, strategy_from_json, strategy_json, RunInfo};
 pub use convert::{record_from_stats, request_stats};
