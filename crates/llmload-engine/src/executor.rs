@@ -20,7 +20,7 @@ use crate::producer::{start_producer, Feed, Prepared};
 use crate::progress::{Phase, Progress};
 use crate::saturation::Saturation;
 use crate::strategy::Strategy;
-use crate::{window, BenchmarkRun, EngineError, RunContext, RunPlan};
+use crate::{BenchmarkRun, EngineError, RunContext, RunPlan};
 
 /// How early the dispatcher hands a request to its task, which checks out a
 /// connection and then sleeps precisely to the intended instant: spawning,
@@ -462,35 +462,21 @@ pub(crate) async fn run_benchmark(
             }),
             Some(d),
         ) => d,
-        _ => records
-            .iter()
-            .filter_map(RequestRecord::request_end_time)
-            .max()
-            .unwrap_or(start),
+        _ => crate::last_request_end(&records).unwrap_or(start),
     };
-    let w = window::measure(
-        (start, request_end),
-        &records,
-        constraints,
-        &plan.warmup,
-        &plan.cooldown,
-    );
-    let created = records.len() as u64 + never_started;
-    Ok(BenchmarkRun {
+    Ok(BenchmarkRun::assemble(
         index,
         strategy,
-        constraints: constraints.clone(),
+        plan,
         records,
-        start,
-        end,
-        end_queuing,
-        end_processing,
-        measure_start: w.start,
-        measure_end: w.end,
-        measure_by_start: w.by_start,
-        request_end,
-        created,
-        never_started,
-        error_window: state.window_state(),
-    })
+        crate::Ending {
+            start,
+            end,
+            request_end,
+            end_queuing,
+            end_processing,
+            never_started,
+            error_window: state.window_state(),
+        },
+    ))
 }

@@ -175,38 +175,60 @@ impl BenchmarkRun {
             .filter_map(|r| r.timings.finalized.or(r.request_end_time()))
             .max()
             .unwrap_or(start);
-        let request_end = records
-            .iter()
-            .filter_map(RequestRecord::request_end_time)
-            .max()
-            .unwrap_or(start);
+        let mut state = constraints::ConstraintState::new(plan.constraints.clone());
+        for r in &records {
+            let _ = state.on_finished(r, end);
+        }
+        let request_end = last_request_end(&records).unwrap_or(start);
+        BenchmarkRun::assemble(
+            index,
+            strategy,
+            plan,
+            records,
+            Ending {
+                start,
+                end,
+                request_end,
+                end_queuing: None,
+                end_processing: None,
+                never_started: 0,
+                error_window: state.window_state(),
+            },
+        )
+    }
+
+    /// A finished benchmark: its records, how it ended, and the measured
+    /// window those give (warmup and cooldown applied).
+    pub(crate) fn assemble(
+        index: usize,
+        strategy: Strategy,
+        plan: &RunPlan,
+        records: Vec<RequestRecord>,
+        e: Ending,
+    ) -> BenchmarkRun {
         let w = window::measure(
-            (start, request_end),
+            (e.start, e.request_end),
             &records,
             &plan.constraints,
             &plan.warmup,
             &plan.cooldown,
         );
-        let mut state = constraints::ConstraintState::new(plan.constraints.clone());
-        for r in &records {
-            let _ = state.on_finished(r, end);
-        }
         BenchmarkRun {
             index,
             strategy,
             constraints: plan.constraints.clone(),
-            created: records.len() as u64,
+            created: records.len() as u64 + e.never_started,
             records,
-            start,
-            end,
-            end_queuing: None,
-            end_processing: None,
+            start: e.start,
+            end: e.end,
+            end_queuing: e.end_queuing,
+            end_processing: e.end_processing,
             measure_start: w.start,
             measure_end: w.end,
             measure_by_start: w.by_start,
-            request_end,
-            never_started: 0,
-            error_window: state.window_state(),
+            request_end: e.request_end,
+            never_started: e.never_started,
+            error_window: e.error_window,
         }
     }
 
@@ -216,6 +238,25 @@ impl BenchmarkRun {
             .iter()
             .any(|r| r.status == llmload_metrics::RequestStatus::Completed)
     }
+}
+
+/// How a benchmark ended, besides its records.
+pub(crate) struct Ending {
+    pub(crate) start: Timestamp,
+    pub(crate) end: Timestamp,
+    pub(crate) request_end: Timestamp,
+    pub(crate) end_queuing: Option<Stop>,
+    pub(crate) end_processing: Option<Stop>,
+    pub(crate) never_started: u64,
+    pub(crate) error_window: ErrorWindow,
+}
+
+/// When the last request that reported an end ended.
+pub(crate) fn last_request_end(records: &[RequestRecord]) -> Option<Timestamp> {
+    records
+        .iter()
+        .filter_map(RequestRecord::request_end_time)
+        .max()
 }
 
 /// A problem that stops a run before it measures anything.
