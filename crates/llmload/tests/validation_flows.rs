@@ -217,6 +217,17 @@ fn monotonic_rising_latency_passes_and_a_dip_fails_naming_file_and_metric() {
     assert!(text(&out).contains("L40S"), "{}", text(&out));
 }
 
+/// `llmload compare BASE NEW --max-regression LIMITS`.
+fn gate(base: &Path, new: &Path, limits: &str) -> std::process::Output {
+    common::run(&[
+        "compare",
+        base.to_str().unwrap(),
+        new.to_str().unwrap(),
+        "--max-regression",
+        limits,
+    ])
+}
+
 #[test]
 fn compare_gates_a_twenty_percent_ttft_regression_and_passes_noise() {
     let dir = common::tempdir("compare");
@@ -227,13 +238,7 @@ fn compare_gates_a_twenty_percent_ttft_regression_and_passes_noise() {
     scale(&mut worse, "time_to_first_token_ms", 1.2);
     let worse_path = write(&dir, "worse.json", &worse);
     let limits = "ttft_p99=10%,ttft_mean=10%,throughput=5%";
-    let out = common::run(&[
-        "compare",
-        base_path.to_str().unwrap(),
-        worse_path.to_str().unwrap(),
-        "--max-regression",
-        limits,
-    ]);
+    let out = gate(&base_path, &worse_path, limits);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(text(&out).contains("ttft_p99"), "{}", text(&out));
 
@@ -241,24 +246,12 @@ fn compare_gates_a_twenty_percent_ttft_regression_and_passes_noise() {
     scale(&mut noisy, "time_to_first_token_ms", 1.04);
     scale(&mut noisy, "inter_token_latency_ms", 0.97);
     let noisy_path = write(&dir, "noisy.json", &noisy);
-    let out = common::run(&[
-        "compare",
-        base_path.to_str().unwrap(),
-        noisy_path.to_str().unwrap(),
-        "--max-regression",
-        limits,
-    ]);
+    let out = gate(&base_path, &noisy_path, limits);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(text(&out).contains("ttft_p99"), "{}", text(&out));
 
     // An improvement is never a regression.
-    let out = common::run(&[
-        "compare",
-        worse_path.to_str().unwrap(),
-        base_path.to_str().unwrap(),
-        "--max-regression",
-        limits,
-    ]);
+    let out = gate(&worse_path, &base_path, limits);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
 }
 
@@ -317,15 +310,12 @@ fn slo_verdicts_follow_the_reports_p99() {
     // both verdicts are exercised above.
 }
 
-#[test]
-fn envelope_wrap_detects_performance_and_evaluation_results() {
-    let dir = common::tempdir("envelope-wrap");
-    let report = common::shared("fixtures/guidellm-0.4.0/vllm-constant2-benchmarks.json");
-    let out_path = dir.join("perf.json");
+/// `llmload envelope wrap INPUT -o OUTPUT` with a full deployment; the envelope.
+fn wrap(input: &Path, output: &Path) -> Value {
     let out = common::run(&[
         "envelope",
         "wrap",
-        report.to_str().unwrap(),
+        input.to_str().unwrap(),
         "--model",
         "Qwen/Qwen2.5-3B-Instruct",
         "--inference-server-version",
@@ -341,10 +331,17 @@ fn envelope_wrap_detects_performance_and_evaluation_results() {
         "--container-image-tag",
         "v0.10.1",
         "-o",
-        out_path.to_str().unwrap(),
+        output.to_str().unwrap(),
     ]);
     assert!(out.status.success(), "{}", text(&out));
-    let env: Value = serde_json::from_str(&std::fs::read_to_string(&out_path).unwrap()).unwrap();
+    serde_json::from_str(&std::fs::read_to_string(output).unwrap()).unwrap()
+}
+
+#[test]
+fn envelope_wrap_detects_performance_and_evaluation_results() {
+    let dir = common::tempdir("envelope-wrap");
+    let report = common::shared("fixtures/guidellm-0.4.0/vllm-constant2-benchmarks.json");
+    let env = wrap(&report, &dir.join("perf.json"));
     assert_eq!(env["experiment_type"], "performance");
     assert_eq!(env["report"], fixture("vllm-constant2"));
 
@@ -354,29 +351,7 @@ fn envelope_wrap_detects_performance_and_evaluation_results() {
     });
     let eval_in = write(&dir, "lm-eval.json", &lm_eval);
     let eval_out = dir.join("eval.json");
-    let out = common::run(&[
-        "envelope",
-        "wrap",
-        eval_in.to_str().unwrap(),
-        "--model",
-        "Qwen/Qwen2.5-3B-Instruct",
-        "--inference-server-version",
-        "0.10.1",
-        "--accelerator-type",
-        "L40S",
-        "--accelerator-count",
-        "1",
-        "--accelerator-memory-gb",
-        "48",
-        "--container-image",
-        "vllm/vllm-openai",
-        "--container-image-tag",
-        "v0.10.1",
-        "-o",
-        eval_out.to_str().unwrap(),
-    ]);
-    assert!(out.status.success(), "{}", text(&out));
-    let env: Value = serde_json::from_str(&std::fs::read_to_string(&eval_out).unwrap()).unwrap();
+    let env = wrap(&eval_in, &eval_out);
     assert_eq!(env["experiment_type"], "evaluation");
     assert_eq!(env["report"], lm_eval);
     let out = common::run(&["envelope", "validate", eval_out.to_str().unwrap()]);
