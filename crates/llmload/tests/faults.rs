@@ -56,31 +56,21 @@ fn run(name: &str, mock_flags: &[&str], bench_flags: &[&str]) -> Outcome {
     }
     flags.extend_from_slice(mock_flags);
     let mock = common::MockProcess::start(&flags);
-    let gpt2 = common::shared("tokenizers/gpt2");
     let max = REQUESTS.to_string();
-    let mut args = vec![
-        "benchmark",
-        "--target",
-        &mock.url,
-        "--rate-type",
-        "constant",
-        "--rate",
-        "40",
-        "--max-requests",
-        &max,
-        "--max-seconds",
-        "60",
-        "--data",
-        "prompt_tokens=16,output_tokens=8",
-        "--processor",
-        gpt2.to_str().unwrap(),
-        "--outputs",
-        "json,console",
-        "--disable-progress",
-        "--output-dir",
-        dir.to_str().unwrap(),
-    ];
-    args.extend_from_slice(bench_flags);
+    let mut args = common::constant_run(&mock.url, 40, "prompt_tokens=16,output_tokens=8", &dir);
+    args.extend(
+        [
+            "--max-requests",
+            &max,
+            "--max-seconds",
+            "60",
+            "--outputs",
+            "json,console",
+        ]
+        .map(String::from),
+    );
+    args.extend(bench_flags.iter().map(|f| f.to_string()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let out = common::run(&args);
     // The mock logs a request when it is done with it, which for a client
     // that gave up is when it notices the closed connection: wait for every

@@ -19,27 +19,14 @@ fn start_run(
     out_dir: &Path,
     extra: &[&str],
 ) -> Child {
-    let gpt2 = common::shared("tokenizers/gpt2");
     common::llmload()
-        .args([
-            "benchmark",
-            "--target",
+        .args(common::constant_run(
             &mock.url,
-            "--rate-type",
-            "constant",
-            "--rate",
-            "20",
-            "--max-seconds",
-            "60",
-            "--data",
+            20,
             &format!("prompt_tokens=16,output_tokens={output_tokens}"),
-            "--processor",
-            gpt2.to_str().unwrap(),
-            "--outputs",
-            "json",
-            "--output-dir",
-            out_dir.to_str().unwrap(),
-        ])
+            out_dir,
+        ))
+        .args(["--max-seconds", "60", "--outputs", "json"])
         .args(extra)
         .stdin(Stdio::null())
         .stdout(Stdio::null())

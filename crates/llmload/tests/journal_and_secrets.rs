@@ -38,28 +38,15 @@ fn report_request_ids(report: &Value) -> BTreeSet<String> {
 fn sigkill_at_a_random_moment_then_rebuild_from_the_journal() {
     let dir = common::tempdir("journal-kill");
     let mock = common::MockProcess::start(&["--ttft-ms", "10", "--itl-ms", "2"]);
-    let gpt2 = common::shared("tokenizers/gpt2");
     let mut child = common::llmload()
-        .args([
-            "benchmark",
-            "--target",
+        .args(common::constant_run(
             &mock.url,
-            "--rate-type",
-            "constant",
-            "--rate",
-            "50",
-            "--max-seconds",
-            "30",
-            "--data",
+            50,
             "prompt_tokens=32,output_tokens=16",
-            "--processor",
-            gpt2.to_str().unwrap(),
-            "--disable-progress",
-            "--output-dir",
-            dir.to_str().unwrap(),
-            "--backend-args",
-            &format!(r#"{{"api_key": "{SECRET}"}}"#),
-        ])
+            &dir,
+        ))
+        .args(["--max-seconds", "30", "--backend-args"])
+        .arg(format!(r#"{{"api_key": "{SECRET}"}}"#))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -120,6 +107,7 @@ fn sigkill_at_a_random_moment_then_rebuild_from_the_journal() {
     assert!(out_dir.join("benchmarks.html").exists());
 
     // Not a journal: one line, exit 2.
+    let gpt2 = common::shared("tokenizers/gpt2");
     let out = common::run(&[
         "report",
         "--from-journal",
@@ -176,24 +164,17 @@ fn the_api_key_is_sent_and_never_written() {
     let run = |name: &str, env_key: bool, backend_args: &str| {
         let out_dir = dir.join(name);
         let mut cmd = common::llmload();
-        cmd.args([
-            "benchmark",
-            "--target",
+        cmd.args(common::constant_run(
             &mock.url,
-            "--rate-type",
-            "constant",
-            "--rate",
-            "20",
+            20,
+            "prompt_tokens=16,output_tokens=4",
+            &out_dir,
+        ))
+        .args([
             "--max-requests",
             "20",
-            "--data",
-            "prompt_tokens=16,output_tokens=4",
-            "--processor",
-            gpt2.to_str().unwrap(),
             "--outputs",
             "json,csv,yaml,html,console",
-            "--output-dir",
-            out_dir.to_str().unwrap(),
             "--backend-args",
             backend_args,
         ])

@@ -80,3 +80,28 @@ pub fn run(args: &[&str]) -> Output {
 pub fn report(dir: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(dir.join("benchmarks.json")).unwrap()).unwrap()
 }
+
+/// `benchmark --target URL --rate-type constant --rate RATE --data DATA
+/// --processor <gpt2> --disable-progress --output-dir DIR`: the core of a
+/// bounded test run; add limits and outputs.
+pub fn constant_run(url: &str, rate: u32, data: &str, out_dir: &Path) -> Vec<String> {
+    let gpt2 = shared("tokenizers/gpt2");
+    [
+        "benchmark",
+        "--target",
+        url,
+        "--rate-type",
+        "constant",
+        "--rate",
+        &rate.to_string(),
+        "--data",
+        data,
+        "--processor",
+        gpt2.to_str().unwrap(),
+        "--disable-progress",
+        "--output-dir",
+        out_dir.to_str().unwrap(),
+    ]
+    .map(String::from)
+    .to_vec()
+}
