@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use llmload_client::{CancellationToken, Client, ClientConfig};
+use llmload_client::{CancellationToken, Client};
 use llmload_data::{tokenizer, DataPlan, Dataset, PromptBuilder, Tokenizer, BUILTIN_CORPUS};
 use llmload_engine::{BodyOptions, RunContext, RunOutcome, RunPlan, INTERRUPT_GRACE};
 use llmload_mock::{MockConfig, MockHandle, MockServer};
@@ -269,19 +269,8 @@ pub async fn measure(plan: &Plan, signals: &Signals) -> Result<Measured, CliErro
         Some(m) => m.url(),
         None => plan.target.clone().expect("a target or the mock"),
     };
-    let mut cfg = ClientConfig::new(&target);
+    let mut cfg = plan.backend.client_config(&target);
     cfg.request_type = plan.request_type;
-    cfg.headers = plan.backend.headers.clone();
-    cfg.api_key = plan.backend.api_key.clone().or_else(|| {
-        std::env::var("OPENAI_API_KEY")
-            .ok()
-            .filter(|k| !k.is_empty())
-    });
-    cfg.timeout = plan.timeout();
-    cfg.stall_timeout = plan.backend.stall_timeout.map(Duration::from_secs_f64);
-    cfg.verify_tls = plan.backend.verify;
-    cfg.ca_bundle = plan.backend.ca_bundle.clone();
-    cfg.stream = plan.backend.stream;
     let client = Client::new(cfg).map_err(|e| CliError::usage(e.to_string()))?;
 
     let model = match &plan.model {

@@ -475,11 +475,6 @@ impl Plan {
             args,
         })
     }
-
-    /// The read timeout as a duration.
-    pub fn timeout(&self) -> Option<Duration> {
-        self.backend.timeout.map(Duration::from_secs_f64)
-    }
 }
 
 /// `--rampup`: seconds >= 0, for the profiles GuideLLM allows it on.

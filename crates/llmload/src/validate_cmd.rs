@@ -10,7 +10,8 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use llmload_client::{Client, ClientConfig};
+use crate::plan::BackendArgs;
+use llmload_client::Client;
 use llmload_report::compare;
 use llmload_report::envelope::{self, ExperimentType};
 use serde_json::Value;
@@ -77,13 +78,7 @@ async fn server_identity(server: &ServerArgs) -> Result<(String, Option<String>)
             Some(format!("llmload-mock-{}", env!("CARGO_PKG_VERSION"))),
         ));
     }
-    let mut cfg = ClientConfig::new(&server.target);
-    if let Some(raw) = &server.backend_args {
-        let v: Value = serde_json::from_str(raw)
-            .map_err(|e| CliError::usage(format!("--backend-args: not JSON ({e})")))?;
-        cfg.verify_tls = v["verify"].as_bool().unwrap_or(true);
-        cfg.api_key = v["api_key"].as_str().map(String::from);
-    }
+    let cfg = BackendArgs::parse(server.backend_args.as_deref())?.client_config(&server.target);
     let client = Client::new(cfg).map_err(|e| CliError::usage(e.to_string()))?;
     let model = match &server.model {
         Some(m) => m.clone(),

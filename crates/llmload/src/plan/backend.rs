@@ -46,7 +46,7 @@ const BACKEND_KEYS: [&str; 11] = [
 pub const DEFAULT_TIMEOUT_SECS: f64 = 60.0;
 
 impl BackendArgs {
-    pub(super) fn parse(raw: Option<&str>) -> Result<BackendArgs, CliError> {
+    pub(crate) fn parse(raw: Option<&str>) -> Result<BackendArgs, CliError> {
         let mut b = BackendArgs {
             timeout: Some(DEFAULT_TIMEOUT_SECS),
             verify: true,
@@ -149,5 +149,26 @@ impl BackendArgs {
             }
         }
         Value::Object(m)
+    }
+}
+
+impl BackendArgs {
+    /// The client settings for `target`; the API key falls back to
+    /// `OPENAI_API_KEY`.
+    pub fn client_config(&self, target: &str) -> llmload_client::ClientConfig {
+        let secs = std::time::Duration::from_secs_f64;
+        let mut cfg = llmload_client::ClientConfig::new(target);
+        cfg.headers = self.headers.clone();
+        cfg.api_key = self.api_key.clone().or_else(|| {
+            std::env::var("OPENAI_API_KEY")
+                .ok()
+                .filter(|k| !k.is_empty())
+        });
+        cfg.timeout = self.timeout.map(secs);
+        cfg.stall_timeout = self.stall_timeout.map(secs);
+        cfg.verify_tls = self.verify;
+        cfg.ca_bundle = self.ca_bundle.clone();
+        cfg.stream = self.stream;
+        cfg
     }
 }
