@@ -9,7 +9,8 @@ use serde_json::Value;
 use crate::openai;
 use crate::sse::{SseEvent, SseParser};
 
-fn parse_all(pieces: &[&[u8]]) -> (Vec<Bytes>, u64) {
+/// The events' data and the line count of a stream fed in `pieces` (one read each).
+pub fn sse_events(pieces: &[&[u8]]) -> (Vec<Bytes>, u64) {
     let mut p = SseParser::new();
     let mut events = Vec::new();
     let mut on = |e: SseEvent| events.push(e.data);
@@ -27,7 +28,7 @@ pub fn sse_split_invariance(input: &[u8]) {
     let Some((&seed, stream)) = input.split_first() else {
         return;
     };
-    let whole = parse_all(&[stream]);
+    let whole = sse_events(&[stream]);
     let mut pieces = Vec::new();
     let mut rest = stream;
     let mut i = 0usize;
@@ -38,9 +39,14 @@ pub fn sse_split_invariance(input: &[u8]) {
         rest = b;
         i += 1;
     }
-    assert_eq!(parse_all(&pieces), whole, "cut into {} reads", pieces.len());
+    assert_eq!(
+        sse_events(&pieces),
+        whole,
+        "cut into {} reads",
+        pieces.len()
+    );
     let bytewise: Vec<&[u8]> = stream.chunks(1).collect();
-    assert_eq!(parse_all(&bytewise), whole, "read byte by byte");
+    assert_eq!(sse_events(&bytewise), whole, "read byte by byte");
 }
 
 /// The chunk parser never panics, and when the bytes are a chunk whose first

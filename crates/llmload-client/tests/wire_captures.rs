@@ -6,8 +6,6 @@ use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
 use llmload_client::openai::{error_message, parse_chunk};
-use llmload_client::sse::SseParser;
-use llmload_clock::Timestamp;
 
 fn wire(name: &str) -> PathBuf {
     Path::new(env!("LLMLOAD_SHARED"))
@@ -16,17 +14,7 @@ fn wire(name: &str) -> PathBuf {
 }
 
 fn parse(pieces: &[&[u8]]) -> (Vec<Bytes>, u64) {
-    let mut p = SseParser::new();
-    let mut events = Vec::new();
-    for (i, piece) in pieces.iter().enumerate() {
-        p.push(
-            Bytes::copy_from_slice(piece),
-            Timestamp::from_nanos(i as u64),
-            |e| events.push(e.data),
-        );
-    }
-    p.finish(Timestamp::from_nanos(1 << 40), |e| events.push(e.data));
-    (events, p.lines())
+    llmload_client::fuzz_checks::sse_events(pieces)
 }
 
 const CAPTURES: [&str; 3] = [
