@@ -169,19 +169,17 @@ async fn completion(
     let faults = cfg.faults;
     let fault = faults.draw(serial, &mut rng);
     let header_delay = faults.header_delay(&mut rng);
+    let base = RequestLog {
+        serial,
+        path,
+        received_at: Some(received),
+        fault,
+        headers_delayed: header_delay.is_some(),
+        ..Default::default()
+    };
     if let Some(delay) = header_delay {
         // A client that gives up during the delay drops this future: log it then.
-        let mut guard = LogOnDrop(
-            &shared,
-            Some(RequestLog {
-                serial,
-                path: path.clone(),
-                received_at: Some(received),
-                fault,
-                headers_delayed: true,
-                ..Default::default()
-            }),
-        );
+        let mut guard = LogOnDrop(&shared, Some(base.clone()));
         tokio::time::sleep(delay).await;
         guard.1 = None;
     }
@@ -210,13 +208,8 @@ async fn completion(
         _ => None,
     };
     let entry = |ended| RequestLog {
-        serial,
-        path: path.clone(),
-        received_at: Some(received),
         ended_at: ended,
-        fault,
-        headers_delayed: header_delay.is_some(),
-        ..Default::default()
+        ..base.clone()
     };
     if let Some(r) = refusal {
         shared.record(entry(Some(now())));
@@ -279,14 +272,9 @@ async fn completion(
     );
     let ttft = cfg.ttft.sample(&mut rng);
     let log = RequestLog {
-        serial,
-        path,
         response_id: prefix.id().to_string(),
-        received_at: Some(received),
         prompt_tokens,
-        fault,
-        headers_delayed: header_delay.is_some(),
-        ..Default::default()
+        ..base
     };
     if stream {
         let plan = StreamPlan {
