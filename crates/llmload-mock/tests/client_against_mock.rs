@@ -74,9 +74,11 @@ async fn streamed_chat_matches_the_mock_log() {
     for l in &log {
         assert!(l.completed);
         assert_eq!(l.tokens, 16);
+        // Never early; how late depends on the machine's load (precision is
+        // measured by the benches, not asserted here).
         let true_ttft = l.ttft_ms().unwrap();
         assert!(
-            (true_ttft - 20.0).abs() < 1.0,
+            (20.0..60.0).contains(&true_ttft),
             "mock's own TTFT {true_ttft} ms"
         );
     }
