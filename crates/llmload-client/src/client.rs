@@ -16,6 +16,7 @@ use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 use crate::body::{body_message, read_all, TextCounter};
+use crate::cancel::CancelWatch;
 use crate::conn::{Conn, Pool, Target};
 use crate::error::{classify, classify_body, ClientError, SetupError};
 use crate::openai::{self, Usage};
@@ -407,7 +408,7 @@ impl Client {
         let mut failure: Option<ClientError> = None;
         // One cancellation waiter and one stall timer for the whole stream:
         // the timer is re-armed only when it fires early, not on every chunk.
-        let cancelled = cancel.cancelled();
+        let cancelled = CancelWatch::new(cancel);
         tokio::pin!(cancelled);
         let mut last_data = tokio::time::Instant::now();
         let stall_limit = self.inner.stall_timeout;
@@ -437,9 +438,9 @@ impl Client {
                         continue;
                     };
                     let before = parser.lines();
-                    parser.push(data, at, |ev| {
+                    parser.push(&data, at, |data, at| {
                         if failure.is_none() {
-                            if let Err(e) = self.event(&ev.data, ev.at, rec, got) {
+                            if let Err(e) = self.event(data, at, rec, got) {
                                 failure = Some(e);
                             }
                         }
@@ -457,9 +458,9 @@ impl Client {
             }
         }
         let end = now();
-        parser.finish(end, |ev| {
+        parser.finish(end, |data, at| {
             if failure.is_none() {
-                if let Err(e) = self.event(&ev.data, ev.at, rec, got) {
+                if let Err(e) = self.event(data, at, rec, got) {
                     failure = Some(e);
                 }
             }

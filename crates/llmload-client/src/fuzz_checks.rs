@@ -2,20 +2,19 @@
 //! targets in `fuzz/` and, on their saved corpus, by ordinary tests.
 //! Each function panics when its property fails.
 
-use bytes::Bytes;
 use llmload_clock::Timestamp;
 use serde_json::Value;
 
 use crate::openai;
-use crate::sse::{SseEvent, SseParser};
+use crate::sse::SseParser;
 
 /// The events' data and the line count of a stream fed in `pieces` (one read each).
-pub fn sse_events(pieces: &[&[u8]]) -> (Vec<Bytes>, u64) {
+pub fn sse_events(pieces: &[&[u8]]) -> (Vec<Vec<u8>>, u64) {
     let mut p = SseParser::new();
     let mut events = Vec::new();
-    let mut on = |e: SseEvent| events.push(e.data);
+    let mut on = |d: &[u8], _| events.push(d.to_vec());
     for piece in pieces {
-        p.push(Bytes::copy_from_slice(piece), Timestamp::default(), &mut on);
+        p.push(piece, Timestamp::default(), &mut on);
     }
     p.finish(Timestamp::default(), &mut on);
     (events, p.lines())
@@ -49,10 +48,17 @@ pub fn sse_split_invariance(input: &[u8]) {
     assert_eq!(sse_events(&bytewise), whole, "read byte by byte");
 }
 
-/// The chunk parser never panics, and when the bytes are a chunk whose first
+/// The chunk parser never panics, its fast path agrees with serde whenever
+/// it answers, and when the bytes are a chunk whose first
 /// choice has a string `delta.content`, that is the content it reports.
 pub fn chunk_parse(input: &[u8]) {
     let parsed = openai::parse_chunk(input);
+    // The fast path answers only for what serde reads the same way.
+    if let Some(fast) = crate::chunk_scan::scan(input) {
+        let slow = openai::parse_chunk_serde(input)
+            .unwrap_or_else(|e| panic!("the fast path accepted what serde rejects: {e}"));
+        assert_eq!(fast, slow, "fast path and serde disagree");
+    }
     if let Ok(Value::Object(v)) = serde_json::from_slice::<Value>(input) {
         let _ = openai::error_message(&Value::Object(v.clone()));
         let content = v

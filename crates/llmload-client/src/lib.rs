@@ -18,6 +18,8 @@
 //! statistics and reports.
 
 mod body;
+mod cancel;
+mod chunk_scan;
 mod client;
 mod conn;
 mod error;

@@ -26,7 +26,7 @@ pub struct Usage {
 }
 
 /// What one stream chunk (or a whole non-streamed body) carried.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, PartialEq, Eq)]
 pub struct Chunk<'a> {
     /// Response id (`chatcmpl-…` / `cmpl-…`).
     pub id: Option<Cow<'a, str>>,
@@ -123,7 +123,16 @@ fn borrowed<'de: 'a, 'a, D: serde::Deserializer<'de>>(
 }
 
 /// Parse one chunk's JSON (a stream event's data, or a non-streamed body).
+/// The common shapes take a single validating scan; anything else, serde.
 pub fn parse_chunk(data: &[u8]) -> Result<Chunk<'_>, serde_json::Error> {
+    match crate::chunk_scan::scan(data) {
+        Some(chunk) => Ok(chunk),
+        None => parse_chunk_serde(data),
+    }
+}
+
+/// [`parse_chunk`] by serde alone: the reference the fast path is checked against.
+pub(crate) fn parse_chunk_serde(data: &[u8]) -> Result<Chunk<'_>, serde_json::Error> {
     let raw: RawChunk<'_> = serde_json::from_slice(data)?;
     let error = match (raw.error, raw.object.as_deref()) {
         (Some(e), _) => Some(error_message(&e)),

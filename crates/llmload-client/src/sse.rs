@@ -1,49 +1,42 @@
-//! Server-sent events, parsed incrementally from the received `Bytes`.
+//! Server-sent events, parsed incrementally from the received reads.
 //!
 //! The parser follows the SSE spec (LF, CRLF or lone CR line ends; `:`
 //! comments; `data`, `event`, `id`, `retry` fields; an event is dispatched at
-//! a blank line) and is written for the hot path: a data line that arrives
-//! whole inside one read is handed out as a slice of that read's buffer, with
-//! no copy. Only a line split across reads is assembled in a small buffer.
-//! Each event carries the arrival time of the read that completed its data,
-//! so chunk timing is exact however the stream is cut.
+//! a blank line) and is written for the hot path: an event whose data line
+//! and blank line arrive inside one read is handed out as a slice of that
+//! read, with no copy and no reference counting. Only what outlives a read
+//! (a line split across reads, data waiting for its blank line) is copied
+//! into the parser's own buffers. Each event carries the arrival time of the
+//! read that completed its data, so chunk timing is exact however the stream
+//! is cut.
 
-use bytes::{Bytes, BytesMut};
 use llmload_clock::Timestamp;
-
-/// One dispatched event.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SseEvent {
-    /// The event's data (data lines joined with `\n`).
-    pub data: Bytes,
-    /// When the read that completed the data arrived.
-    pub at: Timestamp,
-}
-
-impl SseEvent {
-    /// Whether this is OpenAI's end-of-stream marker, `data: [DONE]`.
-    pub fn is_done(&self) -> bool {
-        self.data.as_ref() == b"[DONE]"
-    }
-}
 
 /// Incremental SSE parser. Feed reads with [`SseParser::push`].
 #[derive(Debug, Default)]
 pub struct SseParser {
     /// Bytes of a line not yet terminated.
-    partial: BytesMut,
+    partial: Vec<u8>,
     /// The previous read ended with `\r`: a leading `\n` belongs to that line end.
     after_cr: bool,
-    /// Data of the event being assembled.
-    data: Option<Data>,
+    /// Data of the event being assembled, when it outlived the read it came in.
+    data: Vec<u8>,
+    /// An event is being assembled in `data`.
+    has_data: bool,
+    /// When the read that completed the data in `data` arrived.
+    data_at: Timestamp,
     /// Lines seen (blank ones included), as GuideLLM 0.4 counts iterations.
     lines: u64,
 }
 
-#[derive(Debug)]
-enum Data {
-    One(Bytes, Timestamp),
-    Many(BytesMut, Timestamp),
+/// Where the data of the event being assembled lives during one read.
+#[derive(Clone, Copy)]
+enum Pending {
+    None,
+    /// `read[start..end]` of the current read.
+    Here(usize, usize),
+    /// The parser's `data` buffer.
+    Owned,
 }
 
 impl SseParser {
@@ -57,99 +50,153 @@ impl SseParser {
         self.lines
     }
 
-    /// Parse one read that arrived at `at`, calling `on_event` for every
-    /// event it completes.
-    pub fn push(&mut self, mut chunk: Bytes, at: Timestamp, mut on_event: impl FnMut(SseEvent)) {
+    /// Parse one read that arrived at `at`, calling `on_event(data, at)` for
+    /// every event it completes.
+    pub fn push(&mut self, read: &[u8], at: Timestamp, mut on_event: impl FnMut(&[u8], Timestamp)) {
+        let mut pos = 0;
         if self.after_cr {
             self.after_cr = false;
-            if chunk.first() == Some(&b'\n') {
-                let _ = chunk.split_to(1);
+            if read.first() == Some(&b'\n') {
+                pos = 1;
             }
         }
-        while !chunk.is_empty() {
-            let Some(end) = memchr::memchr2(b'\n', b'\r', &chunk) else {
-                self.partial.extend_from_slice(&chunk);
-                return;
+        let mut pending = if self.has_data {
+            Pending::Owned
+        } else {
+            Pending::None
+        };
+        while pos < read.len() {
+            let Some(k) = memchr::memchr2(b'\n', b'\r', &read[pos..]) else {
+                self.partial.extend_from_slice(&read[pos..]);
+                break;
             };
-            let cr = chunk[end] == b'\r';
-            let line = chunk.split_to(end);
-            let _ = chunk.split_to(1);
-            if cr {
-                if chunk.is_empty() {
+            let end = pos + k;
+            let mut next = end + 1;
+            if read[end] == b'\r' {
+                if next == read.len() {
                     self.after_cr = true;
-                } else if chunk[0] == b'\n' {
-                    let _ = chunk.split_to(1);
+                } else if read[next] == b'\n' {
+                    next += 1;
                 }
             }
             if self.partial.is_empty() {
-                self.line(line, at, &mut on_event);
+                self.line(read, pos, end, true, at, &mut pending, &mut on_event);
             } else {
-                self.partial.extend_from_slice(&line);
-                let whole = self.partial.split().freeze();
-                self.line(whole, at, &mut on_event);
+                let mut line = std::mem::take(&mut self.partial);
+                line.extend_from_slice(&read[pos..end]);
+                let n = line.len();
+                self.line(&line, 0, n, false, at, &mut pending, &mut on_event);
+                line.clear();
+                self.partial = line;
             }
+            pos = next;
+        }
+        if let Pending::Here(a, b) = pending {
+            self.data.clear();
+            self.data.extend_from_slice(&read[a..b]);
+            self.has_data = true;
+            self.data_at = at;
         }
     }
 
     /// End of stream: an unterminated last line is processed, and a pending
     /// event is dispatched (the spec would drop it; a server that closes right
     /// after its last data line still sent that data).
-    pub fn finish(&mut self, at: Timestamp, mut on_event: impl FnMut(SseEvent)) {
+    pub fn finish(&mut self, at: Timestamp, mut on_event: impl FnMut(&[u8], Timestamp)) {
+        let mut pending = if self.has_data {
+            Pending::Owned
+        } else {
+            Pending::None
+        };
         if !self.partial.is_empty() {
-            let line = self.partial.split().freeze();
-            self.line(line, at, &mut on_event);
+            let line = std::mem::take(&mut self.partial);
+            self.line(&line, 0, line.len(), false, at, &mut pending, &mut on_event);
         }
-        self.dispatch(&mut on_event);
+        self.dispatch(&[], at, &mut pending, &mut on_event);
     }
 
-    fn line(&mut self, line: Bytes, at: Timestamp, on_event: &mut impl FnMut(SseEvent)) {
+    /// One line, `buf[start..end]`; `in_read` when `buf` is the current read
+    /// (so its data may be handed out without a copy before the read ends).
+    #[allow(clippy::too_many_arguments)]
+    fn line(
+        &mut self,
+        buf: &[u8],
+        start: usize,
+        end: usize,
+        in_read: bool,
+        at: Timestamp,
+        pending: &mut Pending,
+        on_event: &mut impl FnMut(&[u8], Timestamp),
+    ) {
         self.lines += 1;
+        let line = &buf[start..end];
         if line.is_empty() {
-            self.dispatch(on_event);
+            self.dispatch(buf, at, pending, on_event);
             return;
         }
         if line[0] == b':' {
             return; // comment
         }
-        let (field, value) = match memchr::memchr(b':', &line) {
+        let (field, value_start) = match memchr::memchr(b':', line) {
             Some(i) => {
-                let mut value = line.slice(i + 1..);
-                if value.first() == Some(&b' ') {
-                    value = value.slice(1..);
-                }
-                (line.slice(..i), value)
+                let v = start + i + 1;
+                (
+                    &line[..i],
+                    if buf.get(v) == Some(&b' ') && v < end {
+                        v + 1
+                    } else {
+                        v
+                    },
+                )
             }
-            None => (line.clone(), Bytes::new()),
+            None => (line, end),
         };
-        if field.as_ref() != b"data" {
+        if field != b"data" {
             return; // event, id, retry: not used by OpenAI-compatible servers
         }
-        self.data = Some(match self.data.take() {
-            None => Data::One(value, at),
-            Some(Data::One(first, _)) => {
-                let mut buf = BytesMut::with_capacity(first.len() + 1 + value.len());
-                buf.extend_from_slice(&first);
-                buf.extend_from_slice(b"\n");
-                buf.extend_from_slice(&value);
-                Data::Many(buf, at)
+        let value = &buf[value_start..end];
+        match *pending {
+            Pending::None if in_read => *pending = Pending::Here(value_start, end),
+            Pending::None => {
+                self.data.clear();
+                self.data.extend_from_slice(value);
+                *pending = Pending::Owned;
             }
-            Some(Data::Many(mut buf, _)) => {
-                buf.extend_from_slice(b"\n");
-                buf.extend_from_slice(&value);
-                Data::Many(buf, at)
+            Pending::Here(a, b) => {
+                // A second data line: both come from this read (a line
+                // assembled across reads is always a read's first).
+                debug_assert!(in_read);
+                self.data.clear();
+                self.data.extend_from_slice(&buf[a..b]);
+                self.data.push(b'\n');
+                self.data.extend_from_slice(value);
+                *pending = Pending::Owned;
             }
-        });
+            Pending::Owned => {
+                self.data.push(b'\n');
+                self.data.extend_from_slice(value);
+            }
+        }
+        self.has_data = matches!(pending, Pending::Owned);
+        self.data_at = at;
     }
 
-    fn dispatch(&mut self, on_event: &mut impl FnMut(SseEvent)) {
-        match self.data.take() {
-            Some(Data::One(data, at)) => on_event(SseEvent { data, at }),
-            Some(Data::Many(buf, at)) => on_event(SseEvent {
-                data: buf.freeze(),
-                at,
-            }),
-            None => {}
+    /// A blank line: hand out the event being assembled, if any. `read` is
+    /// the current read when the data is still in it.
+    fn dispatch(
+        &mut self,
+        read: &[u8],
+        at: Timestamp,
+        pending: &mut Pending,
+        on_event: &mut impl FnMut(&[u8], Timestamp),
+    ) {
+        match std::mem::replace(pending, Pending::None) {
+            Pending::None => {}
+            Pending::Here(a, b) => on_event(&read[a..b], at),
+            Pending::Owned => on_event(&self.data, self.data_at),
         }
+        self.has_data = false;
+        self.data.clear();
     }
 }
 
@@ -165,12 +212,12 @@ mod tests {
         let mut p = SseParser::new();
         let mut out = Vec::new();
         for (i, part) in parts.iter().enumerate() {
-            p.push(Bytes::copy_from_slice(part), ts(i as u64), |e| {
-                out.push(String::from_utf8(e.data.to_vec()).unwrap())
+            p.push(part, ts(i as u64), |d, _| {
+                out.push(String::from_utf8(d.to_vec()).unwrap())
             });
         }
-        p.finish(ts(99), |e| {
-            out.push(String::from_utf8(e.data.to_vec()).unwrap())
+        p.finish(ts(99), |d, _| {
+            out.push(String::from_utf8(d.to_vec()).unwrap())
         });
         (out, p.lines())
     }
@@ -199,27 +246,28 @@ mod tests {
 
     #[test]
     fn whole_lines_are_not_copied() {
-        let read = Bytes::from_static(b"data: hello\n\n");
+        let read: &[u8] = b"data: hello\n\n";
         let mut p = SseParser::new();
         let mut got = None;
-        p.push(read.clone(), ts(1), |e| got = Some(e));
-        let e = got.unwrap();
-        assert_eq!(e.data, "hello");
+        p.push(read, ts(1), |d, at| {
+            got = Some((d.as_ptr() as usize, d.to_vec(), at))
+        });
+        let (ptr, data, at) = got.unwrap();
+        assert_eq!(data, b"hello");
         // The event's data points into the read's own buffer.
         let base = read.as_ptr() as usize;
-        assert!((base..base + read.len()).contains(&(e.data.as_ptr() as usize)));
-        assert_eq!(e.at, ts(1));
+        assert!((base..base + read.len()).contains(&ptr));
+        assert_eq!(at, ts(1));
     }
 
     #[test]
     fn event_time_is_when_its_data_completed() {
         let mut p = SseParser::new();
         let mut got = Vec::new();
-        p.push(Bytes::from_static(b"data: he"), ts(1), |e| got.push(e));
-        p.push(Bytes::from_static(b"llo\n"), ts(2), |e| got.push(e));
-        p.push(Bytes::from_static(b"\n"), ts(3), |e| got.push(e));
-        assert_eq!(got.len(), 1);
-        assert_eq!(got[0].data, "hello");
-        assert_eq!(got[0].at, ts(2));
+        let mut on = |d: &[u8], at| got.push((d.to_vec(), at));
+        p.push(b"data: he", ts(1), &mut on);
+        p.push(b"llo\n", ts(2), &mut on);
+        p.push(b"\n", ts(3), &mut on);
+        assert_eq!(got, [(b"hello".to_vec(), ts(2))]);
     }
 }

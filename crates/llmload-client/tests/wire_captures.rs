@@ -4,7 +4,6 @@
 
 use std::path::{Path, PathBuf};
 
-use bytes::Bytes;
 use llmload_client::openai::{error_message, parse_chunk};
 
 fn wire(name: &str) -> PathBuf {
@@ -13,7 +12,7 @@ fn wire(name: &str) -> PathBuf {
         .join(name)
 }
 
-fn parse(pieces: &[&[u8]]) -> (Vec<Bytes>, u64) {
+fn parse(pieces: &[&[u8]]) -> (Vec<Vec<u8>>, u64) {
     llmload_client::fuzz_checks::sse_events(pieces)
 }
 
@@ -29,7 +28,7 @@ fn every_cut_gives_the_same_events() {
         let bytes = std::fs::read(wire(name)).unwrap();
         let whole = parse(&[&bytes]);
         assert!(whole.0.len() >= 10, "{name}: {} events", whole.0.len());
-        assert_eq!(whole.0.last().unwrap().as_ref(), b"[DONE]");
+        assert_eq!(whole.0.last().unwrap().as_slice(), b"[DONE]");
         // Every event is followed by a blank line: 2 lines each.
         assert_eq!(whole.1, 2 * whole.0.len() as u64, "{name}");
         for cut in 0..=bytes.len() {
@@ -64,7 +63,7 @@ fn summarize(name: &str) -> Summary {
         completion_tokens: None,
         id: None,
     };
-    for data in events.iter().filter(|d| d.as_ref() != b"[DONE]") {
+    for data in events.iter().filter(|d| d.as_slice() != b"[DONE]") {
         let c = parse_chunk(data).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert!(c.error.is_none());
         if s.id.is_none() {
