@@ -83,25 +83,44 @@ impl PromptBuilder {
         prefix: &str,
         rng: &mut ChaCha8Rng,
     ) -> Result<RequestSpec, DataError> {
+        self.build_hinted(n, prefix, rng, &mut None)
+    }
+
+    /// As [`PromptBuilder::build_counted`], given a guess of the prefix's
+    /// token count (the previous prefix's, updated here). A guess is never
+    /// trusted: the junction encode proves `prefix + first unit` is worth
+    /// `guess + its corpus count`, so the prompt is exact either way; a wrong
+    /// guess costs one standalone encode of the prefix and a retry.
+    fn build_hinted(
+        &self,
+        n: u64,
+        prefix: &str,
+        rng: &mut ChaCha8Rng,
+        hint: &mut Option<u64>,
+    ) -> Result<RequestSpec, DataError> {
         let k = n.saturating_sub(self.specials);
         if k == 0 {
             return Ok(RequestSpec::new(String::new(), Some(n), None));
         }
-        let p = self.tokens(prefix);
-        let (prefix, p, body) = if k > p {
-            (prefix, p, k - p)
-        } else {
-            ("", 0, k)
+        let mut guess = match *hint {
+            Some(p) => p,
+            None => self.tokens(prefix),
         };
+        let mut measured = hint.is_none();
         let c = &self.corpus;
-        let last = c.last_start_for(body).ok_or_else(|| {
-            DataError::new(format!(
-                "prompt_tokens={n} is more than the prompt source holds ({} tokens); use a larger source",
-                c.tokens()
-            ))
-        })?;
         let mut junction = String::with_capacity(64);
         for _ in 0..TRIES {
+            let (used, p, body) = if k > guess {
+                (prefix, guess, k - guess)
+            } else {
+                ("", 0, k)
+            };
+            let last = c.last_start_for(body).ok_or_else(|| {
+                DataError::new(format!(
+                    "prompt_tokens={n} is more than the prompt source holds ({} tokens); use a larger source",
+                    c.tokens()
+                ))
+            })?;
             let mut u = rng.random_range(0..=last);
             while u <= last && !c.is_start(u) {
                 u += 1;
@@ -116,19 +135,24 @@ impl PromptBuilder {
             // units at the end of the string, must encode as in the corpus.
             let head = (u + 1).min(e);
             junction.clear();
-            junction.push_str(prefix);
+            junction.push_str(used);
             junction.push_str(c.slice(u, head));
             if self.tokens(&junction) != p + c.count(u, head) {
+                if !used.is_empty() && !measured {
+                    measured = true;
+                    guess = self.tokens(prefix);
+                }
                 continue;
             }
             let tail = e.saturating_sub(2).max(head);
             if tail < e && self.tokens(c.slice(tail, e)) != c.count(tail, e) {
                 continue;
             }
-            let mut prompt = String::with_capacity(prefix.len() + c.slice(u, e).len());
-            prompt.push_str(prefix);
+            *hint = Some(guess);
+            let mut prompt = String::with_capacity(used.len() + c.slice(u, e).len());
+            prompt.push_str(used);
             prompt.push_str(c.slice(u, e));
-            let (pw, pc) = crate::count_words_chars(prefix);
+            let (pw, pc) = crate::count_words_chars(used);
             return Ok(RequestSpec {
                 prompt,
                 prompt_tokens: Some(n),
@@ -157,6 +181,8 @@ pub struct SyntheticSource {
     prompt_rng: ChaCha8Rng,
     output_rng: ChaCha8Rng,
     offset_rng: ChaCha8Rng,
+    /// The last prefix's token count, a guess for the next one.
+    prefix_tokens: Option<u64>,
 }
 
 impl SyntheticSource {
@@ -171,6 +197,7 @@ impl SyntheticSource {
             prompt_rng: ChaCha8Rng::seed_from_u64(s),
             output_rng: ChaCha8Rng::seed_from_u64(s.wrapping_add(1)),
             offset_rng: ChaCha8Rng::seed_from_u64(s.wrapping_add(3)),
+            prefix_tokens: None,
         }
     }
 
@@ -180,9 +207,9 @@ impl SyntheticSource {
         let output_tokens = self.spec.output.map(|o| o.sample(&mut self.output_rng));
         let prefix = format!("{}-{}:", self.bench, self.index);
         self.index += 1;
-        let mut spec = self
-            .builder
-            .build_counted(n, &prefix, &mut self.offset_rng)?;
+        let mut spec =
+            self.builder
+                .build_hinted(n, &prefix, &mut self.offset_rng, &mut self.prefix_tokens)?;
         spec.output_tokens = output_tokens;
         Ok(spec)
     }

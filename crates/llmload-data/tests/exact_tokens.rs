@@ -46,6 +46,25 @@ fn prompts_encode_to_exactly_the_drawn_count() {
     }
 }
 
+/// A run's prompts guess each prefix's token count from the previous one;
+/// the guess is wrong where the index gains a digit (9 -> 10, 99 -> 100) and
+/// the prompts must stay exact there too.
+#[test]
+fn run_prompts_stay_exact_where_the_prefix_grows() {
+    for name in ["qwen2.5", "llama-3", "gpt2"] {
+        let (b, t) = builder(name);
+        let spec = SyntheticSpec::parse("prompt_tokens=24,prompt_tokens_stdev=12,output_tokens=8")
+            .unwrap();
+        let mut src = SyntheticSource::new(b, spec, 3, 7);
+        for i in 0..130 {
+            let s = src.next_spec().unwrap();
+            let want = s.prompt_tokens.unwrap();
+            let got = t.encode(s.prompt.as_str(), true).unwrap().len() as u64;
+            assert_eq!(got, want, "{name}, prompt {i}: {:?}", s.prompt);
+        }
+    }
+}
+
 #[test]
 fn every_prompt_of_a_run_starts_differently() {
     let (b, _) = builder("qwen2.5");
