@@ -93,12 +93,23 @@ impl RunObserver for Journal {
 fn write_loop(file: std::fs::File, rx: mpsc::Receiver<Event>) -> std::io::Result<()> {
     let mut out = std::io::BufWriter::with_capacity(1 << 16, &file);
     let mut synced = Instant::now();
+    /// A finished request's line, serialized straight from the record.
+    #[derive(serde::Serialize)]
+    struct RecordLine<'a> {
+        request: usize,
+        record: &'a RequestRecord,
+    }
     let line = |out: &mut std::io::BufWriter<&std::fs::File>, e: Event| {
-        let v = match e {
-            Event::Line(v) => v,
-            Event::Record(i, r) => json!({"request": i, "record": r}),
-        };
-        serde_json::to_writer(&mut *out, &v)?;
+        match e {
+            Event::Line(v) => serde_json::to_writer(&mut *out, &v)?,
+            Event::Record(request, r) => serde_json::to_writer(
+                &mut *out,
+                &RecordLine {
+                    request,
+                    record: &r,
+                },
+            )?,
+        }
         out.write_all(b"\n")
     };
     while let Ok(e) = rx.recv() {
