@@ -10,7 +10,7 @@
 
 use std::borrow::Cow;
 
-use crate::openai::{Chunk, Usage};
+use crate::openai::{Chunk, RawChoice as Choice, RawDelta as Delta, Usage};
 
 /// Nesting depth beyond which skipping gives up (serde_json allows 128).
 const MAX_DEPTH: u32 = 64;
@@ -64,17 +64,7 @@ pub(crate) fn scan(data: &[u8]) -> Option<Chunk<'_>> {
         return None;
     }
     if let Some(c) = choice {
-        match c.delta.or(c.message) {
-            Some(d) => {
-                chunk.reasoning = d
-                    .reasoning_content
-                    .as_deref()
-                    .is_some_and(|r| !r.is_empty())
-                    || d.reasoning.as_deref().is_some_and(|r| !r.is_empty());
-                chunk.content = d.content;
-            }
-            None => chunk.content = c.text,
-        }
+        chunk.take_choice(c);
     }
     Some(chunk)
 }
@@ -92,20 +82,6 @@ impl Seen {
         self.0 |= mask;
         Some(())
     }
-}
-
-#[derive(Default)]
-struct Choice<'a> {
-    text: Option<Cow<'a, str>>,
-    delta: Option<Delta<'a>>,
-    message: Option<Delta<'a>>,
-}
-
-#[derive(Default)]
-struct Delta<'a> {
-    content: Option<Cow<'a, str>>,
-    reasoning_content: Option<Cow<'a, str>>,
-    reasoning: Option<Cow<'a, str>>,
 }
 
 struct Scanner<'a> {

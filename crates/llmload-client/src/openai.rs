@@ -64,24 +64,24 @@ struct RawChunk<'a> {
     message: Option<Cow<'a, str>>,
 }
 
-#[derive(Deserialize)]
-struct RawChoice<'a> {
+#[derive(Default, Deserialize)]
+pub(crate) struct RawChoice<'a> {
     #[serde(borrow, default, deserialize_with = "borrowed")]
-    text: Option<Cow<'a, str>>,
+    pub(crate) text: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
-    delta: Option<RawDelta<'a>>,
+    pub(crate) delta: Option<RawDelta<'a>>,
     #[serde(borrow, default)]
-    message: Option<RawDelta<'a>>,
+    pub(crate) message: Option<RawDelta<'a>>,
 }
 
-#[derive(Deserialize)]
-struct RawDelta<'a> {
+#[derive(Default, Deserialize)]
+pub(crate) struct RawDelta<'a> {
     #[serde(borrow, default, deserialize_with = "borrowed")]
-    content: Option<Cow<'a, str>>,
+    pub(crate) content: Option<Cow<'a, str>>,
     #[serde(borrow, default, deserialize_with = "borrowed")]
-    reasoning_content: Option<Cow<'a, str>>,
+    pub(crate) reasoning_content: Option<Cow<'a, str>>,
     #[serde(borrow, default, deserialize_with = "borrowed")]
-    reasoning: Option<Cow<'a, str>>,
+    pub(crate) reasoning: Option<Cow<'a, str>>,
 }
 
 /// The first element of `choices`, without allocating a vector for them.
@@ -146,20 +146,27 @@ pub(crate) fn parse_chunk_serde(data: &[u8]) -> Result<Chunk<'_>, serde_json::Er
         ..Default::default()
     };
     if let Some(choice) = raw.choices.0 {
-        let delta = choice.delta.or(choice.message);
-        match delta {
+        chunk.take_choice(choice);
+    }
+    Ok(chunk)
+}
+
+impl<'a> Chunk<'a> {
+    /// The first choice's output: its delta (or message) content and whether
+    /// it reasoned, else its completion text.
+    pub(crate) fn take_choice(&mut self, choice: RawChoice<'a>) {
+        match choice.delta.or(choice.message) {
             Some(d) => {
-                chunk.reasoning = d
+                self.reasoning = d
                     .reasoning_content
                     .as_deref()
                     .is_some_and(|r| !r.is_empty())
                     || d.reasoning.as_deref().is_some_and(|r| !r.is_empty());
-                chunk.content = d.content;
+                self.content = d.content;
             }
-            None => chunk.content = choice.text,
+            None => self.content = choice.text,
         }
     }
-    Ok(chunk)
 }
 
 /// The message of an OpenAI/vLLM error object (`{"error": {"message": …}}`
