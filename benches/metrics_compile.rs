@@ -2,8 +2,9 @@
 //!
 //! `cargo bench -p llmload-benches --bench metrics_compile`
 //!
-//! Builds 30,000 synthetic completed requests of 64 streamed tokens (2,000
-//! req/s for 15 s, 10 ms TTFT, 1 ms between tokens) and times
+//! Builds 30,000 synthetic requests of 64 streamed tokens (2,000 req/s for
+//! 15 s, 10 ms TTFT, 1 ms between tokens; the last 300 cut off by the end of
+//! the run, as with `--max-seconds`) and times
 //! `BenchmarkMetrics::compile_with` over them, best and median of 5. GuideLLM's
 //! statistics take every output token as a timed event (about 1.9 million
 //! here), so this is the cost of the report at the end of a run.
@@ -23,7 +24,12 @@ fn records(n: u64, tokens: u64) -> Vec<RequestRecord> {
             let first = start + Duration::from_micros(10_000 + (i * 7919) % 900);
             let last = first + Duration::from_micros((tokens - 1) * 1000 + (i * 104_729) % 700);
             let mut r = RequestRecord::new(RequestType::ChatCompletions, (i % 64) as u32);
-            r.status = RequestStatus::Completed;
+            // The last 300 were still streaming when the run stopped.
+            r.status = if i + 300 >= n {
+                RequestStatus::Cancelled
+            } else {
+                RequestStatus::Completed
+            };
             let t = &mut r.timings;
             t.targeted_start = Some(start);
             t.queued = Some(start);
@@ -64,7 +70,8 @@ fn main() {
         let t = Instant::now();
         let m = BenchmarkMetrics::compile_with(&recs, start, end, Selection::Overlap);
         times.push(t.elapsed());
-        assert_eq!(m.request_totals.successful, 30_000);
+        assert_eq!(m.request_totals.successful, 29_700);
+        assert_eq!(m.request_totals.incomplete, 300);
     }
     times.sort();
     println!(

@@ -189,13 +189,24 @@ impl<'a> Selected<'a> {
         StatusDistribution::from_weighted(&self.map(|r| vec![f(r)]))
     }
 
-    fn rates(
-        &self,
-        f: impl Fn(&RequestRecord) -> Vec<(Timestamp, f64)>,
-        window: Option<(f64, f64)>,
-    ) -> StatusDistribution {
-        let ev = self.map(|r| f(r).into_iter().map(|(t, w)| (self.secs(t), w)).collect());
-        StatusDistribution::rates(&ev, window.map(|w| w.0), window.map(|w| w.1))
+    /// Timed `(seconds, weight)` events appended by `f` for every selected
+    /// record, each status's list sorted (so rate distributions and merges
+    /// of these lists never sort them again).
+    fn events(&self, f: impl Fn(&RequestRecord, &mut Vec<(f64, f64)>)) -> ByStatus<(f64, f64)> {
+        let m = |v: &Vec<&RequestRecord>| {
+            let mut out = Vec::new();
+            for r in v {
+                f(r, &mut out);
+            }
+            out
+        };
+        let mut ev = ByStatus {
+            successful: m(&self.by_status.successful),
+            incomplete: m(&self.by_status.incomplete),
+            errored: m(&self.by_status.errored),
+        };
+        ev.sort_each();
+        ev
     }
 
     fn text_summary(&self, field: impl Fn(&UsageMetrics) -> Option<u64>) -> MetricsSummary {
@@ -224,7 +235,7 @@ impl<'a> Selected<'a> {
                 &il.values, &ol.values,
             )));
             summary.total_per_second = Some(StatusDistribution::rates(
-                &concat(&il.rates, &ol.rates),
+                concat(&il.rates, &ol.rates),
                 None,
                 None,
             ));
@@ -279,7 +290,7 @@ impl SideLists {
         if values.total.total_sum == 0.0 {
             return None;
         }
-        let rates = StatusDistribution::rates(&self.rates, None, None);
+        let rates = StatusDistribution::rates(self.rates.clone(), None, None);
         let conc = StatusDistribution::concurrency(&self.intervals, None, None);
         Some((values, rates, conc, self))
     }
@@ -331,6 +342,13 @@ impl BenchmarkMetrics {
             }
         }
         let open_loop = s.all().iter().any(|r| r.timings.targeted_start.is_some());
+        // Every output token is a timed event: the large lists, built and
+        // sorted once, then merged for the all-tokens rate.
+        let output_events = sel.events(|r, v| r.output_token_events(v));
+        let prompt_events = sel
+            .events(|r, v| v.extend(r.prompt_tokens_timing().map(|(t, w)| (t.as_secs_f64(), w))));
+        let tokens_per_second =
+            StatusDistribution::rates(output_events.merge_sorted(&prompt_events), None, None);
         let f0 = |x: Option<f64>| x.unwrap_or(0.0);
         let u0 = |x: Option<u64>| x.unwrap_or(0) as f64;
         BenchmarkMetrics {
@@ -340,9 +358,10 @@ impl BenchmarkMetrics {
                 incomplete: n_inc,
                 total: n_ok + n_inc + n_err,
             },
-            requests_per_second: sel.rates(
-                |r| r.request_end_time().map(|t| (t, 1.0)).into_iter().collect(),
-                window,
+            requests_per_second: StatusDistribution::rates(
+                sel.events(|r, v| v.extend(r.request_end_time().map(|t| (t.as_secs_f64(), 1.0)))),
+                window.map(|w| w.0),
+                window.map(|w| w.1),
             ),
             request_concurrency: StatusDistribution::concurrency(
                 &sel.map(|r| match (r.request_start_time(), r.request_end_time()) {
@@ -366,24 +385,16 @@ impl BenchmarkMetrics {
                     r.output_tokens().unwrap_or(1) as f64 - 1.0,
                 )
             }),
-            prompt_tokens_per_second: sel
-                .rates(|r| r.prompt_tokens_timing().into_iter().collect(), None),
-            output_tokens_per_second: sel.rates(|r| r.output_tokens_timings(), None),
-            tokens_per_second: sel.rates(
-                |r| {
-                    let mut v: Vec<_> = r.prompt_tokens_timing().into_iter().collect();
-                    v.extend(r.output_tokens_timings());
-                    v
-                },
-                None,
-            ),
+            tokens_per_second,
+            prompt_tokens_per_second: StatusDistribution::rates(prompt_events, None, None),
+            output_tokens_per_second: StatusDistribution::rates(output_events, None, None),
             // One (tokens, 1) pair per chunk, collapsed to (tokens, chunks)
             // per request: the same sums (whole numbers add exactly).
             output_tokens_per_iteration: StatusDistribution::from_weighted(
-                &sel.map(|r| per_iteration(r.output_tokens_timings())),
+                &sel.map(|r| r.output_tokens_per_chunk()),
             ),
             iter_tokens_per_iteration: StatusDistribution::from_weighted(
-                &sel.map(|r| per_iteration(r.iter_tokens_timings())),
+                &sel.map(|r| r.iter_tokens_per_chunk()),
             ),
             text: TextMetrics {
                 tokens: sel.text_summary(|u| u.text_tokens),
@@ -406,16 +417,4 @@ impl BenchmarkMetrics {
             errors_by_kind,
         }
     }
-}
-
-/// `(tokens, chunks)` for each distinct per-chunk token count.
-fn per_iteration(events: Vec<(Timestamp, f64)>) -> Vec<(f64, f64)> {
-    let mut out: Vec<(f64, f64)> = Vec::with_capacity(2);
-    for (_, tokens) in events {
-        match out.iter_mut().find(|(v, _)| *v == tokens) {
-            Some(entry) => entry.1 += 1.0,
-            None => out.push((tokens, 1.0)),
-        }
-    }
-    out
 }

@@ -241,21 +241,22 @@ impl Distribution {
     /// `intervals` are `(start, end, weight)` in seconds; the distribution is
     /// the level of overlapping weight, weighted by time spent at each level.
     pub fn concurrency_from_intervals(
-        mut intervals: Vec<(f64, f64, f64)>,
+        intervals: Vec<(f64, f64, f64)>,
         start: Option<f64>,
         end: Option<f64>,
     ) -> Self {
-        if let Some(s) = start {
-            intervals.retain(|i| i.1 >= s);
-        }
-        if let Some(e) = end {
-            intervals.retain(|i| i.0 <= e);
-        }
-        let count = intervals.len() as u64;
-        let mut events: Vec<(f64, f64)> = Vec::with_capacity(intervals.len() * 2);
-        events.extend(intervals.iter().map(|i| (i.0, i.2)));
-        events.extend(intervals.iter().map(|i| (i.1, -i.2)));
-        events.sort_unstable_by(by_both);
+        let (events, count) = concurrency_events(intervals, start, end);
+        Self::concurrency_from_events(events, count, start, end)
+    }
+
+    /// The rest of [`Distribution::concurrency_from_intervals`], from the
+    /// sorted open/close events of `count` intervals.
+    fn concurrency_from_events(
+        events: Vec<(f64, f64)>,
+        count: u64,
+        start: Option<f64>,
+        end: Option<f64>,
+    ) -> Self {
         let mut events = merge_sorted_times(events, MERGE_THRESHOLD);
         if let (Some(s), false) = (start, events.is_empty()) {
             let idx = events.partition_point(|e| e.0 < s);
@@ -296,6 +297,26 @@ impl Distribution {
     }
 }
 
+/// The intervals that reach into the window, as open (`+weight`) and close
+/// (`-weight`) events sorted by [`by_both`], and how many intervals.
+fn concurrency_events(
+    mut intervals: Vec<(f64, f64, f64)>,
+    start: Option<f64>,
+    end: Option<f64>,
+) -> (Vec<(f64, f64)>, u64) {
+    if let Some(s) = start {
+        intervals.retain(|i| i.1 >= s);
+    }
+    if let Some(e) = end {
+        intervals.retain(|i| i.0 <= e);
+    }
+    let mut events: Vec<(f64, f64)> = Vec::with_capacity(intervals.len() * 2);
+    events.extend(intervals.iter().map(|i| (i.0, i.2)));
+    events.extend(intervals.iter().map(|i| (i.1, -i.2)));
+    events.sort_unstable_by(by_both);
+    (events, intervals.len() as u64)
+}
+
 /// Order `(value, weight)` pairs by value, then weight.
 fn by_both(a: &(f64, f64), b: &(f64, f64)) -> std::cmp::Ordering {
     a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1))
@@ -333,19 +354,24 @@ fn pairwise_sum(v: &[f64]) -> f64 {
 /// GuideLLM reaches this by repeated vectorized passes (each pass merges the
 /// next group of every chain), which is quadratic when events are denser
 /// than the threshold; one greedy pass gives the same groups in linear time.
-fn merge_sorted_times(sorted: Vec<(f64, f64)>, threshold: f64) -> Vec<(f64, f64)> {
-    // Equal times first (numpy.unique), summing their weights.
-    let mut ev: Vec<(f64, f64)> = Vec::with_capacity(sorted.len());
-    for (t, w) in sorted {
-        match ev.last_mut() {
-            Some(last) if last.0 == t => last.1 += w,
-            _ => ev.push((t, w)),
+fn merge_sorted_times(mut ev: Vec<(f64, f64)>, threshold: f64) -> Vec<(f64, f64)> {
+    // Equal times first (numpy.unique), summing their weights; in place.
+    let mut n = 0;
+    for i in 0..ev.len() {
+        let (t, w) = ev[i];
+        if n > 0 && ev[n - 1].0 == t {
+            ev[n - 1].1 += w;
+        } else {
+            ev[n] = (t, w);
+            n += 1;
         }
     }
+    ev.truncate(n);
     // A group starts where the gap to the next event (a difference) is within
     // the threshold, and takes every event up to `start + threshold` (a sum):
     // the two float tests GuideLLM uses, so rounding ties fall the same way.
-    let mut out = Vec::with_capacity(ev.len());
+    // Groups are written back over the events they consumed.
+    let mut out = 0;
     let mut i = 0;
     while i < ev.len() {
         let (t, mut w) = ev[i];
@@ -357,10 +383,12 @@ fn merge_sorted_times(sorted: Vec<(f64, f64)>, threshold: f64) -> Vec<(f64, f64)
                 j += 1;
             }
         }
-        out.push((t, w));
+        ev[out] = (t, w);
+        out += 1;
         i = j;
     }
-    out
+    ev.truncate(out);
+    ev
 }
 
 /// A metric split by request status: GuideLLM's `StatusDistributionSummary`.
@@ -426,24 +454,97 @@ impl<T: Clone> ByStatus<T> {
     }
 }
 
+impl ByStatus<(f64, f64)> {
+    /// Sort each status's pairs by value, then weight.
+    pub fn sort_each(&mut self) {
+        self.successful.sort_unstable_by(by_both);
+        self.incomplete.sort_unstable_by(by_both);
+        self.errored.sort_unstable_by(by_both);
+    }
+
+    /// Status by status, the sorted merge of two sorted lists.
+    pub fn merge_sorted(&self, other: &Self) -> Self {
+        ByStatus {
+            successful: merge_pairs(&self.successful, &other.successful),
+            incomplete: merge_pairs(&self.incomplete, &other.incomplete),
+            errored: merge_pairs(&self.errored, &other.errored),
+        }
+    }
+}
+
+/// Merge two lists sorted by [`by_both`] into one sorted list.
+fn merge_pairs(a: &[(f64, f64)], b: &[(f64, f64)]) -> Vec<(f64, f64)> {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        if by_both(&b[j], &a[i]).is_lt() {
+            out.push(b[j]);
+            j += 1;
+        } else {
+            out.push(a[i]);
+            i += 1;
+        }
+    }
+    out.extend_from_slice(&a[i..]);
+    out.extend_from_slice(&b[j..]);
+    out
+}
+
 impl StatusDistribution {
     /// Weighted values split by status.
     pub fn from_weighted(v: &ByStatus<(f64, f64)>) -> Self {
         v.summarize(|x| Distribution::from_weighted(x, None))
     }
 
-    /// Rate distributions split by status.
-    pub fn rates(v: &ByStatus<(f64, f64)>, start: Option<f64>, end: Option<f64>) -> Self {
-        v.summarize(|x| Distribution::rate_from_events(x, start, end))
+    /// Rate distributions split by status. Each status's events are sorted
+    /// (in linear time when they already are) and the total is their merge,
+    /// so the largest lists are sorted once and never copied whole.
+    pub fn rates(v: ByStatus<(f64, f64)>, start: Option<f64>, end: Option<f64>) -> Self {
+        let mut v = v;
+        v.sort_each();
+        let f = |x: Vec<(f64, f64)>| Distribution::rate_from_events(x, start, end);
+        let total = if v.incomplete.is_empty() && v.errored.is_empty() {
+            None
+        } else {
+            Some(f(merge_pairs(
+                &merge_pairs(&v.successful, &v.incomplete),
+                &v.errored,
+            )))
+        };
+        let successful = f(v.successful);
+        StatusDistribution {
+            total: total.unwrap_or(successful),
+            successful,
+            incomplete: f(v.incomplete),
+            errored: f(v.errored),
+        }
     }
 
-    /// Concurrency distributions split by status.
+    /// Concurrency distributions split by status; as with rates, each
+    /// status's events are sorted once and the total is their merge.
     pub fn concurrency(
         v: &ByStatus<(f64, f64, f64)>,
         start: Option<f64>,
         end: Option<f64>,
     ) -> Self {
-        v.summarize(|x| Distribution::concurrency_from_intervals(x, start, end))
+        let part = |x: &Vec<(f64, f64, f64)>| concurrency_events(x.clone(), start, end);
+        let f = |(ev, n): (Vec<(f64, f64)>, u64)| {
+            Distribution::concurrency_from_events(ev, n, start, end)
+        };
+        let (s, i, e) = (part(&v.successful), part(&v.incomplete), part(&v.errored));
+        let total = if v.incomplete.is_empty() && v.errored.is_empty() {
+            None
+        } else {
+            let events = merge_pairs(&merge_pairs(&s.0, &i.0), &e.0);
+            Some(f((events, s.1 + i.1 + e.1)))
+        };
+        let successful = f(s);
+        StatusDistribution {
+            total: total.unwrap_or(successful),
+            successful,
+            incomplete: f(i),
+            errored: f(e),
+        }
     }
 }
 

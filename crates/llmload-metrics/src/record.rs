@@ -396,67 +396,136 @@ impl RequestRecord {
         Some((t, self.prompt_tokens().unwrap_or(0) as f64))
     }
 
-    /// `(time, tokens)` events for output: one token at the first chunk, the
-    /// rest spread evenly over the later chunks (GuideLLM's linspace).
-    pub fn output_tokens_timings(&self) -> Vec<(Timestamp, f64)> {
+    /// `(epoch seconds, tokens)` events for output, appended to `out`: one
+    /// token at the first chunk, the rest spread evenly over the later chunks
+    /// (GuideLLM's linspace on epoch seconds, so the times equal its to the bit).
+    pub fn output_token_events(&self, out: &mut Vec<(f64, f64)>) {
+        match self.output_plan() {
+            OutputPlan::None => {}
+            OutputPlan::Single(at, tokens) => out.push((at.as_secs_f64(), tokens)),
+            OutputPlan::Spread {
+                first,
+                first_tokens,
+                later,
+            } => {
+                out.push((first.as_secs_f64(), first_tokens));
+                if let Some(later) = later {
+                    later.push_events(out);
+                }
+            }
+        }
+    }
+
+    /// `(epoch seconds, tokens)` for the chunks after the first, evenly spaced
+    /// between the first and last output chunk, appended to `out`.
+    pub fn iter_token_events(&self, out: &mut Vec<(f64, f64)>) {
+        if let Some(later) = self.later_chunks() {
+            later.push_events(out);
+        }
+    }
+
+    /// `(tokens, chunks)` for each distinct token count of
+    /// [`RequestRecord::output_token_events`], in order of first appearance:
+    /// the same sums as one `(tokens, 1)` pair per event (whole numbers add
+    /// exactly), without computing the times.
+    pub fn output_tokens_per_chunk(&self) -> Vec<(f64, f64)> {
+        let mut out: Vec<(f64, f64)> = Vec::with_capacity(2);
+        let mut add = |tokens: f64, chunks: f64| match out.iter_mut().find(|e| e.0 == tokens) {
+            Some(e) => e.1 += chunks,
+            None => out.push((tokens, chunks)),
+        };
+        match self.output_plan() {
+            OutputPlan::None => {}
+            OutputPlan::Single(_, tokens) => add(tokens, 1.0),
+            OutputPlan::Spread {
+                first_tokens,
+                later,
+                ..
+            } => {
+                add(first_tokens, 1.0);
+                if let Some(l) = later {
+                    add(l.tokens, (l.n - 1) as f64);
+                }
+            }
+        }
+        out
+    }
+
+    /// `(tokens, chunks)` for [`RequestRecord::iter_token_events`].
+    pub fn iter_tokens_per_chunk(&self) -> Vec<(f64, f64)> {
+        self.later_chunks()
+            .map(|l| vec![(l.tokens, (l.n - 1) as f64)])
+            .unwrap_or_default()
+    }
+
+    fn output_plan(&self) -> OutputPlan {
         let t = &self.timings;
         match (t.first_token_iteration, t.last_token_iteration) {
-            (Some(first), Some(_)) if t.token_iterations > 1 => {
-                let mut v = Vec::with_capacity(t.token_iterations as usize);
-                let first_tokens = if self.output_tokens().unwrap_or(0) > 0 {
+            (Some(first), Some(_)) if t.token_iterations > 1 => OutputPlan::Spread {
+                first,
+                first_tokens: if self.output_tokens().unwrap_or(0) > 0 {
                     1.0
                 } else {
                     0.0
-                };
-                v.push((first, first_tokens));
-                v.extend(self.iter_tokens_timings());
-                v
-            }
+                },
+                later: self.later_chunks(),
+            },
             _ => match t.last_token_iteration.or(self.request_end_time()) {
-                Some(at) => vec![(at, self.output_tokens().unwrap_or(0) as f64)],
-                None => Vec::new(),
+                Some(at) => OutputPlan::Single(at, self.output_tokens().unwrap_or(0) as f64),
+                None => OutputPlan::None,
             },
         }
     }
 
-    /// `(time, tokens)` for the chunks after the first, evenly spaced between
-    /// the first and last output chunk.
-    pub fn iter_tokens_timings(&self) -> Vec<(Timestamp, f64)> {
+    fn later_chunks(&self) -> Option<LaterChunks> {
         let t = &self.timings;
-        let (Some(first), Some(last)) = (t.first_token_iteration, t.last_token_iteration) else {
-            return Vec::new();
-        };
-        let Some(per_iter) = self.iter_tokens_per_iteration() else {
-            return Vec::new();
-        };
-        if t.token_iterations <= 1 {
-            return Vec::new();
-        }
-        linspace_skip_first(first, last, t.token_iterations)
-            .map(|at| (at, per_iter))
-            .collect()
+        let (first, last) = (t.first_token_iteration?, t.last_token_iteration?);
+        let tokens = self.iter_tokens_per_iteration()?;
+        (t.token_iterations > 1).then_some(LaterChunks {
+            first,
+            last,
+            n: t.token_iterations,
+            tokens,
+        })
     }
 }
 
-/// `numpy.linspace(first, last, n)[1:]`, computed on epoch seconds exactly as
-/// numpy does (`i * step + start`, last point pinned), so the event times and
-/// therefore the token rates equal GuideLLM's to the bit.
-fn linspace_skip_first(
+/// How a request's output tokens are spread over time.
+enum OutputPlan {
+    None,
+    /// All of them at one instant (one chunk, or no chunk times).
+    Single(Timestamp, f64),
+    /// The first chunk's token, then the rest over the later chunks.
+    Spread {
+        first: Timestamp,
+        first_tokens: f64,
+        later: Option<LaterChunks>,
+    },
+}
+
+/// The chunks after the first: `n - 1` events of `tokens` each.
+struct LaterChunks {
     first: Timestamp,
     last: Timestamp,
     n: u64,
-) -> impl Iterator<Item = Timestamp> {
-    let a = first.as_secs_f64();
-    let b = last.as_secs_f64();
-    let step = (b - a) / (n - 1) as f64;
-    (1..n).map(move |i| {
-        if i == n - 1 {
-            last
-        } else {
+    tokens: f64,
+}
+
+impl LaterChunks {
+    /// `numpy.linspace(first, last, n)[1:]` on epoch seconds, computed as
+    /// numpy does (`i * step + start`, last point pinned).
+    fn push_events(&self, out: &mut Vec<(f64, f64)>) {
+        let a = self.first.as_secs_f64();
+        let b = self.last.as_secs_f64();
+        let n = self.n;
+        let step = (b - a) / (n - 1) as f64;
+        out.reserve(n as usize - 1);
+        for i in 1..n - 1 {
             let y = if step == 0.0 { a } else { i as f64 * step + a };
-            Timestamp::from_secs_f64(y).unwrap_or(first)
+            out.push((y, self.tokens));
         }
-    })
+        out.push((b, self.tokens));
+    }
 }
 
 #[cfg(test)]
@@ -495,26 +564,60 @@ mod tests {
         assert!((r.scheduled_latency().unwrap() - 0.153).abs() < 1e-12);
     }
 
+    fn events(r: &RequestRecord) -> Vec<(f64, f64)> {
+        let mut v = Vec::new();
+        r.output_token_events(&mut v);
+        v
+    }
+
     #[test]
     fn single_token_has_no_itl() {
         let r = record(1, 1);
         assert_eq!(r.inter_token_latency_ms(), None);
         assert_eq!(r.iter_tokens_per_iteration(), None);
-        assert_eq!(r.output_tokens_timings().len(), 1);
+        assert_eq!(events(&r).len(), 1);
+        assert_eq!(r.output_tokens_per_chunk(), vec![(1.0, 1.0)]);
+        assert!(r.iter_tokens_per_chunk().is_empty());
     }
 
     #[test]
     fn output_token_events_sum_to_output_tokens() {
         // 3 tokens per chunk after the first: 1 + 4 * 3 = 13 tokens in 5 chunks.
         let r = record(13, 5);
-        let ev = r.output_tokens_timings();
+        let ev = events(&r);
         assert_eq!(ev.len(), 5);
         let sum: f64 = ev.iter().map(|e| e.1).sum();
         assert!((sum - 13.0).abs() < 1e-12);
-        assert_eq!(
-            ev.last().unwrap().0,
-            r.timings.last_token_iteration.unwrap()
+        let (first, last) = (
+            r.timings.first_token_iteration.unwrap().as_secs_f64(),
+            r.timings.last_token_iteration.unwrap().as_secs_f64(),
         );
+        assert_eq!((ev[0].0, ev[4].0), (first, last));
+        // Evenly spaced in between, as numpy's linspace computes them.
+        let step = (last - first) / 4.0;
+        assert_eq!(ev[2].0, 2.0 * step + first);
+        let mut later = Vec::new();
+        r.iter_token_events(&mut later);
+        assert_eq!(later, ev[1..]);
+    }
+
+    #[test]
+    fn chunk_counts_match_the_events() {
+        for r in [record(13, 5), record(5, 5), record(0, 3), record(1, 1)] {
+            let mut counts: Vec<(f64, f64)> = Vec::new();
+            for (_, tokens) in events(&r) {
+                match counts.iter_mut().find(|c| c.0 == tokens) {
+                    Some(c) => c.1 += 1.0,
+                    None => counts.push((tokens, 1.0)),
+                }
+            }
+            assert_eq!(r.output_tokens_per_chunk(), counts);
+            let mut later = Vec::new();
+            r.iter_token_events(&mut later);
+            let n = later.len() as f64;
+            let expect: Vec<(f64, f64)> = later.first().map(|e| (e.1, n)).into_iter().collect();
+            assert_eq!(r.iter_tokens_per_chunk(), expect);
+        }
     }
 
     #[test]
