@@ -27,6 +27,7 @@ mod pyfmt;
 pub mod slo;
 
 use std::fmt;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 pub use guidellm::wire::Report;
@@ -134,7 +135,13 @@ impl Report {
     /// Write the report in `format` to `path`.
     pub fn write(&self, format: Format, path: &Path) -> Result<(), ReportError> {
         let text = match format {
-            Format::Json => self.to_json(),
+            // Streamed: a report with every request in it runs to ~3 KB per
+            // request, which need not sit in memory twice.
+            Format::Json => {
+                return write_atomic_with(path, |w| {
+                    serde_json::to_writer(w, self).map_err(std::io::Error::from)
+                })
+            }
             Format::Csv => csv::to_csv(self),
             Format::Yaml => self.to_yaml(),
             Format::Html => html::render(self),
@@ -165,6 +172,14 @@ fn sort_keys(v: serde_json::Value) -> serde_json::Value {
 /// Write `bytes` to `path` through a temporary file and a rename, so a
 /// reader never sees half a report.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
+    write_atomic_with(path, |w| w.write_all(bytes))
+}
+
+/// As [`write_atomic`], with the content written by `fill` through a buffer.
+pub fn write_atomic_with(
+    path: &Path,
+    fill: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> std::io::Result<()>,
+) -> Result<(), ReportError> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -178,8 +193,15 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
             .unwrap_or("report"),
         std::process::id()
     ));
-    std::fs::write(&tmp, bytes)
-        .map_err(|e| ReportError(format!("{}: cannot write: {e}", tmp.display())))?;
+    let written = std::fs::File::create(&tmp).and_then(|f| {
+        let mut w = std::io::BufWriter::with_capacity(1 << 16, f);
+        fill(&mut w)?;
+        w.flush()
+    });
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(ReportError(format!("{}: cannot write: {e}", tmp.display())));
+    }
     std::fs::rename(&tmp, path)
         .map_err(|e| ReportError(format!("{}: cannot write: {e}", path.display())))
 }
