@@ -239,8 +239,10 @@ pub(crate) async fn run_benchmark(
 ) -> Result<BenchmarkRun, EngineError> {
     let constraints = &plan.constraints;
     let concurrency = strategy.max_concurrency().max(1) as usize;
+    // One second of requests in hand: enough to ride out a stall of the
+    // producer, and what is left unsent at the end is at most that much work.
     let ahead = match strategy.rate() {
-        Some(rate) => (rate * 2.0).ceil() as usize,
+        Some(rate) => rate.ceil() as usize,
         None => concurrency * 2,
     }
     .clamp(64, 16_384);
