@@ -1,8 +1,9 @@
 //! The crash-safe journal: `benchmarks.journal.jsonl` beside the report.
 //!
-//! As a run goes, a writer thread appends one JSON line per event and
-//! hands each batch to the kernel at once (a SIGKILL loses nothing written;
-//! the data is also synced to disk at most a second apart):
+//! As a run goes, a writer thread appends one JSON line per event, in
+//! batches gathered 20 ms apart, each handed to the kernel at once (a SIGKILL
+//! loses at most the last 20 ms of finished requests; the data is also synced
+//! to disk at most a second apart):
 //! - `{"llmload_journal": 1, "args": {...}, "target", "model", "run_id", "workers"}` first,
 //! - `{"benchmark": i, "strategy": {...}}` when benchmark `i` starts (the
 //!   report's `config.strategy` form),
@@ -23,6 +24,10 @@ use llmload_engine::{RunObserver, Strategy};
 use llmload_metrics::RequestRecord;
 use llmload_report::guidellm::{strategy_from_json, strategy_json};
 use serde_json::{json, Value};
+
+/// How long the writer gathers events between batches: the most a killed
+/// process can lose of requests that had finished.
+const BATCH_GAP: Duration = Duration::from_millis(20);
 
 /// The journal's file name in the output directory.
 pub const FILE_NAME: &str = "benchmarks.journal.jsonl";
@@ -123,6 +128,9 @@ fn write_loop(file: std::fs::File, rx: mpsc::Receiver<Event>) -> std::io::Result
             file.sync_data()?;
             synced = Instant::now();
         }
+        // Gather the next batch while asleep: senders then enqueue without
+        // waking this thread, one wake-up per batch instead of per request.
+        std::thread::sleep(BATCH_GAP);
     }
     out.flush()?;
     file.sync_data()
