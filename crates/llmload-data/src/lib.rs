@@ -30,6 +30,25 @@ pub use tokenizers::Tokenizer;
 /// domain, Project Gutenberg; the text GuideLLM 0.2–0.3 shipped).
 pub const BUILTIN_CORPUS: &str = include_str!("../corpus/pride-and-prejudice.txt");
 
+/// As much of [`BUILTIN_CORPUS`] as prompts of at most `max_tokens` need:
+/// at least 32 prompts' worth (about 5 bytes a token) and 128 KB, cut at a
+/// paragraph break. The corpus is tokenized once per run, so a run of short
+/// prompts need not tokenize the whole book.
+pub fn builtin_corpus_for(max_tokens: u64) -> &'static str {
+    let want = (max_tokens.saturating_mul(32 * 5)).max(128 << 10);
+    let Ok(want) = usize::try_from(want) else {
+        return BUILTIN_CORPUS;
+    };
+    let Some(from) = (want..BUILTIN_CORPUS.len()).find(|&i| BUILTIN_CORPUS.is_char_boundary(i))
+    else {
+        return BUILTIN_CORPUS;
+    };
+    match BUILTIN_CORPUS[from..].find("\n\n") {
+        Some(k) => &BUILTIN_CORPUS[..from + k + 1],
+        None => BUILTIN_CORPUS,
+    }
+}
+
 /// Where requests come from, one benchmark at a time.
 pub trait RequestSource: Send {
     /// The next request, or `None` when the source is exhausted.
@@ -160,3 +179,20 @@ impl fmt::Display for DataError {
 }
 
 impl std::error::Error for DataError {}
+
+#[cfg(test)]
+mod corpus_size_tests {
+    use super::*;
+
+    #[test]
+    fn short_prompts_take_a_paragraph_cut_prefix_long_ones_the_whole_book() {
+        let short = builtin_corpus_for(128);
+        assert!(short.len() >= 128 << 10 && short.len() < BUILTIN_CORPUS.len());
+        assert!(BUILTIN_CORPUS.starts_with(short));
+        assert!(BUILTIN_CORPUS[short.len()..].starts_with('\n'));
+        let mid = builtin_corpus_for(2048);
+        assert!(mid.len() >= 2048 * 160 && mid.len() > short.len());
+        assert_eq!(builtin_corpus_for(10_240), BUILTIN_CORPUS);
+        assert_eq!(builtin_corpus_for(u64::MAX), BUILTIN_CORPUS);
+    }
+}

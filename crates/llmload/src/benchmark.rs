@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use llmload_client::{CancellationToken, Client};
-use llmload_data::{tokenizer, DataPlan, Dataset, PromptBuilder, Tokenizer, BUILTIN_CORPUS};
+use llmload_data::{builtin_corpus_for, tokenizer, DataPlan, Dataset, PromptBuilder, Tokenizer};
 use llmload_engine::{BodyOptions, RunContext, RunOutcome, RunPlan, INTERRUPT_GRACE};
 use llmload_mock::{MockConfig, MockHandle, MockServer};
 use llmload_report::guidellm::{self, RunInfo};
@@ -296,7 +296,7 @@ pub async fn measure(plan: &Plan, signals: &Signals) -> Result<Measured, CliErro
                 Some(path) => std::fs::read_to_string(path).map_err(|e| {
                     CliError::usage(format!("--data source {path}: cannot read ({e})"))
                 })?,
-                None => BUILTIN_CORPUS.to_string(),
+                None => builtin_corpus_for(spec.prompt.max).to_string(),
             };
             let builder =
                 PromptBuilder::new(tok, source_text).map_err(|e| CliError::usage(e.to_string()))?;
