@@ -1,6 +1,7 @@
 //! Synthetic requests: prompts of exact token counts cut from a corpus, each
 //! opening with a unique prefix, lengths drawn from the spec.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use rand::{Rng, SeedableRng};
@@ -83,30 +84,32 @@ impl PromptBuilder {
         prefix: &str,
         rng: &mut ChaCha8Rng,
     ) -> Result<RequestSpec, DataError> {
-        self.build_hinted(n, prefix, rng, &mut None)
+        self.build_hinted(n, prefix, rng, &mut Memo::default())
     }
 
-    /// As [`PromptBuilder::build_counted`], given a guess of the prefix's
-    /// token count (the previous prefix's, updated here). A guess is never
-    /// trusted: the junction encode proves `prefix + first unit` is worth
-    /// `guess + its corpus count`, so the prompt is exact either way; a wrong
-    /// guess costs one standalone encode of the prefix and a retry.
+    /// As [`PromptBuilder::build_counted`], with what earlier prompts of the
+    /// same source learnt (`memo`, updated here): a guess of the prefix's token
+    /// count (the previous prefix's) and the verdicts of earlier tail checks.
+    /// A guess is never trusted: the junction encode proves `prefix + first
+    /// unit` is worth `guess + its corpus count`, so the prompt is exact either
+    /// way; a wrong guess costs one standalone encode of the prefix and a retry.
+    /// A tail verdict is a pure function of the tail's text, so it is reused.
     fn build_hinted(
         &self,
         n: u64,
         prefix: &str,
         rng: &mut ChaCha8Rng,
-        hint: &mut Option<u64>,
+        memo: &mut Memo,
     ) -> Result<RequestSpec, DataError> {
         let k = n.saturating_sub(self.specials);
         if k == 0 {
             return Ok(RequestSpec::new(String::new(), Some(n), None));
         }
-        let mut guess = match *hint {
+        let mut guess = match memo.prefix_tokens {
             Some(p) => p,
             None => self.tokens(prefix),
         };
-        let mut measured = hint.is_none();
+        let mut measured = memo.prefix_tokens.is_none();
         let c = &self.corpus;
         let mut junction = String::with_capacity(64);
         for _ in 0..TRIES {
@@ -145,10 +148,21 @@ impl PromptBuilder {
                 continue;
             }
             let tail = e.saturating_sub(2).max(head);
-            if tail < e && self.tokens(c.slice(tail, e)) != c.count(tail, e) {
-                continue;
+            if tail < e {
+                let text = c.slice(tail, e);
+                let ok = match memo.tails.get(text) {
+                    Some(&ok) => ok,
+                    None => {
+                        let ok = self.tokens(text) == c.count(tail, e);
+                        memo.tails.insert(text.into(), ok);
+                        ok
+                    }
+                };
+                if !ok {
+                    continue;
+                }
             }
-            *hint = Some(guess);
+            memo.prefix_tokens = Some(guess);
             let mut prompt = String::with_capacity(used.len() + c.slice(u, e).len());
             prompt.push_str(used);
             prompt.push_str(c.slice(u, e));
@@ -181,8 +195,17 @@ pub struct SyntheticSource {
     prompt_rng: ChaCha8Rng,
     output_rng: ChaCha8Rng,
     offset_rng: ChaCha8Rng,
+    memo: Memo,
+}
+
+/// What a source's earlier prompts learnt about the tokenizer.
+#[derive(Debug, Default)]
+struct Memo {
     /// The last prefix's token count, a guess for the next one.
     prefix_tokens: Option<u64>,
+    /// Tail texts already checked, and whether each encodes to its corpus
+    /// count. English repeats its word pairs, so most tails are met again.
+    tails: HashMap<Box<str>, bool>,
 }
 
 impl SyntheticSource {
@@ -197,7 +220,7 @@ impl SyntheticSource {
             prompt_rng: ChaCha8Rng::seed_from_u64(s),
             output_rng: ChaCha8Rng::seed_from_u64(s.wrapping_add(1)),
             offset_rng: ChaCha8Rng::seed_from_u64(s.wrapping_add(3)),
-            prefix_tokens: None,
+            memo: Memo::default(),
         }
     }
 
@@ -209,7 +232,7 @@ impl SyntheticSource {
         self.index += 1;
         let mut spec =
             self.builder
-                .build_hinted(n, &prefix, &mut self.offset_rng, &mut self.prefix_tokens)?;
+                .build_hinted(n, &prefix, &mut self.offset_rng, &mut self.memo)?;
         spec.output_tokens = output_tokens;
         Ok(spec)
     }
