@@ -410,7 +410,7 @@ impl Client {
         // the timer is re-armed only when it fires early, not on every chunk.
         let cancelled = CancelWatch::new(cancel);
         tokio::pin!(cancelled);
-        let mut last_data = tokio::time::Instant::now();
+        let mut last_data = now();
         let stall_limit = self.inner.stall_timeout;
         let stall = tokio::time::sleep(stall_limit.unwrap_or(Duration::from_secs(86_400 * 365)));
         tokio::pin!(stall);
@@ -421,15 +421,17 @@ impl Client {
                 f = body.frame() => f,
                 _ = &mut stall, if stall_limit.is_some() => {
                     let limit = stall_limit.expect("guarded");
-                    if last_data.elapsed() >= limit {
+                    let idle = now().saturating_since(last_data);
+                    if idle >= limit {
                         return Err(Stop::Failed(ClientError::stalled(format!("no data for {limit:?}"))));
                     }
-                    stall.as_mut().reset(last_data + limit);
+                    stall.as_mut().reset(tokio::time::Instant::now() + (limit - idle));
                     continue;
                 }
             };
-            last_data = tokio::time::Instant::now();
+            // One clock read per chunk: its arrival time, also the stall timer's mark.
             let at = now();
+            last_data = at;
             match frame {
                 None => break,
                 Some(Err(e)) => return Err(Stop::Failed(classify_body(&e))),
