@@ -84,19 +84,53 @@ pub fn bundled_gpt2() -> Tokenizer {
 /// Load a tokenizer from a `--processor` value.
 pub fn load(processor: &str) -> Result<Tokenizer, DataError> {
     let path = resolve(processor)?;
-    Tokenizer::from_file(&path).map_err(|e| {
+    let mut tok = Tokenizer::from_file(&path).map_err(|e| {
         let why = e.to_string();
         let why = why.lines().next().unwrap_or("unreadable");
         DataError::new(format!(
             "--processor {}: not a tokenizer.json ({why})",
             path.display()
         ))
-    })
+    })?;
+    // Counts are of whole texts, as transformers' `encode(text)` gives them:
+    // a truncation or padding the file configures would change them.
+    tok.with_padding(None);
+    tok.with_truncation(None)
+        .map_err(|e| DataError::new(format!("--processor {}: {e}", path.display())))?;
+    Ok(tok)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_configured_truncation_or_padding_does_not_change_counts() {
+        let shared = env!("LLMLOAD_SHARED");
+        let mut t =
+            Tokenizer::from_file(format!("{shared}/tokenizers/gpt2/tokenizer.json")).unwrap();
+        t.with_truncation(Some(tokenizers::TruncationParams {
+            max_length: 8,
+            ..Default::default()
+        }))
+        .unwrap();
+        t.with_padding(Some(tokenizers::PaddingParams {
+            strategy: tokenizers::PaddingStrategy::Fixed(64),
+            ..Default::default()
+        }));
+        let path = std::env::temp_dir().join(format!("llmload-trunc-{}.json", std::process::id()));
+        t.save(&path, false).unwrap();
+        let text = "It is a truth universally acknowledged, that a single man in possession";
+        assert_eq!(t.encode(text, false).unwrap().len(), 64, "the file pads");
+        let loaded = load(path.to_str().unwrap()).unwrap();
+        let _ = std::fs::remove_file(&path);
+        let plain =
+            Tokenizer::from_file(format!("{shared}/tokenizers/gpt2/tokenizer.json")).unwrap();
+        assert_eq!(
+            loaded.encode(text, false).unwrap().len(),
+            plain.encode(text, false).unwrap().len()
+        );
+    }
 
     #[test]
     fn resolves_files_dirs_and_the_hf_cache() {
