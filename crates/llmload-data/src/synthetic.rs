@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use tokenizers::Tokenizer;
+use tokenizers::{Model, OffsetReferential, OffsetType, PreTokenizer, Tokenizer};
 
 use crate::corpus::Corpus;
 use crate::spec::SyntheticSpec;
@@ -63,11 +63,26 @@ impl PromptBuilder {
         self.corpus.tokens()
     }
 
+    /// Tokens in `s` without special tokens: `encode(s, false).len()`, taken
+    /// through the same pipeline (added tokens, normalizer, pre-tokenizer,
+    /// model) without building an `Encoding` (ids, offsets, masks) from it.
     fn tokens(&self, s: &str) -> u64 {
-        self.tokenizer
-            .encode(s, false)
-            .map(|e| e.len() as u64)
-            .unwrap_or(u64::MAX)
+        let t = &*self.tokenizer;
+        let mut pre = t
+            .get_added_vocabulary()
+            .extract_and_normalize(t.get_normalizer(), s);
+        if let Some(p) = t.get_pre_tokenizer() {
+            if p.pre_tokenize(&mut pre).is_err() {
+                return u64::MAX;
+            }
+        }
+        if pre.tokenize(|n| t.get_model().tokenize(n.get())).is_err() {
+            return u64::MAX;
+        }
+        pre.get_splits(OffsetReferential::Original, OffsetType::Byte)
+            .iter()
+            .map(|(_, _, toks)| toks.as_ref().map_or(0, Vec::len) as u64)
+            .sum()
     }
 
     /// A prompt that encodes to exactly `n` tokens, starting with `prefix`
@@ -235,5 +250,31 @@ impl SyntheticSource {
                 .build_hinted(n, &prefix, &mut self.offset_rng, &mut self.memo)?;
         spec.output_tokens = output_tokens;
         Ok(spec)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_count_equals_a_full_encode() {
+        for name in ["qwen2.5", "llama-3", "gpt2"] {
+            let dir = format!("{}/tokenizers/{name}", env!("LLMLOAD_SHARED"));
+            let tok = Arc::new(crate::tokenizer::load(&dir).unwrap());
+            let b = PromptBuilder::new(Arc::clone(&tok), crate::BUILTIN_CORPUS[..20_000].into())
+                .unwrap();
+            for s in [
+                "",
+                "1-0: It",
+                "12-123456: is a truth",
+                "  spaces\n\nand\ttabs  ",
+                "<|endoftext|> <|im_start|>user<|im_end|> <|begin_of_text|>",
+                "naïve café 東京 ต้ม 🙂 don't 12345678",
+            ] {
+                let full = tok.encode(s, false).unwrap().len() as u64;
+                assert_eq!(b.tokens(s), full, "{name}: {s:?}");
+            }
+        }
     }
 }
