@@ -497,53 +497,54 @@ impl StatusDistribution {
     }
 
     /// Rate distributions split by status. Each status's events are sorted
-    /// (in linear time when they already are) and the total is their merge,
-    /// so the largest lists are sorted once and never copied whole.
+    /// (in linear time when they already are), so the largest lists are
+    /// sorted once and never copied whole.
     pub fn rates(v: ByStatus<(f64, f64)>, start: Option<f64>, end: Option<f64>) -> Self {
         let mut v = v;
         v.sort_each();
-        let f = |x: Vec<(f64, f64)>| Distribution::rate_from_events(x, start, end);
-        let total = if v.incomplete.is_empty() && v.errored.is_empty() {
-            None
-        } else {
-            Some(f(merge_pairs(
-                &merge_pairs(&v.successful, &v.incomplete),
-                &v.errored,
-            )))
-        };
-        let successful = f(v.successful);
-        StatusDistribution {
-            total: total.unwrap_or(successful),
-            successful,
-            incomplete: f(v.incomplete),
-            errored: f(v.errored),
-        }
+        let n = [0; 3];
+        Self::of_sorted_events(v, n, |x, _| Distribution::rate_from_events(x, start, end))
     }
 
-    /// Concurrency distributions split by status; as with rates, each
-    /// status's events are sorted once and the total is their merge.
+    /// Concurrency distributions split by status, from each status's sorted
+    /// open/close events.
     pub fn concurrency(
         v: &ByStatus<(f64, f64, f64)>,
         start: Option<f64>,
         end: Option<f64>,
     ) -> Self {
         let part = |x: &Vec<(f64, f64, f64)>| concurrency_events(x.clone(), start, end);
-        let f = |(ev, n): (Vec<(f64, f64)>, u64)| {
-            Distribution::concurrency_from_events(ev, n, start, end)
-        };
         let (s, i, e) = (part(&v.successful), part(&v.incomplete), part(&v.errored));
+        let events = ByStatus {
+            successful: s.0,
+            incomplete: i.0,
+            errored: e.0,
+        };
+        Self::of_sorted_events(events, [s.1, i.1, e.1], |ev, n| {
+            Distribution::concurrency_from_events(ev, n, start, end)
+        })
+    }
+
+    /// `f` of each status's sorted events (given with that status's count)
+    /// and of their merge for the total (never a second sort); with nothing
+    /// but successes the total is the successful one.
+    fn of_sorted_events(
+        v: ByStatus<(f64, f64)>,
+        [ok, inc, err]: [u64; 3],
+        f: impl Fn(Vec<(f64, f64)>, u64) -> Distribution,
+    ) -> Self {
         let total = if v.incomplete.is_empty() && v.errored.is_empty() {
             None
         } else {
-            let events = merge_pairs(&merge_pairs(&s.0, &i.0), &e.0);
-            Some(f((events, s.1 + i.1 + e.1)))
+            let all = merge_pairs(&merge_pairs(&v.successful, &v.incomplete), &v.errored);
+            Some(f(all, ok + inc + err))
         };
-        let successful = f(s);
+        let successful = f(v.successful, ok);
         StatusDistribution {
             total: total.unwrap_or(successful),
             successful,
-            incomplete: f(i),
-            errored: f(e),
+            incomplete: f(v.incomplete, inc),
+            errored: f(v.errored, err),
         }
     }
 }
