@@ -416,14 +416,6 @@ impl RequestRecord {
         }
     }
 
-    /// `(epoch seconds, tokens)` for the chunks after the first, evenly spaced
-    /// between the first and last output chunk, appended to `out`.
-    pub fn iter_token_events(&self, out: &mut Vec<(f64, f64)>) {
-        if let Some(later) = self.later_chunks() {
-            later.push_events(out);
-        }
-    }
-
     /// `(tokens, chunks)` for each distinct token count of
     /// [`RequestRecord::output_token_events`], in order of first appearance:
     /// the same sums as one `(tokens, 1)` pair per event (whole numbers add
@@ -451,7 +443,7 @@ impl RequestRecord {
         out
     }
 
-    /// `(tokens, chunks)` for [`RequestRecord::iter_token_events`].
+    /// `(tokens, chunks)` for the output events after the first chunk's.
     pub fn iter_tokens_per_chunk(&self) -> Vec<(f64, f64)> {
         self.later_chunks()
             .map(|l| vec![(l.tokens, (l.n - 1) as f64)])
@@ -596,9 +588,7 @@ mod tests {
         // Evenly spaced in between, as numpy's linspace computes them.
         let step = (last - first) / 4.0;
         assert_eq!(ev[2].0, 2.0 * step + first);
-        let mut later = Vec::new();
-        r.iter_token_events(&mut later);
-        assert_eq!(later, ev[1..]);
+        assert!(ev[1..].iter().all(|e| e.1 == 3.0));
     }
 
     #[test]
@@ -612,8 +602,7 @@ mod tests {
                 }
             }
             assert_eq!(r.output_tokens_per_chunk(), counts);
-            let mut later = Vec::new();
-            r.iter_token_events(&mut later);
+            let later = &events(&r)[1..];
             let n = later.len() as f64;
             let expect: Vec<(f64, f64)> = later.first().map(|e| (e.1, n)).into_iter().collect();
             assert_eq!(r.iter_tokens_per_chunk(), expect);
