@@ -22,7 +22,7 @@ use std::fmt;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-pub use timer::{sleep_until, Sleep};
+pub use timer::{sleep_until, RuntimeTimer, Sleep};
 
 /// A point in time: nanoseconds since the UNIX epoch, from the process clock.
 #[derive(

@@ -111,20 +111,33 @@ pub fn main() -> ExitCode {
         }
     };
     raise_fd_limit();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
+    // Precise sleeps (sends, mock tokens) are served by the runtime's own
+    // reactor: the kernel wakes the worker at the instant, no other thread.
+    // `LLMLOAD_TIMER=thread` (for comparisons), or no timerfd: the timer
+    // thread serves them, spinning the last microseconds.
+    let thread_timer = std::env::var("LLMLOAD_TIMER").as_deref() == Ok("thread");
+    let timer = llmload_clock::RuntimeTimer::new();
+    let attach = timer.clone();
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    builder
         .worker_threads(benchmark::worker_threads())
-        // Tasks woken by the precise timer (requests due now) come through the
-        // global queue: check it often, not every 61 local tasks.
-        .global_queue_interval(8)
-        .enable_all()
-        .build()
-    {
+        .on_thread_start(move || attach.attach_thread())
+        .enable_all();
+    if thread_timer {
+        // Tasks the timer thread wakes come through the global queue:
+        // check it often, not every 61 local tasks.
+        builder.global_queue_interval(8);
+    }
+    let runtime = match builder.build() {
         Ok(r) => r,
         Err(e) => {
             eprintln!("llmload: error: cannot start the runtime: {e}");
             return ExitCode::from(2);
         }
     };
+    if !thread_timer {
+        let _ = timer.start(runtime.handle());
+    }
     match runtime.block_on(run(cli)) {
         Ok(code) => code,
         Err(e) => {
