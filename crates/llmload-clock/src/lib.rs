@@ -7,11 +7,13 @@
 //!   clock read once, plus `Instant` offsets), so differences between stamps
 //!   are exact monotonic durations while the absolute value still means
 //!   "seconds since 1970" in reports and can be compared across machines.
-//! - [`sleep_until`]: an async sleep served by one dedicated timer thread that
-//!   waits on a condition variable with 1 ns timer slack and spins the last
-//!   few tens of microseconds. Tokio's timer wheel rounds every sleep up to
-//!   the next millisecond; pacing arrivals and emitting mock tokens need far
-//!   better than that.
+//! - [`sleep_until`]: an async sleep that wakes within microseconds of its
+//!   deadline, never before. Tokio's timer wheel rounds every sleep up to the
+//!   next millisecond; pacing arrivals and emitting mock tokens need far
+//!   better than that. On the threads of a runtime with a started
+//!   [`RuntimeTimer`] a timerfd in the reactor serves it (the kernel wakes
+//!   the worker at the instant); elsewhere one dedicated timer thread does
+//!   (1 ns timer slack, spinning the last 10–20 µs).
 //!
 //! # What it does not own
 //! Scheduling policy (the engine), and anything about HTTP.
