@@ -233,11 +233,7 @@ fn parse_csv(text: &str) -> Vec<Vec<String>> {
 /// The rows of a file as JSON objects (strings become `{"text": ...}`).
 fn read_rows(path: &Path, text: &str) -> Result<Vec<Map<String, Value>>, DataError> {
     let name = path.display();
-    let ext = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .unwrap_or("")
-        .to_ascii_lowercase();
+    let ext = crate::extension(path);
     let obj = |v: Value| -> Option<Map<String, Value>> {
         match v {
             Value::Object(m) => Some(m),

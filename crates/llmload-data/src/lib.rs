@@ -142,6 +142,14 @@ impl RequestSpec {
     }
 }
 
+/// A file's extension in lower case (`""` when it has none).
+fn extension(path: &std::path::Path) -> String {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase()
+}
+
 /// Python's `str.isspace`, which `str.split()` splits on.
 pub fn is_py_space(c: char) -> bool {
     c.is_whitespace() || ('\x1c'..='\x1f').contains(&c)

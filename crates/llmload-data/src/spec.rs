@@ -153,11 +153,7 @@ impl SyntheticSpec {
     /// object (it may be a dataset).
     pub fn from_file(path: &std::path::Path) -> Result<Option<SyntheticSpec>, DataError> {
         let name = path.display();
-        let ext = path
-            .extension()
-            .and_then(|e| e.to_str())
-            .unwrap_or("")
-            .to_ascii_lowercase();
+        let ext = crate::extension(path);
         if !matches!(ext.as_str(), "json" | "yaml" | "yml" | "config") {
             return Ok(None);
         }

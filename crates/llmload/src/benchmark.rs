@@ -177,20 +177,27 @@ pub struct Measured {
     pub any_success: bool,
 }
 
+impl Measured {
+    /// The command's exit code: 130 when interrupted, 1 when no request
+    /// succeeded, else 0.
+    pub fn exit_code(&self) -> ExitCode {
+        if self.interrupted {
+            ExitCode::from(130)
+        } else if self.any_success {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        }
+    }
+}
+
 /// Run a benchmark plan end to end: outputs written, console tables,
 /// the exit code.
 pub async fn run(plan: Plan) -> Result<ExitCode, CliError> {
     let signals = Signals::install();
     let m = measure(&plan, &signals).await?;
     write_outputs(&plan, &m.report)?;
-    if m.interrupted {
-        return Ok(ExitCode::from(130));
-    }
-    Ok(if m.any_success {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    Ok(m.exit_code())
 }
 
 /// Write the plan's report files and print its console tables.

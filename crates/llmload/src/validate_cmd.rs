@@ -316,14 +316,7 @@ pub async fn opennebula(a: &OpennebulaArgs) -> Result<ExitCode, CliError> {
     {
         println!("\nHTML report: {}", path.display());
     }
-    if m.interrupted {
-        return Ok(ExitCode::from(130));
-    }
-    Ok(if m.any_success {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    Ok(m.exit_code())
 }
 
 #[cfg(test)]
