@@ -9,20 +9,11 @@ use sha2::{Digest, Sha256};
 /// bodies in send order.
 fn bodies(extra: &[&str], tag: &str) -> Vec<String> {
     let dir = common::tempdir(tag);
-    let mut args = vec![
-        "benchmark",
-        "--target",
-        "mock",
-        "--rate-type",
-        "synchronous",
-        "--max-requests",
-        "12",
-        "--outputs",
-        "json",
-        "--disable-console-outputs",
-        "--output-dir",
-        dir.to_str().unwrap(),
-    ];
+    let mut args = common::words(
+        "benchmark --target mock --rate-type synchronous --max-requests 12 \
+         --outputs json --disable-console-outputs --output-dir",
+    );
+    args.push(dir.to_str().unwrap());
     args.extend_from_slice(extra);
     let out = common::run(&args);
     assert!(
@@ -102,40 +93,24 @@ fn dataset_files_cycle_and_map_columns() {
     );
 }
 
-fn check_bad(args: &[&str], needle: &str) {
-    let out = common::run(args);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
-    assert!(stderr.contains(needle), "{stderr:?} lacks {needle:?}");
-}
-
 #[test]
 fn bad_data_files() {
     let dir = common::tempdir("bad-data");
-    let base = [
-        "benchmark",
-        "--target",
-        "mock",
-        "--rate-type",
-        "synchronous",
-        "--max-requests",
-        "1",
-        "--data",
-    ];
-    check_bad(
+    let base =
+        common::words("benchmark --target mock --rate-type synchronous --max-requests 1 --data");
+    common::refused(
         &[&base[..], &["/no/such/file.jsonl"]].concat(),
         "/no/such/file.jsonl",
     );
     let nocol = dir.join("nocol.jsonl");
     std::fs::write(&nocol, "{\"colour\": \"blue\"}\n").unwrap();
-    check_bad(
+    common::refused(
         &[&base[..], &[nocol.to_str().unwrap()]].concat(),
         "no usable prompt column",
     );
     let notok = dir.join("tokenizer.json");
     std::fs::write(&notok, "{\"not\": \"a tokenizer\"}").unwrap();
-    check_bad(
+    common::refused(
         &[
             &base[..],
             &[
@@ -149,7 +124,7 @@ fn bad_data_files() {
     );
     let spec = dir.join("spec.yaml");
     std::fs::write(&spec, "prompt_tokens: 8\nprompt_tokens_stdev: -2\n").unwrap();
-    check_bad(
+    common::refused(
         &[&base[..], &[spec.to_str().unwrap()]].concat(),
         "prompt_tokens_stdev",
     );

@@ -124,20 +124,12 @@ fn sigkill_at_a_random_moment_then_rebuild_from_the_journal() {
 #[test]
 fn a_finished_run_leaves_no_journal() {
     let dir = common::tempdir("journal-done");
-    let out = common::run(&[
-        "benchmark",
-        "--target",
-        "mock",
-        "--rate-type",
-        "synchronous",
-        "--max-requests",
-        "5",
-        "--data",
-        "prompt_tokens=16,output_tokens=4",
-        "--disable-progress",
-        "--output-dir",
-        dir.to_str().unwrap(),
-    ]);
+    let mut args = common::words(
+        "benchmark --target mock --rate-type synchronous --max-requests 5 \
+         --data prompt_tokens=16,output_tokens=4 --disable-progress --output-dir",
+    );
+    args.push(dir.to_str().unwrap());
+    let out = common::run(&args);
     assert!(out.status.success());
     assert!(dir.join("benchmarks.json").exists());
     assert!(!dir.join("benchmarks.journal.jsonl").exists());

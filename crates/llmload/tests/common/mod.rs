@@ -76,6 +76,29 @@ pub fn run(args: &[&str]) -> Output {
     llmload().args(args).stdin(Stdio::null()).output().unwrap()
 }
 
+/// The words of a command line (for arguments without spaces).
+pub fn words(line: &str) -> Vec<&str> {
+    line.split_whitespace().collect()
+}
+
+/// Run `llmload` with `args` and check it is refused as bad input: exit
+/// code 2 and one line on stderr that contains `needle`, no panic.
+pub fn refused(args: &[&str], needle: &str) {
+    let out = run(args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+    assert_eq!(
+        stderr.trim_end().lines().count(),
+        1,
+        "{args:?}: not one line: {stderr}"
+    );
+    assert!(
+        stderr.contains(needle),
+        "{args:?}: {stderr:?} lacks {needle:?}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
 /// The JSON report in `dir`.
 pub fn report(dir: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(dir.join("benchmarks.json")).unwrap()).unwrap()
