@@ -199,8 +199,9 @@ fn row_spec(
     Some(spec)
 }
 
-/// Minimal RFC 4180 CSV: quoted fields, doubled quotes, CRLF or LF.
-fn parse_csv(text: &str) -> Vec<Vec<String>> {
+/// Minimal RFC 4180 CSV: quoted fields, doubled quotes, CRLF or LF; blank
+/// lines dropped.
+pub fn parse_csv(text: &str) -> Vec<Vec<String>> {
     let mut rows = Vec::new();
     let (mut row, mut cell, mut quoted) = (Vec::new(), String::new(), false);
     let mut chars = text.chars().peekable();

@@ -21,7 +21,7 @@ pub mod tokenizer;
 use std::fmt;
 
 pub use corpus::Corpus;
-pub use dataset::{ColumnMapping, Dataset, DatasetSource, TEXT_COLUMNS};
+pub use dataset::{parse_csv, ColumnMapping, Dataset, DatasetSource, TEXT_COLUMNS};
 pub use spec::{LengthDist, SyntheticSpec, SPEC_KEYS};
 pub use synthetic::{PromptBuilder, SyntheticSource};
 pub use tokenizers::Tokenizer;
