@@ -2,23 +2,36 @@
 //! llmload itself.
 //!
 //! # What this crate owns
-//! [`MockServer`]: `GET /health`, `/v1/models`, `/version`; `POST
-//! /v1/completions` and `/v1/chat/completions`, streamed or not, with usage,
-//! in the byte shape of vLLM 0.32. It honours `max_tokens` /
-//! `max_completion_tokens`, answers after a configurable time to first token
-//! and inter-token latency (normal jitter, seeded), wakes each token with a
-//! sub-millisecond timer, and keeps a [`RequestLog`] of the true times it
-//! received each request and sent each token, so tests can compare what a
-//! client measured against the truth. It injects the failures of
-//! [`Faults`] (error statuses, cut, malformed, stalled or oversized streams,
-//! slow headers, a port that closes), each logged with the request.
+//! [`MockServer`]: `GET /health`, `/v1/models` (with a `root`), `/version`,
+//! `/metrics` (vLLM's Prometheus names); `POST /tokenize` and
+//! `/v1/completions` and `/v1/chat/completions`, streamed or not, with usage,
+//! in the byte shape of vLLM 0.32 (a chat template's tokens added to a chat
+//! prompt's usage, `cached_tokens` from the prefix cache). It honours
+//! `max_tokens` / `max_completion_tokens` and the context length, and times
+//! tokens in one of two ways:
+//! - fixed latencies: a time to first token and an inter-token latency
+//!   (normal jitter, seeded), whatever the load;
+//! - a simulated vLLM engine ([`EngineModel`]): continuous batching with a
+//!   batch limit, a token budget per step, prefill and decode costs, a KV
+//!   cache with preemption, a FCFS queue and a prefix cache, so latency
+//!   grows with load and the server has a knee at a rate that follows from
+//!   the model ([`EngineModel::sustainable_rate`]).
+//!
+//! Each token is woken with a sub-millisecond timer, and a [`RequestLog`]
+//! keeps the true times it received each request and sent each token, so
+//! tests can compare what a client measured against the truth. It injects
+//! the failures of [`Faults`] (error statuses, cut, malformed, stalled or
+//! oversized streams, slow headers, a port that closes), each logged with
+//! the request.
 //!
 //! # What it does not own
 //! Anything about load generation; it knows no other llmload crate but the clock.
 
 mod fault;
 mod log;
+mod metrics;
 mod server;
+mod sim;
 mod stream;
 mod wire;
 
@@ -34,13 +47,27 @@ use tokio_util::sync::CancellationToken;
 
 pub use fault::{Fault, Faults, HUGE_CHUNK_BYTES};
 pub use log::RequestLog;
+pub use sim::EngineModel;
 pub use stream::Jitter;
 
 /// Receives every request's log entry as it completes (e.g. to write a file).
 pub type LogSink = Arc<dyn Fn(&RequestLog) + Send + Sync>;
 
-/// Counts the prompt tokens the mock reports in usage.
-pub type PromptCounter = Arc<dyn Fn(&str) -> u64 + Send + Sync>;
+/// Turns prompt text into token ids (usage, `/tokenize`, the prefix cache).
+pub type PromptTokenizer = Arc<dyn Fn(&str) -> Vec<u32> + Send + Sync>;
+
+/// Stand-in token ids when no tokenizer is given: one per 4 characters.
+fn char_tokens(s: &str) -> Vec<u32> {
+    let chars: Vec<char> = s.chars().collect();
+    chars
+        .chunks(4)
+        .map(|c| {
+            c.iter()
+                .fold(0u32, |h, &ch| h.wrapping_mul(31).wrapping_add(ch as u32))
+                % 150_000
+        })
+        .collect()
+}
 
 /// A token count drawn from a normal distribution, at least 1.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -77,8 +104,19 @@ pub struct MockConfig {
     pub token_text: String,
     /// Seed for the jitter.
     pub seed: u64,
-    /// Prompt token counting for usage (default: one token per 4 characters).
-    pub prompt_counter: PromptCounter,
+    /// Prompt tokenization for usage and `/tokenize` (default: one token per 4 characters).
+    pub tokenizer: PromptTokenizer,
+    /// When set, a simulated engine with this capacity times the tokens
+    /// (`ttft` and `itl` are then unused).
+    pub engine: Option<EngineModel>,
+    /// Tokens a chat template adds to a chat request's prompt (vLLM with
+    /// Qwen2.5's default system prompt: 29), plus 5 per message after the first.
+    pub chat_template_tokens: u64,
+    /// The context length: longer prompts get vLLM's HTTP 400.
+    pub max_model_len: u64,
+    /// `root` of the model in `GET /v1/models` (vLLM: the path it loaded
+    /// the model from); default: the model name.
+    pub root: Option<String>,
     /// Reported by `GET /version`.
     pub version: String,
     /// Failures to inject.
@@ -95,6 +133,7 @@ impl fmt::Debug for MockConfig {
             .field("ttft", &self.ttft)
             .field("itl", &self.itl)
             .field("output_tokens", &self.output_tokens)
+            .field("engine", &self.engine)
             .finish_non_exhaustive()
     }
 }
@@ -111,7 +150,11 @@ impl Default for MockConfig {
             },
             token_text: " tok".into(),
             seed: 42,
-            prompt_counter: Arc::new(|s: &str| s.chars().count().div_ceil(4) as u64),
+            tokenizer: Arc::new(char_tokens),
+            engine: None,
+            chat_template_tokens: 0,
+            max_model_len: 131_072,
+            root: None,
             version: concat!("llmload-mock-", env!("CARGO_PKG_VERSION")).into(),
             faults: Faults::default(),
             api_key: None,
@@ -127,6 +170,10 @@ pub(crate) struct Shared {
     pub(crate) slots: Option<Arc<tokio::sync::Semaphore>>,
     /// Cancelled to close the port and every connection (a fault).
     pub(crate) close: CancellationToken,
+    /// What `/metrics` reports.
+    pub(crate) metrics: Arc<metrics::Metrics>,
+    /// The simulated engine, when the config has one.
+    pub(crate) engine: Option<sim::Engine>,
     log: Option<Mutex<Vec<RequestLog>>>,
     sink: Option<LogSink>,
 }
@@ -172,16 +219,22 @@ impl MockServer {
             .faults
             .max_concurrent_requests
             .map(|n| Arc::new(tokio::sync::Semaphore::new(n.max(1))));
+        let stop = CancellationToken::new();
+        let metrics = Arc::new(metrics::Metrics::new(&config.model));
+        let engine = config
+            .engine
+            .map(|m| sim::Engine::start(m, Arc::clone(&metrics), stop.clone()));
         let shared = Arc::new(Shared {
             config,
             serial: AtomicU64::new(0),
             tokens_sent: AtomicU64::new(0),
             slots,
             close: CancellationToken::new(),
+            metrics,
+            engine,
             log: keep_log.then(|| Mutex::new(Vec::new())),
             sink,
         });
-        let stop = CancellationToken::new();
         let task = tokio::spawn(server::serve(listener, Arc::clone(&shared), stop.clone()));
         Ok(MockHandle {
             addr,

@@ -38,4 +38,9 @@ impl RequestLog {
     pub fn ttft_ms(&self) -> Option<f64> {
         Some(self.first_token_at?.secs_since(self.received_at?) * 1000.0)
     }
+
+    /// Seconds from receiving the request to `at` (0 when not received).
+    pub(crate) fn secs_since_received(&self, at: Timestamp) -> f64 {
+        self.received_at.map_or(0.0, |r| at.secs_since(r).max(0.0))
+    }
 }

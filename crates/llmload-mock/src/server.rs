@@ -18,7 +18,9 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::log::RequestLog;
-use crate::stream::{MockBody, StreamPlan, TokenStream};
+use crate::metrics::Finish;
+use crate::sim::{block_hashes, Event};
+use crate::stream::{MockBody, Pacer, StreamPlan, TokenStream};
 use crate::wire::{self, ChunkPrefix};
 use crate::Fault;
 use crate::Shared;
@@ -77,7 +79,20 @@ async fn handle(
     let resp = match (req.method(), path.as_str()) {
         (&Method::GET, "/health") => Response::new(MockBody::full(Bytes::new())),
         (&Method::GET, "/v1/models") => {
-            json(StatusCode::OK, wire::models(&shared.config.model, created))
+            let cfg = &shared.config;
+            let root = cfg.root.as_deref().unwrap_or(&cfg.model);
+            json(
+                StatusCode::OK,
+                wire::models(&cfg.model, root, cfg.max_model_len, created),
+            )
+        }
+        (&Method::GET, "/metrics") => {
+            let mut r = Response::new(MockBody::full(shared.metrics.render()));
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                header::HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+            );
+            r
         }
         (&Method::GET, "/version") => json(
             StatusCode::OK,
@@ -90,6 +105,7 @@ async fn handle(
             StatusCode::UNAUTHORIZED,
             r#"{"error":"Unauthorized"}"#.to_string(),
         ),
+        (&Method::POST, "/tokenize") => tokenize(req, &shared).await,
         (&Method::POST, "/v1/completions") => completion(req, shared, false, path).await,
         (&Method::POST, "/v1/chat/completions") => completion(req, shared, true, path).await,
         _ => json(
@@ -110,9 +126,11 @@ fn authorized(req: &Request<Incoming>, cfg: &crate::MockConfig) -> bool {
         == Some(key.as_str())
 }
 
-/// The prompt text of a chat or completions request body.
-fn prompt_text(body: &Value, chat: bool) -> String {
+/// The prompt text of a chat or completions request body, and how many
+/// chat messages it has.
+fn prompt_text(body: &Value, chat: bool) -> (String, u64) {
     let mut out = String::new();
+    let mut messages = 0;
     let mut add = |s: &str| {
         if !out.is_empty() {
             out.push('\n');
@@ -126,6 +144,7 @@ fn prompt_text(body: &Value, chat: bool) -> String {
             .into_iter()
             .flatten()
         {
+            messages += 1;
             match m.get("content") {
                 Some(Value::String(s)) => add(s),
                 Some(Value::Array(parts)) => {
@@ -145,7 +164,40 @@ fn prompt_text(body: &Value, chat: bool) -> String {
             _ => {}
         }
     }
-    out
+    (out, messages)
+}
+
+/// The prompt's token ids as the server counts them: a chat request gets
+/// the chat template's tokens (placeholders) before its text.
+fn prompt_ids(cfg: &crate::MockConfig, text: &str, chat_messages: Option<u64>) -> Vec<u32> {
+    let mut ids = Vec::new();
+    if let Some(n) = chat_messages {
+        let template = cfg.chat_template_tokens + 5 * n.saturating_sub(1);
+        if cfg.chat_template_tokens > 0 {
+            ids.extend((0..template).map(|i| 151_643 + (i % 8) as u32));
+        }
+    }
+    ids.extend((cfg.tokenizer)(text));
+    ids
+}
+
+/// `POST /tokenize` (vLLM's): `{"prompt": ...}` or `{"messages": [...]}`.
+async fn tokenize(req: Request<Incoming>, shared: &Shared) -> Response<MockBody> {
+    let body = match req.into_body().collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(_) => return bad_request("could not read the request body"),
+    };
+    let v: Value = match serde_json::from_slice(&body) {
+        Ok(v @ Value::Object(_)) => v,
+        _ => return bad_request("JSON decode error: the body is not a JSON object"),
+    };
+    let chat = v.get("messages").is_some();
+    let (text, messages) = prompt_text(&v, chat);
+    let ids = prompt_ids(&shared.config, &text, chat.then_some(messages));
+    json(
+        StatusCode::OK,
+        wire::tokenize(&ids, shared.config.max_model_len),
+    )
 }
 
 async fn completion(
@@ -203,7 +255,7 @@ async fn completion(
         }
         Some(Fault::BadRequest) => Some(json(
             StatusCode::BAD_REQUEST,
-            wire::PROMPT_TOO_LONG.to_string(),
+            wire::prompt_too_long(16384, 16385),
         )),
         _ => None,
     };
@@ -224,7 +276,18 @@ async fn completion(
     }
     // A capacity limit: wait for a slot; the wait counts in the client's TTFT.
     let slot = match &shared.slots {
-        Some(s) => Some(Arc::clone(s).acquire_owned().await.expect("never closed")),
+        Some(s) => {
+            let counted = shared.engine.is_none();
+            let waiting = &shared.metrics.waiting;
+            if counted {
+                waiting.fetch_add(1, Ordering::Relaxed);
+            }
+            let permit = Arc::clone(s).acquire_owned().await.expect("never closed");
+            if counted {
+                waiting.fetch_sub(1, Ordering::Relaxed);
+            }
+            Some(permit)
+        }
         None => None,
     };
     let started = now();
@@ -262,20 +325,43 @@ async fn completion(
         .pointer("/stream_options/include_usage")
         .and_then(Value::as_bool)
         .unwrap_or(false);
-    let prompt = prompt_text(&v, chat);
-    let prompt_tokens = (cfg.prompt_counter)(&prompt);
+    let (prompt, messages) = prompt_text(&v, chat);
+    let ids = prompt_ids(cfg, &prompt, chat.then_some(messages));
+    let prompt_tokens = ids.len() as u64;
+    if prompt_tokens >= cfg.max_model_len.max(1) {
+        return json(
+            StatusCode::BAD_REQUEST,
+            wire::prompt_too_long(cfg.max_model_len, prompt_tokens),
+        );
+    }
     let prefix = ChunkPrefix::new(
         chat,
         serial,
         received.as_nanos() / 1_000_000_000,
         &cfg.model,
     );
-    let ttft = cfg.ttft.sample(&mut rng);
     let log = RequestLog {
         response_id: prefix.id().to_string(),
         prompt_tokens,
         ..base
     };
+    let engine = shared.engine.as_ref();
+    let cached_tokens = engine.filter(|e| e.model().prefix_caching).map(|_| 0u64);
+    let pacer = match engine {
+        Some(e) => {
+            if !e.fits(prompt_tokens, output_tokens) {
+                let msg = format!(
+                    "prompt ({prompt_tokens} tokens) plus max_tokens ({output_tokens}) exceed the KV cache ({} tokens)",
+                    e.model().kv_cache_tokens
+                );
+                return bad_request(&msg);
+            }
+            let hashes = block_hashes(&ids, e.model().block_size as usize);
+            Pacer::Engine(e.submit(prompt_tokens, hashes, output_tokens, received))
+        }
+        None => Pacer::fixed(started + cfg.ttft.sample(&mut rng), rng.next_seed()),
+    };
+    drop(ids);
     if stream {
         let plan = StreamPlan {
             prefix,
@@ -283,8 +369,8 @@ async fn completion(
             include_usage,
             prompt_tokens,
             output_tokens,
-            first_due: started + ttft,
-            seed: rng.next_seed(),
+            pacer,
+            cached_tokens,
             log,
             slot,
             fault,
@@ -299,18 +385,65 @@ async fn completion(
         );
         return r;
     }
-    // Not streamed: answer once the last token would have been generated.
-    let mut due = started + ttft;
-    for _ in 1..output_tokens {
-        due = due + cfg.itl.sample(&mut rng);
-    }
-    sleep_until(due).await;
+    // Not streamed: answer once the last token has been generated.
+    let (first, last, cached) = match pacer {
+        Pacer::Engine(mut rx) => {
+            let (mut first, mut last, mut cached) = (None, None, cached_tokens);
+            let mut got = 0;
+            while got < output_tokens {
+                match rx.recv().await {
+                    Some(Event::Token) => {
+                        got += 1;
+                        let at = now();
+                        first.get_or_insert(at);
+                        last = Some(at);
+                    }
+                    Some(Event::Admitted { cached_tokens }) => {
+                        if cached.is_some() {
+                            cached = Some(cached_tokens);
+                        }
+                    }
+                    None => return bad_request("the engine stopped"),
+                }
+            }
+            (first, last, cached)
+        }
+        Pacer::Fixed {
+            next_due, mut rng, ..
+        } => {
+            let m = &shared.metrics;
+            m.running.fetch_add(1, Ordering::Relaxed);
+            let gaps: Vec<_> = (1..output_tokens)
+                .map(|_| cfg.itl.sample(&mut rng))
+                .collect();
+            let due = gaps.iter().fold(next_due, |t, g| t + *g);
+            sleep_until(due).await;
+            m.first_token(prompt_tokens, log.secs_since_received(next_due));
+            for gap in gaps {
+                m.next_token(gap.as_secs_f64());
+            }
+            m.running.fetch_sub(1, Ordering::Relaxed);
+            m.finished(
+                Finish::Length,
+                prompt_tokens,
+                output_tokens,
+                log.secs_since_received(due),
+            );
+            (Some(next_due), Some(due), None)
+        }
+    };
     let text = cfg.token_text.repeat(output_tokens as usize);
-    let body = prefix.full(chat, &wire::escape(&text), prompt_tokens, output_tokens);
+    let body = prefix.full(
+        chat,
+        &wire::escape(&text),
+        prompt_tokens,
+        output_tokens,
+        cached,
+    );
     let at = now();
     shared.record(RequestLog {
-        first_token_at: Some(due),
-        last_token_at: Some(due),
+        first_token_at: first,
+        last_token_at: last,
         ended_at: Some(at),
         tokens: output_tokens,
         completed: true,

@@ -1,10 +1,12 @@
 //! Response bodies that emit tokens on schedule.
 //!
-//! A token is formatted only when hyper polls the body after its due time,
+//! A token is formatted only when it is due and hyper polls the body. With
+//! fixed latencies token `i` is due at `received + ttft + sum(itl_1..itl_i)`
+//! (gaps drawn per token, never from "now", so delays do not accumulate)
 //! and the precise timer wakes the poll, so each chunk reaches the socket
-//! within microseconds of its scheduled instant. Token `i` is due at
-//! `received + ttft + sum(itl_1..itl_i)`: gaps are drawn per token, never
-//! from "now", so delays do not accumulate.
+//! within microseconds of its instant. With the simulated engine a token is
+//! due when the engine step that sampled it ends, and the engine's message
+//! wakes the poll.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -17,10 +19,25 @@ use http_body::{Body, Frame, SizeHint};
 use llmload_clock::{now, sleep_until, Sleep, Timestamp};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
+use tokio::sync::mpsc::UnboundedReceiver;
 
 use crate::log::RequestLog;
+use crate::metrics::Finish;
+use crate::sim::Event;
 use crate::wire::ChunkPrefix;
 use crate::{Fault, Shared, HUGE_CHUNK_BYTES};
+
+/// What decides when the next token is due.
+pub(crate) enum Pacer {
+    /// Fixed latencies: the next token's instant, drawn in advance.
+    Fixed {
+        next_due: Timestamp,
+        sleep: Option<Sleep>,
+        rng: Box<ChaCha8Rng>,
+    },
+    /// The simulated engine: a token is due when the engine says so.
+    Engine(UnboundedReceiver<Event>),
+}
 
 /// The body of a mock response: whole, or streamed token by token.
 pub(crate) enum MockBody {
@@ -77,9 +94,9 @@ pub(crate) struct TokenStream {
     prompt_tokens: u64,
     total: u64,
     sent: u64,
-    next_due: Timestamp,
-    sleep: Option<Sleep>,
-    rng: ChaCha8Rng,
+    pacer: Pacer,
+    /// Prompt tokens the prefix cache held (reported when it is on).
+    cached_tokens: Option<u64>,
     phase: Phase,
     log: RequestLog,
     buf: String,
@@ -95,8 +112,8 @@ pub(crate) struct StreamPlan {
     pub(crate) include_usage: bool,
     pub(crate) prompt_tokens: u64,
     pub(crate) output_tokens: u64,
-    pub(crate) first_due: Timestamp,
-    pub(crate) seed: u64,
+    pub(crate) pacer: Pacer,
+    pub(crate) cached_tokens: Option<u64>,
     pub(crate) log: RequestLog,
     pub(crate) slot: Option<tokio::sync::OwnedSemaphorePermit>,
     pub(crate) fault: Option<Fault>,
@@ -104,6 +121,12 @@ pub(crate) struct StreamPlan {
 
 impl TokenStream {
     pub(crate) fn new(shared: Arc<Shared>, plan: StreamPlan) -> Self {
+        if matches!(plan.pacer, Pacer::Fixed { .. }) {
+            shared
+                .metrics
+                .running
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
         TokenStream {
             shared,
             prefix: plan.prefix,
@@ -112,14 +135,8 @@ impl TokenStream {
             prompt_tokens: plan.prompt_tokens,
             total: plan.output_tokens,
             sent: 0,
-            // A stalled stream: headers now, the first token in an hour.
-            next_due: if plan.fault == Some(Fault::Stall) {
-                plan.first_due + Duration::from_secs(3600)
-            } else {
-                plan.first_due
-            },
-            sleep: None,
-            rng: ChaCha8Rng::seed_from_u64(plan.seed),
+            pacer: plan.pacer,
+            cached_tokens: plan.cached_tokens,
             phase: Phase::Tokens,
             log: plan.log,
             buf: String::new(),
@@ -134,8 +151,13 @@ impl TokenStream {
             Phase::Tail => {
                 self.buf.clear();
                 if self.include_usage {
-                    self.prefix
-                        .usage(&mut self.buf, self.chat, self.prompt_tokens, self.sent);
+                    self.prefix.usage(
+                        &mut self.buf,
+                        self.chat,
+                        self.prompt_tokens,
+                        self.sent,
+                        self.cached_tokens,
+                    );
                 }
                 self.buf.push_str("data: [DONE]\n\n");
                 self.phase = Phase::Done;
@@ -146,14 +168,18 @@ impl TokenStream {
             }
             Phase::Tokens => {}
         }
-        if now() < self.next_due {
-            let due = self.next_due;
-            let sleep = self.sleep.get_or_insert_with(|| sleep_until(due));
-            if Pin::new(sleep).poll(cx).is_pending() {
-                return Poll::Pending;
+        if self.sent == 0 && self.fault == Some(Fault::Stall) {
+            // Headers sent; the first token never comes.
+            return Poll::Pending;
+        }
+        match self.pacer.poll_due(cx, &mut self.cached_tokens) {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(true) => {}
+            Poll::Ready(false) => {
+                self.phase = Phase::Done;
+                return Poll::Ready(Some(Err(std::io::Error::other("the engine stopped"))));
             }
         }
-        self.sleep = None;
         let at = now();
         self.buf.clear();
         let halfway = self.sent == self.total / 2;
@@ -185,14 +211,22 @@ impl TokenStream {
         self.shared
             .tokens_sent
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if let Pacer::Fixed { next_due, rng, .. } = &mut self.pacer {
+            // The engine records its own tokens; with fixed latencies the stream does.
+            let m = &self.shared.metrics;
+            match self.log.last_token_at {
+                None => m.first_token(self.prompt_tokens, self.log.secs_since_received(at)),
+                Some(prev) => m.next_token(at.secs_since(prev)),
+            }
+            if !last {
+                *next_due = *next_due + self.shared.config.itl.sample(rng);
+            }
+        }
         self.log.tokens = self.sent;
         self.log.first_token_at.get_or_insert(at);
         self.log.last_token_at = Some(at);
         if last {
             self.phase = Phase::Tail;
-        } else {
-            let gap = self.shared.config.itl.sample(&mut self.rng);
-            self.next_due = self.next_due + gap;
         }
         Poll::Ready(Some(Ok(Frame::data(Bytes::from(std::mem::take(
             &mut self.buf,
@@ -200,9 +234,67 @@ impl TokenStream {
     }
 }
 
+impl Pacer {
+    /// Fixed latencies: the first token is due `ttft` after `start`.
+    pub(crate) fn fixed(first_due: Timestamp, seed: u64) -> Pacer {
+        Pacer::Fixed {
+            next_due: first_due,
+            sleep: None,
+            rng: Box::new(ChaCha8Rng::seed_from_u64(seed)),
+        }
+    }
+
+    /// Ready(true) when the next token is due, Ready(false) if it never will be.
+    fn poll_due(&mut self, cx: &mut Context<'_>, cached: &mut Option<u64>) -> Poll<bool> {
+        match self {
+            Pacer::Fixed {
+                next_due, sleep, ..
+            } => {
+                if now() < *next_due {
+                    let due = *next_due;
+                    let s = sleep.get_or_insert_with(|| sleep_until(due));
+                    if Pin::new(s).poll(cx).is_pending() {
+                        return Poll::Pending;
+                    }
+                }
+                *sleep = None;
+                Poll::Ready(true)
+            }
+            Pacer::Engine(rx) => loop {
+                match rx.poll_recv(cx) {
+                    Poll::Pending => return Poll::Pending,
+                    Poll::Ready(None) => return Poll::Ready(false),
+                    Poll::Ready(Some(Event::Token)) => return Poll::Ready(true),
+                    Poll::Ready(Some(Event::Admitted { cached_tokens })) => {
+                        if cached.is_some() {
+                            *cached = Some(cached_tokens);
+                        }
+                    }
+                }
+            },
+        }
+    }
+}
+
 impl Drop for TokenStream {
     fn drop(&mut self) {
-        self.log.ended_at = Some(now());
+        let at = now();
+        if matches!(self.pacer, Pacer::Fixed { .. }) {
+            let m = &self.shared.metrics;
+            m.running.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+            let how = if self.sent == self.total {
+                Finish::Length
+            } else {
+                Finish::Abort
+            };
+            m.finished(
+                how,
+                self.prompt_tokens,
+                self.sent,
+                self.log.secs_since_received(at),
+            );
+        }
+        self.log.ended_at = Some(at);
         self.shared.record(std::mem::take(&mut self.log));
     }
 }

@@ -65,7 +65,14 @@ impl ChunkPrefix {
     }
 
     /// The usage-only chunk that `include_usage` asks for.
-    pub(crate) fn usage(&self, out: &mut String, chat: bool, prompt: u64, completion: u64) {
+    pub(crate) fn usage(
+        &self,
+        out: &mut String,
+        chat: bool,
+        prompt: u64,
+        completion: u64,
+        cached: Option<u64>,
+    ) {
         self.head(
             out,
             if chat {
@@ -76,17 +83,26 @@ impl ChunkPrefix {
         );
         let _ = write!(
             out,
-            r#""choices":[],"usage":{{"prompt_tokens":{prompt},"total_tokens":{},"completion_tokens":{completion}}},"system_fingerprint":"llmload-mock"}}"#,
-            prompt + completion
+            r#""choices":[],"usage":{{"prompt_tokens":{prompt},"total_tokens":{},"completion_tokens":{completion}{}}},"system_fingerprint":"llmload-mock"}}"#,
+            prompt + completion,
+            cached_details(cached, false),
         );
         out.push_str("\n\n");
     }
 
     /// A whole non-streamed response.
-    pub(crate) fn full(&self, chat: bool, text: &str, prompt: u64, completion: u64) -> String {
+    pub(crate) fn full(
+        &self,
+        chat: bool,
+        text: &str,
+        prompt: u64,
+        completion: u64,
+        cached: Option<u64>,
+    ) -> String {
         let usage = format!(
-            r#""usage":{{"prompt_tokens":{prompt},"total_tokens":{},"completion_tokens":{completion},"prompt_tokens_details":null,"completion_tokens_details":null}}"#,
-            prompt + completion
+            r#""usage":{{"prompt_tokens":{prompt},"total_tokens":{},"completion_tokens":{completion}{},"completion_tokens_details":null}}"#,
+            prompt + completion,
+            cached_details(cached, true),
         );
         if chat {
             format!(
@@ -102,11 +118,48 @@ impl ChunkPrefix {
     }
 }
 
+/// `prompt_tokens_details` (vLLM writes it with `--enable-prompt-tokens-details`;
+/// a whole response writes `null` without it, a usage chunk omits it).
+fn cached_details(cached: Option<u64>, null_when_off: bool) -> String {
+    match cached {
+        Some(n) => format!(r#","prompt_tokens_details":{{"cached_tokens":{n}}}"#),
+        None if null_when_off => r#","prompt_tokens_details":null"#.to_string(),
+        None => String::new(),
+    }
+}
+
 /// `GET /v1/models`.
-pub(crate) fn models(model: &str, created: u64) -> String {
-    let m = escape(model);
+pub(crate) fn models(model: &str, root: &str, max_model_len: u64, created: u64) -> String {
+    let (m, r) = (escape(model), escape(root));
     format!(
-        r#"{{"object":"list","data":[{{"id":"{m}","object":"model","created":{created},"owned_by":"vllm","root":"{m}","parent":null,"max_model_len":131072,"permission":[]}}]}}"#
+        r#"{{"object":"list","data":[{{"id":"{m}","object":"model","created":{created},"owned_by":"vllm","root":"{r}","parent":null,"max_model_len":{max_model_len},"permission":[]}}]}}"#
+    )
+}
+
+/// `POST /tokenize`'s answer.
+pub(crate) fn tokenize(ids: &[u32], max_model_len: u64) -> String {
+    let mut out = format!(
+        r#"{{"count":{},"max_model_len":{max_model_len},"tokens":["#,
+        ids.len()
+    );
+    for (i, id) in ids.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let _ = write!(out, "{id}");
+    }
+    out.push_str(r#"],"token_strs":null}"#);
+    out
+}
+
+/// vLLM's answer to a prompt of `prompt` tokens over a `max_len` context.
+pub(crate) fn prompt_too_long(max_len: u64, prompt: u64) -> String {
+    let message = format!(
+        "This model's maximum context length is {max_len} tokens. However, your prompt contains at least {prompt} input tokens, which exceeds this limit even without any output tokens. Please reduce the length of the input prompt. (parameter=input_tokens, value={prompt})"
+    );
+    format!(
+        r#"{{"error":{{"message":"{}","type":"BadRequestError","param":"input_tokens","code":400}}}}"#,
+        escape(&message)
     )
 }
 
@@ -125,10 +178,6 @@ pub(crate) fn escape(s: &str) -> String {
     quoted[1..quoted.len() - 1].to_string()
 }
 
-/// vLLM 0.32's answer to a prompt over the context length (its exact bytes,
-/// from the wire captures).
-pub(crate) const PROMPT_TOO_LONG: &str = r#"{"error":{"message":"This model's maximum context length is 16384 tokens. However, your prompt contains at least 16385 input tokens, which exceeds this limit even without any output tokens. Please reduce the length of the input prompt. (parameter=input_tokens, value=16385)","type":"BadRequestError","param":"input_tokens","code":400}}"#;
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -140,7 +189,7 @@ mod tests {
         p.chat_role(&mut s);
         p.token(&mut s, true, " tok", false);
         p.token(&mut s, true, " tok", true);
-        p.usage(&mut s, true, 31, 2);
+        p.usage(&mut s, true, 31, 2, None);
         for line in s.lines().filter(|l| !l.is_empty()) {
             let v: serde_json::Value =
                 serde_json::from_str(line.strip_prefix("data: ").unwrap()).unwrap();
@@ -152,9 +201,17 @@ mod tests {
         assert!(
             s.contains(r#""usage":{"prompt_tokens":31,"total_tokens":33,"completion_tokens":2}"#)
         );
-        let full: serde_json::Value = serde_json::from_str(&p.full(false, "a b", 3, 2)).unwrap();
+        let full: serde_json::Value =
+            serde_json::from_str(&p.full(false, "a b", 3, 2, None)).unwrap();
         assert_eq!(full["choices"][0]["text"], "a b");
         assert_eq!(full["usage"]["completion_tokens"], 2);
+        assert!(full["usage"]["prompt_tokens_details"].is_null());
+        let cached: serde_json::Value =
+            serde_json::from_str(&p.full(true, "a", 40, 1, Some(32))).unwrap();
+        assert_eq!(
+            cached["usage"]["prompt_tokens_details"]["cached_tokens"],
+            32
+        );
     }
 
     #[test]
@@ -162,6 +219,27 @@ mod tests {
         let path = std::path::Path::new(env!("LLMLOAD_SHARED"))
             .join("fixtures/vllm-0.32-wire/error_prompt_too_long.json");
         let captured = std::fs::read_to_string(path).unwrap();
-        assert_eq!(PROMPT_TOO_LONG, captured.trim_end());
+        assert_eq!(prompt_too_long(16384, 16385), captured.trim_end());
+    }
+
+    #[test]
+    fn tokenize_and_models_have_vllms_shape() {
+        let dir = std::path::Path::new(env!("LLMLOAD_SHARED")).join("fixtures/vllm-0.32-wire");
+        let real: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("tokenize.json")).unwrap())
+                .unwrap();
+        let ids: Vec<u32> = serde_json::from_value(real["tokens"].clone()).unwrap();
+        let ours: serde_json::Value = serde_json::from_str(&tokenize(&ids, 16384)).unwrap();
+        assert_eq!(ours, real);
+        let real: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("models.json")).unwrap())
+                .unwrap();
+        let ours: serde_json::Value =
+            serde_json::from_str(&models("tiny-qwen", "/models/q", 16384, 1)).unwrap();
+        let keys = |v: &serde_json::Value| -> Vec<String> {
+            v["data"][0].as_object().unwrap().keys().cloned().collect()
+        };
+        assert_eq!(keys(&ours), keys(&real));
+        assert_eq!(ours["data"][0]["root"], "/models/q");
     }
 }

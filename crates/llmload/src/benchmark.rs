@@ -21,7 +21,11 @@ use crate::CliError;
 
 /// Start the built-in mock with a fast, realistic profile.
 async fn start_mock(tok: Arc<Tokenizer>) -> Result<MockHandle, CliError> {
-    let counter = move |s: &str| tok.encode(s, true).map(|e| e.len() as u64).unwrap_or(0);
+    let ids = move |s: &str| {
+        tok.encode(s, true)
+            .map(|e| e.get_ids().to_vec())
+            .unwrap_or_default()
+    };
     let cfg = MockConfig {
         model: "llmload-mock".into(),
         ttft: llmload_mock::Jitter {
@@ -32,7 +36,7 @@ async fn start_mock(tok: Arc<Tokenizer>) -> Result<MockHandle, CliError> {
             mean: Duration::from_millis(5),
             std: Duration::from_micros(500),
         },
-        prompt_counter: Arc::new(counter),
+        tokenizer: Arc::new(ids),
         ..MockConfig::default()
     };
     let addr: SocketAddr = "127.0.0.1:0".parse().expect("valid address");

@@ -28,7 +28,7 @@ pub enum Command {
     /// Run a benchmark against a server (GuideLLM's `benchmark [run]`).
     Benchmark(Box<BenchmarkCommand>),
     /// Serve an OpenAI-compatible mock LLM (GuideLLM's `mock-server`).
-    MockServer(MockArgs),
+    MockServer(Box<MockArgs>),
     /// Re-export a saved report, llmload's or GuideLLM 0.4's (GuideLLM's
     /// `benchmark from-file` / `export`).
     Report(ReportArgs),
@@ -328,4 +328,54 @@ pub struct MockArgs {
     /// Require `Authorization: Bearer KEY` on completions (vLLM's --api-key); 401 otherwise.
     #[arg(long, env = "LLMLOAD_MOCK_API_KEY", hide_env_values = true)]
     pub api_key: Option<String>,
+    /// The context length: longer prompts get vLLM's HTTP 400.
+    #[arg(long, default_value_t = 131_072)]
+    pub max_model_len: u64,
+    /// Tokens a chat template adds to a chat prompt (Qwen2.5's default: 29), plus 5 per
+    /// further message.
+    #[arg(long, default_value_t = 0)]
+    pub chat_template_tokens: u64,
+    /// `root` reported by GET /v1/models (vLLM: the directory the model was loaded from).
+    #[arg(long)]
+    pub root: Option<String>,
+    #[command(flatten)]
+    pub engine: EngineArgs,
+}
+
+/// The simulated vLLM engine (`mock-server --simulate`): docs/mock.md.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Simulated engine (any of these implies --simulate)")]
+pub struct EngineArgs {
+    /// Time tokens with a simulated continuous-batching engine that saturates
+    /// (--ttft-ms/--itl-ms are then unused).
+    #[arg(long)]
+    pub simulate: bool,
+    /// Requests in the running batch at most (vLLM --max-num-seqs) [default: 256].
+    #[arg(long)]
+    pub max_num_seqs: Option<usize>,
+    /// Tokens computed per engine step at most (vLLM --max-num-batched-tokens) [default: 2048].
+    #[arg(long)]
+    pub max_num_batched_tokens: Option<u64>,
+    /// Fixed time of one engine step, ms [default: 12].
+    #[arg(long)]
+    pub step_ms: Option<f64>,
+    /// Step time added per decoding request, ms [default: 0.1].
+    #[arg(long)]
+    pub step_per_seq_ms: Option<f64>,
+    /// Step time added per prompt token computed, ms [default: 0.04].
+    #[arg(long)]
+    pub prefill_ms_per_token: Option<f64>,
+    /// KV cache capacity, tokens [default: 262144].
+    #[arg(long)]
+    pub kv_cache_tokens: Option<u64>,
+    /// Tokens per KV block [default: 16].
+    #[arg(long)]
+    pub block_size: Option<u64>,
+    /// Reserve each request's whole length at admission instead of preempting when the
+    /// KV cache is full.
+    #[arg(long)]
+    pub no_preemption: bool,
+    /// Reuse computed prompt blocks across requests (cached_tokens in usage).
+    #[arg(long)]
+    pub enable_prefix_caching: bool,
 }

@@ -78,7 +78,7 @@ pub async fn run(cli: cli::Cli) -> Result<ExitCode, CliError> {
             };
             benchmark::run(plan::Plan::from_args(args)?).await
         }
-        cli::Command::MockServer(m) => mock_cmd::run(m).await,
+        cli::Command::MockServer(m) => mock_cmd::run(*m).await,
         cli::Command::Report(r) => report_cmd::run(&r),
         cli::Command::Validate(cli::ValidateCommand::Redhat(a)) => validate_cmd::redhat(&a).await,
         cli::Command::Validate(cli::ValidateCommand::Opennebula(a)) => {

@@ -6,10 +6,56 @@ use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use llmload_mock::{Jitter, MockConfig, MockServer, TokenCount};
+use llmload_mock::{EngineModel, Jitter, MockConfig, MockServer, TokenCount};
 
-use crate::cli::MockArgs;
+use crate::cli::{EngineArgs, MockArgs};
 use crate::CliError;
+
+/// The simulated engine the flags ask for, if any.
+pub fn engine_model(a: &EngineArgs) -> Result<Option<EngineModel>, CliError> {
+    let any = a.simulate
+        || a.max_num_seqs.is_some()
+        || a.max_num_batched_tokens.is_some()
+        || a.step_ms.is_some()
+        || a.step_per_seq_ms.is_some()
+        || a.prefill_ms_per_token.is_some()
+        || a.kv_cache_tokens.is_some()
+        || a.block_size.is_some()
+        || a.no_preemption
+        || a.enable_prefix_caching;
+    if !any {
+        return Ok(None);
+    }
+    let d = EngineModel::default();
+    let ms = |flag: &str, v: Option<f64>, default: Duration| match v {
+        None => Ok(default),
+        Some(v) if v.is_finite() && v >= 0.0 => Ok(Duration::from_secs_f64(v / 1000.0)),
+        Some(_) => Err(CliError::usage(format!(
+            "{flag}: expected milliseconds >= 0"
+        ))),
+    };
+    let m = EngineModel {
+        max_num_seqs: a.max_num_seqs.unwrap_or(d.max_num_seqs),
+        max_num_batched_tokens: a.max_num_batched_tokens.unwrap_or(d.max_num_batched_tokens),
+        step_base: ms("--step-ms", a.step_ms, d.step_base)?,
+        step_per_seq: ms("--step-per-seq-ms", a.step_per_seq_ms, d.step_per_seq)?,
+        prefill_per_token: ms(
+            "--prefill-ms-per-token",
+            a.prefill_ms_per_token,
+            d.prefill_per_token,
+        )?,
+        kv_cache_tokens: a.kv_cache_tokens.unwrap_or(d.kv_cache_tokens),
+        block_size: a.block_size.unwrap_or(d.block_size),
+        preemption: !a.no_preemption,
+        prefix_caching: a.enable_prefix_caching,
+    };
+    m.check().map_err(|flag| {
+        CliError::usage(format!(
+            "{flag}: expected a positive value (the engine could serve nothing)"
+        ))
+    })?;
+    Ok(Some(m))
+}
 
 fn jitter(flag: &str, mean_ms: f64, std_ms: f64) -> Result<Jitter, CliError> {
     if !(mean_ms.is_finite() && mean_ms >= 0.0 && std_ms.is_finite() && std_ms >= 0.0) {
@@ -35,6 +81,10 @@ pub async fn run(a: MockArgs) -> Result<ExitCode, CliError> {
         },
         seed: a.seed,
         api_key: a.api_key.clone(),
+        engine: engine_model(&a.engine)?,
+        chat_template_tokens: a.chat_template_tokens,
+        max_model_len: a.max_model_len,
+        root: a.root.clone(),
         faults: llmload_mock::Faults {
             fail_rate: a.fail_rate,
             fail_after_requests: a.fail_after_requests,
@@ -67,8 +117,11 @@ pub async fn run(a: MockArgs) -> Result<ExitCode, CliError> {
     if let Some(p) = &a.processor {
         let tok =
             Arc::new(llmload_data::tokenizer::load(p).map_err(|e| CliError::usage(e.to_string()))?);
-        cfg.prompt_counter =
-            Arc::new(move |s: &str| tok.encode(s, true).map(|e| e.len() as u64).unwrap_or(0));
+        cfg.tokenizer = Arc::new(move |s: &str| {
+            tok.encode(s, true)
+                .map(|e| e.get_ids().to_vec())
+                .unwrap_or_default()
+        });
     }
     let addr: SocketAddr = format!("{}:{}", a.host, a.port)
         .parse()
@@ -95,13 +148,23 @@ pub async fn run(a: MockArgs) -> Result<ExitCode, CliError> {
         }
         None => None,
     };
+    let cfg_engine = cfg.engine;
     let handle = MockServer::start_with_sink(cfg, addr, false, sink)
         .await
         .map_err(|e| {
             CliError::setup(format!("--port {}: cannot listen on {addr} ({e})", a.port))
         })?;
+    let timing = match &cfg_engine {
+        Some(m) => format!(
+            "simulated engine: batch {}, {} tokens/step, knee at 512/256 tokens {:.2} req/s",
+            m.max_num_seqs,
+            m.max_num_batched_tokens,
+            m.sustainable_rate(512, 256)
+        ),
+        None => "fixed latencies".to_string(),
+    };
     println!(
-        "llmload mock server listening on {} (model {})",
+        "llmload mock server listening on {} (model {}, {timing})",
         handle.url(),
         a.model
     );
