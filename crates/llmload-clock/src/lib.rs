@@ -15,9 +15,13 @@
 //!   the worker at the instant); elsewhere one dedicated timer thread does
 //!   (1 ns timer slack, spinning the last 10–20 µs).
 //!
+//! - [`priority`]: a real-time (or short-slice) scheduling class for the
+//!   threads that keep time, so a busy host does not delay them.
+//!
 //! # What it does not own
 //! Scheduling policy (the engine), and anything about HTTP.
 
+pub mod priority;
 mod timer;
 
 use std::fmt;

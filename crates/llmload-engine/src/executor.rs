@@ -47,10 +47,18 @@ struct Shared {
 }
 
 impl Shared {
-    async fn send(&self, p: Prepared, due: Option<Timestamp>, worker: u32, dequeued: Timestamp) {
+    async fn send(
+        &self,
+        p: Prepared,
+        due: Option<Timestamp>,
+        worker: u32,
+        dequeued: Timestamp,
+        cap_released: Option<Timestamp>,
+    ) {
         let mut rec = RequestRecord::new(self.client.request_type(), worker);
         let t = &mut rec.timings;
         t.targeted_start = due;
+        t.cap_released = cap_released;
         t.queued = Some(p.queued);
         t.dequeued = Some(dequeued);
         t.scheduled_at = Some(now());
@@ -64,6 +72,22 @@ impl Shared {
         }
         self.client.execute(p.body, &mut rec, &self.cancel).await;
         let _ = self.records.send(rec);
+    }
+}
+
+/// Runs of at most this many requests are prepared whole before they start.
+const PREPARE_WHOLE: u64 = 50_000;
+
+/// Requests a benchmark will create, when its limits say: `max_requests`,
+/// or every arrival due before `max_seconds` for a rate (an upper bound).
+fn expected_requests(strategy: &Strategy, c: &crate::Constraints) -> Option<u64> {
+    let by_time = match (strategy.rate(), c.max_seconds) {
+        (Some(rate), Some(secs)) => Some((rate * secs).ceil() as u64 + 1),
+        _ => None,
+    };
+    match (c.max_requests, by_time) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
     }
 }
 
@@ -121,10 +145,16 @@ async fn dispatch_open(
             }
         }
         // Late requests wait here, in order, for a free slot: never dropped.
-        let permit: OwnedSemaphorePermit = tokio::select! {
-            biased;
-            _ = stop.cancelled() => return DispatchEnd::Stopped,
-            p = Arc::clone(&sem).acquire_owned() => p.expect("semaphore never closed"),
+        // The wait is the server's doing (it holds that many): remembered.
+        let (permit, cap_released): (OwnedSemaphorePermit, _) = match Arc::clone(&sem)
+            .try_acquire_owned()
+        {
+            Ok(p) => (p, None),
+            Err(_) => tokio::select! {
+                biased;
+                _ = stop.cancelled() => return DispatchEnd::Stopped,
+                p = Arc::clone(&sem).acquire_owned() => (p.expect("semaphore never closed"), Some(now())),
+            },
         };
         let Some(next) = rx.next(&stop).await else {
             return DispatchEnd::Stopped;
@@ -139,7 +169,7 @@ async fn dispatch_open(
         shared.created.fetch_add(1, Ordering::Relaxed);
         let s = Arc::clone(&shared);
         tokio::spawn(async move {
-            s.send(p, Some(due), 0, dequeued).await;
+            s.send(p, Some(due), 0, dequeued, cap_released).await;
             drop(permit);
         });
     }
@@ -211,7 +241,7 @@ async fn dispatch_closed(
                 };
                 let dequeued = now();
                 shared.created.fetch_add(1, Ordering::Relaxed);
-                shared.send(p, Some(ready_at), worker, dequeued).await;
+                shared.send(p, Some(ready_at), worker, dequeued, None).await;
                 ready_at = now();
             }
         });
@@ -239,18 +269,23 @@ pub(crate) async fn run_benchmark(
 ) -> Result<BenchmarkRun, EngineError> {
     let constraints = &plan.constraints;
     let concurrency = strategy.max_concurrency().max(1) as usize;
-    // One second of requests in hand: enough to ride out a stall of the
-    // producer, and what is left unsent at the end is at most that much work.
-    let ahead = match strategy.rate() {
-        Some(rate) => rate.ceil() as usize,
-        None => concurrency * 2,
+    // A run whose size is known is prepared whole before it starts; a longer
+    // one keeps two seconds of requests in hand (the producer's memory
+    // budget bounds both).
+    let known = expected_requests(&strategy, constraints);
+    let ahead = match (known, strategy.rate()) {
+        (Some(n), _) if n <= PREPARE_WHOLE => n as usize,
+        (_, Some(rate)) => (2.0 * rate).ceil() as usize,
+        (_, None) => concurrency * 2,
     }
-    .clamp(64, 16_384);
-    let prefill = match strategy.rate() {
-        Some(rate) => (rate.ceil() as usize).min(ahead),
-        None => concurrency.min(ahead),
+    .clamp(64, PREPARE_WHOLE as usize);
+    let prefill = match known {
+        Some(n) if n <= PREPARE_WHOLE => n as usize,
+        _ => match strategy.rate() {
+            Some(rate) => (rate.ceil() as usize).min(ahead),
+            None => concurrency.min(ahead),
+        },
     }
-    .min(constraints.max_requests.unwrap_or(u64::MAX) as usize)
     .max(1);
     let exhausted = Arc::new(std::sync::Mutex::new(None));
     let (rx, ready) = start_producer(
@@ -479,6 +514,7 @@ pub(crate) async fn run_benchmark(
             end_processing,
             never_started,
             error_window: state.window_state(),
+            host: crate::HostLoad::read(),
         },
     ))
 }

@@ -26,6 +26,7 @@ mod profile;
 pub mod progress;
 mod saturation;
 mod strategy;
+mod verdict;
 mod window;
 
 use llmload_client::{CancellationToken, Client};
@@ -38,13 +39,13 @@ pub use constraints::{
     Constraints, ErrorWindow, Stop, StopKind, ERROR_MIN_PROCESSED, ERROR_WINDOW,
 };
 pub use executor::INTERRUPT_GRACE;
-pub use profile::{
-    best_rate, judge, successful_rate, Next, Profile, SearchConfig, Slo, Verdict,
-    SWEEP_MAX_CONCURRENCY,
-};
+pub use profile::{client_ceiling, judge_all, Next, Profile, SearchConfig, SWEEP_MAX_CONCURRENCY};
 pub use progress::{Phase, Progress, ProgressSender};
 pub use saturation::SaturationConfig;
 pub use strategy::{Arrivals, Strategy};
+pub use verdict::{
+    best_rate, judge, successful_rate, Outcome, Slo, Verdict, MAX_SEND_LAG_S, MIN_REQUESTS,
+};
 pub use window::{PhaseMode, TransientPhase, Window};
 
 /// What goes into every request body besides the prompt.
@@ -153,6 +154,29 @@ pub struct BenchmarkRun {
     pub never_started: u64,
     /// Final error-window state.
     pub error_window: ErrorWindow,
+    /// The rampup of its arrival schedule.
+    pub rampup: std::time::Duration,
+    /// How busy the host was when it ended (unknown for a rebuilt benchmark).
+    pub host: Option<HostLoad>,
+}
+
+/// How busy the host's CPUs were.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct HostLoad {
+    /// The 1-minute load average (runnable threads, all processes).
+    pub load_1m: f64,
+    /// CPUs this process may use.
+    pub cores: usize,
+}
+
+impl HostLoad {
+    /// Read now (`/proc/loadavg`; `None` where there is none).
+    pub fn read() -> Option<HostLoad> {
+        let text = std::fs::read_to_string("/proc/loadavg").ok()?;
+        let load_1m = text.split_whitespace().next()?.parse().ok()?;
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Some(HostLoad { load_1m, cores })
+    }
 }
 
 impl BenchmarkRun {
@@ -193,6 +217,7 @@ impl BenchmarkRun {
                 end_processing: None,
                 never_started: 0,
                 error_window: state.window_state(),
+                host: None,
             },
         )
     }
@@ -229,6 +254,8 @@ impl BenchmarkRun {
             request_end: e.request_end,
             never_started: e.never_started,
             error_window: e.error_window,
+            rampup: plan.rampup,
+            host: e.host,
         }
     }
 
@@ -249,6 +276,7 @@ pub(crate) struct Ending {
     pub(crate) end_processing: Option<Stop>,
     pub(crate) never_started: u64,
     pub(crate) error_window: ErrorWindow,
+    pub(crate) host: Option<HostLoad>,
 }
 
 /// When the last request that reported an end ended.
@@ -294,8 +322,18 @@ pub async fn run(plan: &RunPlan, ctx: &RunContext) -> Result<RunOutcome, EngineE
             plan.explicit_max_concurrency,
             plan.seed,
         );
-        let strategy = match next {
-            Next::Run(s) => s,
+        let (strategy, seconds) = match next {
+            // A search step runs long enough to be judged.
+            Next::Run(s) if matches!(plan.profile, Profile::Search(_)) => {
+                let asked = plan.constraints.max_seconds;
+                let secs = match (asked, s.rate()) {
+                    (Some(a), Some(r)) => Some(SearchConfig::step_seconds(r, a)).filter(|&x| x > a),
+                    _ => None,
+                };
+                (s, secs)
+            }
+            Next::Run(s) => (s, None),
+            Next::RunFor(s, secs) => (s, Some(secs)),
             Next::Done => break,
             Next::Abort(why) => {
                 out.aborted = Some(why);
@@ -307,7 +345,14 @@ pub async fn run(plan: &RunPlan, ctx: &RunContext) -> Result<RunOutcome, EngineE
             break;
         }
         let index = out.benchmarks.len();
-        let run = executor::run_benchmark(ctx, index, strategy, plan).await?;
+        let run = match seconds {
+            None => executor::run_benchmark(ctx, index, strategy, plan).await?,
+            Some(secs) => {
+                let mut longer = plan.clone();
+                longer.constraints.max_seconds = Some(secs);
+                executor::run_benchmark(ctx, index, strategy, &longer).await?
+            }
+        };
         let interrupted = matches!(
             run.end_queuing,
             Some(Stop {
@@ -322,7 +367,7 @@ pub async fn run(plan: &RunPlan, ctx: &RunContext) -> Result<RunOutcome, EngineE
         }
     }
     if let Profile::Search(cfg) = &plan.profile {
-        out.search = Some(out.benchmarks.iter().map(|r| judge(r, cfg)).collect());
+        out.search = Some(judge_all(&out.benchmarks, cfg));
     }
     Ok(out)
 }

@@ -1,8 +1,14 @@
-//! The producer: a low-priority thread that turns the data source's
-//! requests into JSON bodies ahead of the schedule and hands them to the
-//! dispatcher in batches, so building prompts never delays a send.
+//! The producer: a thread that turns the data source's requests into JSON
+//! bodies ahead of the schedule and hands them to the dispatcher in
+//! batches, so building prompts never delays a send. A run whose size is
+//! known is prepared whole before its first request (up to a memory
+//! budget); a longer one keeps seconds of requests in hand. The thread has
+//! the senders' scheduling class, never a lower one: on a busy host a
+//! starved producer would stall every send behind it.
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
 
 use bytes::Bytes;
 use llmload_client::openai::{encode_body, BodySpec};
@@ -26,10 +32,22 @@ pub(crate) struct Prepared {
 pub(crate) struct Feed {
     rx: mpsc::Receiver<Vec<Prepared>>,
     buf: std::vec::IntoIter<Prepared>,
+    budget: Arc<Budget>,
 }
 
 /// Requests per hand-over from the producer.
 const BATCH: usize = 8;
+
+/// Bytes of prepared bodies held at most.
+const BUDGET_BYTES: u64 = 64 << 20;
+
+/// Prepared bytes handed over, so the producer stays within [`BUDGET_BYTES`].
+#[derive(Default)]
+struct Budget {
+    taken: AtomicU64,
+    lock: Mutex<()>,
+    freed: Condvar,
+}
 
 impl Feed {
     /// The next request: `None` when stopped, `Some(None)` when the source ended.
@@ -41,6 +59,9 @@ impl Feed {
             biased;
             _ = stop.cancelled() => None,
             batch = self.rx.recv() => Some(batch.and_then(|b| {
+                let bytes: usize = b.iter().map(|p| p.body.len()).sum();
+                self.budget.taken.fetch_add(bytes as u64, Ordering::Relaxed);
+                self.budget.freed.notify_one();
                 self.buf = b.into_iter();
                 self.buf.next()
             })),
@@ -48,9 +69,10 @@ impl Feed {
     }
 }
 
-/// Prepare bodies on a blocking thread, about `ahead` in advance, handed over
-/// in batches. Returns the feed and a receiver that yields once `prefill`
-/// are ready (or the source ends).
+/// Prepare bodies on their own thread, about `ahead` in advance (and never
+/// more than [`BUDGET_BYTES`] of them), handed over in batches. Returns the
+/// feed and a receiver that yields once `prefill` are ready (or the source
+/// ends, or the budget is full).
 pub(crate) fn start_producer(
     ctx: &RunContext,
     bench: u64,
@@ -58,7 +80,9 @@ pub(crate) fn start_producer(
     prefill: usize,
     exhausted: Arc<std::sync::Mutex<Option<String>>>,
 ) -> (Feed, tokio::sync::oneshot::Receiver<()>) {
-    let (tx, rx) = mpsc::channel::<Vec<Prepared>>(ahead.div_ceil(BATCH).max(2));
+    let (tx, rx) = mpsc::channel::<Vec<Prepared>>(ahead.max(prefill).div_ceil(BATCH).max(2));
+    let budget = Arc::new(Budget::default());
+    let producer_budget = Arc::clone(&budget);
     let exhausted_on_spawn = Arc::clone(&exhausted);
     let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
     let mut source = ctx.data.source(bench);
@@ -68,13 +92,25 @@ pub(crate) fn start_producer(
     let spawned = std::thread::Builder::new()
         .name("llmload-producer".into())
         .spawn(move || {
-            // Far ahead of the schedule, the producer yields the CPU to the
-            // threads that send and receive.
-            lower_priority();
+            llmload_clock::priority::raise_current_thread();
+            let budget = producer_budget;
             let mut ready = Some(ready_tx);
             let mut made = 0usize;
+            let mut made_bytes = 0u64;
             let mut batch = Vec::with_capacity(BATCH);
             loop {
+                // Within the memory budget: wait for the dispatcher to take some.
+                while made_bytes.saturating_sub(budget.taken.load(Ordering::Relaxed)) > BUDGET_BYTES
+                {
+                    if let Some(r) = ready.take() {
+                        let _ = r.send(());
+                    }
+                    let guard = budget.lock.lock().unwrap_or_else(|e| e.into_inner());
+                    let _ = budget.freed.wait_timeout(guard, Duration::from_millis(100));
+                    if tx.is_closed() {
+                        return;
+                    }
+                }
                 let spec = match source.next_request() {
                     Ok(Some(s)) => s,
                     Ok(None) => break,
@@ -96,6 +132,7 @@ pub(crate) fn start_producer(
                     },
                     body.extra.as_ref(),
                 );
+                made_bytes += bytes.len() as u64;
                 let p = Prepared {
                     body: bytes,
                     prompt_tokens: spec.prompt_tokens,
@@ -130,19 +167,8 @@ pub(crate) fn start_producer(
         Feed {
             rx,
             buf: Vec::new().into_iter(),
+            budget,
         },
         ready_rx,
     )
-}
-
-/// Nice the calling thread (+10): it runs behind the sending threads.
-#[allow(unsafe_code)]
-fn lower_priority() {
-    #[cfg(target_os = "linux")]
-    // SAFETY: gettid takes no arguments; setpriority on our own thread id
-    // only changes this thread's scheduling weight.
-    unsafe {
-        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
-        libc::setpriority(libc::PRIO_PROCESS, tid, 10);
-    }
 }

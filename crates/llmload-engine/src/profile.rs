@@ -1,9 +1,8 @@
 //! Profiles: which benchmarks a run is made of, chosen one at a time from the
 //! results of the ones before (sweep and search adapt; the others are lists).
 
-use llmload_metrics::{Distribution, RequestRecord, RequestStatus};
-
 use crate::strategy::Strategy;
+use crate::verdict::{best_rate, judge, successful_rate, Outcome, Slo, Verdict};
 use crate::BenchmarkRun;
 
 /// GuideLLM 0.4's concurrency cap for sweep stages (its `max_concurrency` default).
@@ -39,6 +38,9 @@ pub enum Profile {
 pub enum Next {
     /// Run this strategy.
     Run(Strategy),
+    /// Run this strategy for this many seconds (the search lengthening a
+    /// step that was too short to judge).
+    RunFor(Strategy, f64),
     /// The profile is complete.
     Done,
     /// The profile cannot go on (the message says why).
@@ -56,10 +58,21 @@ pub struct SearchConfig {
     pub precision: f64,
     /// Benchmarks at most.
     pub max_steps: u32,
-    /// A rate is sustained when at least this fraction of it completed.
+    /// A rate is sustained when the server started serving at least this
+    /// fraction of the requests due.
     pub min_achieved: f64,
     /// Latency limits (p99) a sustained rate must also meet.
     pub slo: Slo,
+}
+
+impl SearchConfig {
+    /// How long a step at `rate` runs when `asked` seconds were asked: long
+    /// enough for the verdict's minimum of requests (`MIN_REQUESTS`, with
+    /// room for the ones due too late to be judged).
+    pub fn step_seconds(rate: f64, asked: f64) -> f64 {
+        let enough = 1.5 * crate::MIN_REQUESTS as f64 / rate.max(1e-9) + 1.0;
+        asked.max(enough)
+    }
 }
 
 impl Default for SearchConfig {
@@ -75,200 +88,67 @@ impl Default for SearchConfig {
     }
 }
 
-/// p99 limits, in milliseconds.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct Slo {
-    /// Time to first token.
-    pub ttft_ms: Option<f64>,
-    /// Inter-token latency.
-    pub itl_ms: Option<f64>,
-    /// Request latency.
-    pub latency_ms: Option<f64>,
-}
-
-/// The search's judgement of one rate.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Verdict {
-    /// Asked rate.
-    pub rate: f64,
-    /// Completed per second among requests that had time to finish.
-    pub achieved: f64,
-    /// Whether the server kept up.
-    pub sustained: bool,
-    /// Why not, when it did not.
-    pub reasons: Vec<String>,
-}
-
-/// Successful completions per second over the measurement window: what
-/// GuideLLM reports as `requests_per_second.successful.mean` and what its
-/// sweep measures.
-pub fn successful_rate(run: &BenchmarkRun) -> f64 {
-    let ends: Vec<(f64, f64)> = run
-        .records
-        .iter()
-        .filter(|r| r.status == RequestStatus::Completed)
-        .filter_map(RequestRecord::request_end_time)
-        .map(|t| (t.as_secs_f64(), 1.0))
-        .collect();
-    Distribution::rate_from_events(
-        ends,
-        Some(run.measure_start.as_secs_f64()),
-        Some(run.measure_end.as_secs_f64()),
-    )
-    .mean
-}
-
-fn p99(values: impl Iterator<Item = f64>) -> Option<f64> {
-    let d = Distribution::from_values(values);
-    (d.count > 0).then_some(d.percentiles.p99)
-}
-
-fn median(mut v: Vec<f64>) -> Option<f64> {
-    if v.is_empty() {
-        return None;
-    }
-    v.sort_by(f64::total_cmp);
-    Some(v[v.len() / 2])
-}
-
-/// Judge whether the server kept up with a constant-rate benchmark.
+/// What the search runs next: a rate, and seconds when a step must be longer.
 ///
-/// - **achieved**: of the requests intended to start early enough to finish
-///   before the end (all but the last median latency), the fraction that
-///   completed successfully, times the asked rate; below `min_achieved` of
-///   the rate fails;
-/// - **queueing**: the median TTFT of the last third of requests (by intended
-///   start) more than doubles that of the first third (and grows by > 10 ms),
-///   or the client fell behind its schedule (p99 dispatch delay > 50 ms);
-/// - **SLO**: any p99 limit broken.
-pub fn judge(run: &BenchmarkRun, cfg: &SearchConfig) -> Verdict {
-    let rate = run.strategy.rate().unwrap_or(0.0);
-    let mut reasons = Vec::new();
-    let ok: Vec<&RequestRecord> = run
-        .records
-        .iter()
-        .filter(|r| r.status == RequestStatus::Completed)
-        .collect();
-    let lat = median(ok.iter().filter_map(|r| r.request_latency()).collect()).unwrap_or(0.0);
-    let span = run.measure_end.secs_since(run.start);
-    let cutoff = (span - lat).max(span / 2.0).max(1e-3);
-    let finished = ok
-        .iter()
-        .filter(|r| {
-            r.timings
-                .targeted_start
-                .is_some_and(|t| t.secs_since(run.start) < cutoff)
-        })
-        .count() as f64;
-    let achieved = finished / cutoff;
-    if achieved < cfg.min_achieved * rate {
-        reasons.push(format!(
-            "achieved {achieved:.2} req/s < {:.0}% of {rate:.2}",
-            cfg.min_achieved * 100.0
-        ));
-    }
-    let mut by_start: Vec<&RequestRecord> = ok
-        .iter()
-        .copied()
-        .filter(|r| r.timings.targeted_start.is_some())
-        .collect();
-    by_start.sort_by_key(|r| r.timings.targeted_start);
-    let third = by_start.len() / 3;
-    if third >= 5 {
-        let ttft = |rs: &[&RequestRecord]| {
-            median(
-                rs.iter()
-                    .filter_map(|r| r.time_to_first_token_ms())
-                    .collect(),
-            )
-        };
-        if let (Some(a), Some(b)) = (
-            ttft(&by_start[..third]),
-            ttft(&by_start[by_start.len() - third..]),
-        ) {
-            if b > 2.0 * a && b - a > 10.0 {
-                reasons.push(format!(
-                    "queueing: median TTFT grew from {a:.1} ms to {b:.1} ms"
-                ));
-            }
-        }
-    }
-    if let Some(lag) = p99(run.records.iter().filter_map(|r| r.dispatch_delay())) {
-        if lag > 0.05 {
-            reasons.push(format!(
-                "behind schedule: p99 dispatch delay {:.1} ms",
-                lag * 1000.0
-            ));
-        }
-    }
-    let slo = [
-        (
-            "TTFT",
-            cfg.slo.ttft_ms,
-            p99(ok.iter().filter_map(|r| r.time_to_first_token_ms())),
-        ),
-        (
-            "ITL",
-            cfg.slo.itl_ms,
-            p99(ok.iter().filter_map(|r| r.inter_token_latency_ms())),
-        ),
-        (
-            "latency",
-            cfg.slo.latency_ms,
-            p99(ok
-                .iter()
-                .filter_map(|r| r.request_latency().map(|s| s * 1000.0))),
-        ),
-    ];
-    for (name, limit, got) in slo {
-        if let (Some(limit), Some(got)) = (limit, got) {
-            if got > limit {
-                reasons.push(format!("SLO: p99 {name} {got:.1} ms > {limit} ms"));
-            }
-        }
-    }
-    if ok.is_empty() {
-        reasons.push("no request completed".into());
-    }
-    Verdict {
-        rate,
-        achieved,
-        sustained: reasons.is_empty(),
-        reasons,
-    }
-}
-
-/// The highest sustained rate among judged steps.
-pub fn best_rate(verdicts: &[Verdict]) -> Option<f64> {
-    verdicts
-        .iter()
-        .filter(|v| v.sustained)
-        .map(|v| v.rate)
-        .reduce(f64::max)
-}
-
-fn search_next(cfg: &SearchConfig, verdicts: &[Verdict]) -> Option<f64> {
+/// Rates double while the server keeps up, then the bracket between the
+/// highest sustained and the lowest failing rate is bisected. An invalid step
+/// (llmload could not measure the server) is measured once more, for longer
+/// if it was too short; invalid twice, its rate bounds the search like a
+/// saturated one, but it is the client's limit, never the server's.
+fn search_next(cfg: &SearchConfig, verdicts: &[Verdict]) -> Option<(f64, Option<f64>)> {
     if verdicts.len() as u32 >= cfg.max_steps {
         return None;
     }
     let Some(last) = verdicts.last() else {
-        return Some(cfg.start);
+        return Some((cfg.start, None));
     };
-    let lo = best_rate(verdicts);
+    let twice_invalid = |i: usize| {
+        i >= 1
+            && verdicts[i].outcome == Outcome::Invalid
+            && verdicts[i - 1].outcome == Outcome::Invalid
+            && verdicts[i - 1].rate == verdicts[i].rate
+    };
+    if last.outcome == Outcome::Invalid && !twice_invalid(verdicts.len() - 1) {
+        return Some((last.rate, last.needs_seconds));
+    }
+    let lo = verdicts
+        .iter()
+        .filter(|v| v.sustained())
+        .map(|v| v.rate)
+        .reduce(f64::max);
     let hi = verdicts
         .iter()
-        .filter(|v| !v.sustained)
-        .map(|v| v.rate)
+        .enumerate()
+        .filter(|(i, v)| v.outcome == Outcome::Saturated || twice_invalid(*i))
+        .map(|(_, v)| v.rate)
         .reduce(f64::min);
-    match (lo, hi) {
+    let next = match (lo, hi) {
         // Still rising: every rate so far was sustained.
-        (Some(_), None) => Some(last.rate * cfg.growth),
+        (Some(l), None) => Some(l * cfg.growth),
         // Nothing sustained yet: come down.
         (None, Some(h)) => (h > 1e-3).then_some(h / cfg.growth),
         (Some(l), Some(h)) if l < h => ((h - l) / h > cfg.precision).then_some((l + h) / 2.0),
-        // A sustained rate above a failed one (noise): stop at what was seen.
+        // A sustained rate above a failing one (noise): stop at what was seen.
         _ => None,
-    }
+    };
+    next.map(|r| (r, None))
+}
+
+/// The lowest rate llmload could not measure between the highest sustained
+/// rate and the lowest saturated one: the search's answer is then a lower
+/// bound set by the client (its host), not the server's maximum.
+pub fn client_ceiling(verdicts: &[Verdict]) -> Option<f64> {
+    let best = best_rate(verdicts).unwrap_or(0.0);
+    let saturated = verdicts
+        .iter()
+        .filter(|v| v.outcome == Outcome::Saturated)
+        .map(|v| v.rate)
+        .fold(f64::INFINITY, f64::min);
+    verdicts
+        .iter()
+        .filter(|v| v.outcome == Outcome::Invalid && v.rate > best && v.rate < saturated)
+        .map(|v| v.rate)
+        .reduce(f64::min)
 }
 
 fn linspace_skip_first(a: f64, b: f64, n: usize) -> Vec<f64> {
@@ -278,6 +158,13 @@ fn linspace_skip_first(a: f64, b: f64, n: usize) -> Vec<f64> {
     let step = (b - a) / (n - 1) as f64;
     (1..n)
         .map(|i| if i == n - 1 { b } else { a + i as f64 * step })
+        .collect()
+}
+
+/// The search's verdict on each of its steps.
+pub fn judge_all(done: &[BenchmarkRun], cfg: &SearchConfig) -> Vec<Verdict> {
+    done.iter()
+        .filter_map(|r| judge(r, cfg.min_achieved, &cfg.slo))
         .collect()
 }
 
@@ -355,11 +242,20 @@ impl Profile {
                 }
             }
             Profile::Search(cfg) => {
-                let verdicts: Vec<Verdict> = done.iter().map(|r| judge(r, cfg)).collect();
-                run(search_next(cfg, &verdicts).map(|rate| Strategy::Constant {
-                    rate,
-                    max_concurrency,
-                }))
+                let verdicts = judge_all(done, cfg);
+                match search_next(cfg, &verdicts) {
+                    None => Next::Done,
+                    Some((rate, seconds)) => {
+                        let s = Strategy::Constant {
+                            rate,
+                            max_concurrency,
+                        };
+                        match seconds {
+                            Some(secs) => Next::RunFor(s, secs),
+                            None => Next::Run(s),
+                        }
+                    }
+                }
             }
         }
     }
@@ -373,9 +269,26 @@ mod tests {
         Verdict {
             rate,
             achieved: rate,
-            sustained,
+            outcome: if sustained {
+                Outcome::Sustained
+            } else {
+                Outcome::Saturated
+            },
             reasons: Vec::new(),
+            send_lag_p99_ms: None,
+            due: 10,
+            served: 10,
+            needs_seconds: None,
         }
+    }
+
+    fn run_search(cfg: &SearchConfig, mut step: impl FnMut(f64, usize) -> Verdict) -> Vec<Verdict> {
+        let mut seen: Vec<Verdict> = Vec::new();
+        while let Some((rate, _)) = search_next(cfg, &seen) {
+            let i = seen.len();
+            seen.push(step(rate, i));
+        }
+        seen
     }
 
     #[test]
@@ -384,17 +297,14 @@ mod tests {
             start: 4.0,
             ..Default::default()
         };
-        let mut seen: Vec<Verdict> = Vec::new();
         // A server that keeps up to 37 req/s.
-        while let Some(rate) = search_next(&cfg, &seen) {
-            seen.push(v(rate, rate <= 37.0));
-        }
+        let seen = run_search(&cfg, |rate, _| v(rate, rate <= 37.0));
         let rates: Vec<f64> = seen.iter().map(|v| v.rate).collect();
         assert_eq!(&rates[..5], &[4.0, 8.0, 16.0, 32.0, 64.0]);
         let best = best_rate(&seen).unwrap();
         let worst_fail = seen
             .iter()
-            .filter(|v| !v.sustained)
+            .filter(|v| !v.sustained())
             .map(|v| v.rate)
             .reduce(f64::min)
             .unwrap();
@@ -411,15 +321,65 @@ mod tests {
             start: 10.0,
             ..Default::default()
         };
-        let mut seen: Vec<Verdict> = Vec::new();
-        while let Some(rate) = search_next(&cfg, &seen) {
-            seen.push(v(rate, rate <= 3.0));
-        }
+        let seen = run_search(&cfg, |rate, _| v(rate, rate <= 3.0));
         assert_eq!(
             &seen.iter().map(|v| v.rate).collect::<Vec<_>>()[..3],
             &[10.0, 5.0, 2.5]
         );
         assert!(best_rate(&seen).unwrap() >= 2.5);
+    }
+
+    #[test]
+    fn an_invalid_step_is_measured_again_and_never_lowers_the_rate() {
+        let cfg = SearchConfig {
+            start: 4.0,
+            ..Default::default()
+        };
+        let invalid = |rate: f64| Verdict {
+            outcome: Outcome::Invalid,
+            needs_seconds: Some(12.0),
+            ..v(rate, false)
+        };
+        // Step 2 (8 req/s) is invalid once, then sustained; the server keeps up to 37.
+        let seen = run_search(&cfg, |rate, i| {
+            if i == 1 {
+                invalid(rate)
+            } else {
+                v(rate, rate <= 37.0)
+            }
+        });
+        assert_eq!(seen[1].rate, 8.0);
+        assert_eq!(seen[2].rate, 8.0, "measured again");
+        assert!(best_rate(&seen).unwrap() > 32.0);
+        // A client that cannot send above 17 req/s against a server that
+        // keeps up with anything: invalid twice, a rate bounds the search;
+        // nothing is ever called saturated.
+        let wide = SearchConfig {
+            max_steps: 40,
+            ..cfg.clone()
+        };
+        let seen = run_search(&wide, |rate, _| {
+            if rate > 17.0 {
+                invalid(rate)
+            } else {
+                v(rate, true)
+            }
+        });
+        let rates: Vec<f64> = seen.iter().map(|v| v.rate).collect();
+        assert_eq!(&rates[..7], [4.0, 8.0, 16.0, 32.0, 32.0, 24.0, 24.0]);
+        assert!(seen.iter().all(|v| v.outcome != Outcome::Saturated));
+        let best = best_rate(&seen).unwrap();
+        assert!((16.0..=17.0).contains(&best), "{rates:?}");
+        let ceiling = client_ceiling(&seen).unwrap();
+        assert!(
+            ceiling > 17.0 && (ceiling - best) / ceiling <= 0.05,
+            "{rates:?}"
+        );
+        // A too-short step is measured again for the seconds it needs.
+        let mut seen = vec![invalid(4.0)];
+        assert_eq!(search_next(&cfg, &seen), Some((4.0, Some(12.0))));
+        seen.push(v(4.0, true));
+        assert_eq!(search_next(&cfg, &seen), Some((8.0, None)));
     }
 
     #[test]

@@ -351,13 +351,13 @@ async fn search_finds_the_mocks_capacity() {
     let out = run(&p, &c).await.unwrap();
     let steps = out.search.unwrap();
     assert_eq!(steps[0].rate, 40.0);
-    assert!(steps[0].sustained, "{:?}", steps[0]);
+    assert!(steps[0].sustained(), "{:?}", steps[0]);
     let best = llmload_engine::best_rate(&steps).unwrap();
     assert!(
         (60.0..=160.0).contains(&best),
         "best {best}, steps {steps:#?}"
     );
-    let failed: Vec<_> = steps.iter().filter(|v| !v.sustained).collect();
+    let failed: Vec<_> = steps.iter().filter(|v| !v.sustained()).collect();
     assert!(!failed.is_empty() && failed.iter().all(|v| v.rate > best));
     assert!(failed.iter().all(|v| !v.reasons.is_empty()));
     m.shutdown().await;

@@ -178,6 +178,10 @@ pub struct RequestTimings {
     pub resolve_end: Option<Timestamp>,
     /// When the engine recorded the finished request.
     pub finalized: Option<Timestamp>,
+    /// When a concurrency cap that held the request back let it go (set
+    /// only when the cap was full at its intended time).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cap_released: Option<Timestamp>,
 }
 
 /// Token, word and character counts for one side (input or output) of a request.
@@ -365,6 +369,15 @@ impl RequestRecord {
             return None;
         }
         Some(out as f64 / iters as f64)
+    }
+
+    /// The client's own lag in seconds: `request_start - max(targeted_start,
+    /// cap_released)`. A wait for a full concurrency cap is the server's doing
+    /// (it held that many requests), so it is left out.
+    pub fn send_lag(&self) -> Option<f64> {
+        let t = &self.timings;
+        let due = t.targeted_start?.max(t.cap_released.unwrap_or_default());
+        Some(t.request_start?.secs_since(due))
     }
 
     /// Scheduling lag in seconds: `request_start - targeted_start`.

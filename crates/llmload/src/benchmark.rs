@@ -438,6 +438,7 @@ pub fn run_info(
         data_samples: plan.args.data_samples,
         sample_requests: plan.sample_requests,
         workers,
+        scheduling: scheduling(),
         run_id,
         warmup: plan.warmup,
         cooldown: plan.cooldown,
@@ -456,6 +457,23 @@ fn release_freed_memory() {
     unsafe {
         libc::malloc_trim(0);
     }
+}
+
+/// The scheduling class the runtime's threads got (the last one to start).
+static SCHEDULING: std::sync::Mutex<Option<llmload_clock::priority::Granted>> =
+    std::sync::Mutex::new(None);
+
+/// Remember the class a runtime thread got, for the report.
+pub fn note_scheduling(g: llmload_clock::priority::Granted) {
+    *SCHEDULING.lock().unwrap_or_else(|e| e.into_inner()) = Some(g);
+}
+
+/// The scheduling class of the runtime's threads, in words.
+pub fn scheduling() -> String {
+    SCHEDULING
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .map_or("fair class".into(), |g| g.to_string())
 }
 
 /// Worker threads of the runtime: one per core, or `$LLMLOAD_WORKER_THREADS`.

@@ -19,6 +19,7 @@ mod deployment;
 pub mod journal;
 mod mock_cmd;
 pub mod plan;
+mod processor;
 pub mod progress;
 mod report_cmd;
 pub mod scenario;
@@ -121,7 +122,13 @@ pub fn main() -> ExitCode {
     let mut builder = tokio::runtime::Builder::new_multi_thread();
     builder
         .worker_threads(benchmark::worker_threads())
-        .on_thread_start(move || attach.attach_thread())
+        .on_thread_start(move || {
+            attach.attach_thread();
+            // Sends and chunk stamps run on these threads: a busy host must
+            // not hold them back (llmload_clock::priority).
+            let granted = llmload_clock::priority::raise_current_thread();
+            benchmark::note_scheduling(granted);
+        })
         .enable_all();
     if thread_timer {
         // Tasks the timer thread wakes come through the global queue:

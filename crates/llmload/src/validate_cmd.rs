@@ -52,6 +52,33 @@ pub fn parse_rates(raw: &str) -> Result<Vec<f64>, CliError> {
     Ok(rates)
 }
 
+/// One benchmark's verdict (`llmload.verdict` of a report benchmark, or a
+/// search step) in one line: asked and achieved rate, and whose fault.
+fn verdict_line(v: &Value) -> String {
+    let num = |k: &str| {
+        v[k].as_f64()
+            .map_or("-".into(), llmload_report::html::short_number)
+    };
+    let reasons: Vec<&str> = v["reasons"]
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let outcome = match v["outcome"].as_str() {
+        Some("sustained") => "sustained".to_string(),
+        Some("saturated") => format!("saturated: {}", reasons.join("; ")),
+        Some("invalid") => format!(
+            "INVALID MEASUREMENT, not counted against the server: {}",
+            reasons.join("; ")
+        ),
+        _ => "not judged".to_string(),
+    };
+    format!(
+        "{} req/s asked, {} achieved: {outcome}",
+        num("rate"),
+        num("achieved")
+    )
+}
+
 /// Benchmark flags for one run against the flow's server.
 fn base_args(server: &ServerArgs) -> BenchmarkArgs {
     BenchmarkArgs {
@@ -189,12 +216,14 @@ pub async fn redhat(a: &RedhatArgs) -> Result<ExitCode, CliError> {
                 .map_err(|e| CliError::setup(e.to_string()))?;
             let b = m.report.benchmarks.first();
             println!(
-                "{label} at {rps} req/s: {} ok, {} errored, TTFT p50 {} ms -> {}",
+                "{label} at {rps} req/s: {} ok, {} errored, TTFT p50 {} ms; {} -> {}",
                 b.map_or(0, |b| b.metrics.request_totals.successful),
                 b.map_or(0, |b| b.metrics.request_totals.errored),
                 b.map_or("-".into(), |b| llmload_report::html::short_number(
                     b.metrics.time_to_first_token_ms.successful.median
                 )),
+                b.and_then(|b| b.llmload.as_ref())
+                    .map_or("not judged".into(), |x| verdict_line(&x["verdict"])),
                 path.display()
             );
             envelopes.push(path);
@@ -248,21 +277,40 @@ pub async fn opennebula(a: &OpennebulaArgs) -> Result<ExitCode, CliError> {
     search.output_dir = Some(a.output_dir.join("search"));
     search.outputs = vec!["json".into(), "html".into()];
     let (_, found) = run_one(search, &signals).await?;
-    let best = found
+    let summary = found
         .report
         .llmload
         .as_ref()
-        .and_then(|x| x["search"]["best_rate"].as_f64());
-    let Some(best) = best else {
+        .map(|x| x["search"].clone())
+        .unwrap_or_default();
+    for step in summary["steps"].as_array().into_iter().flatten() {
+        println!("  {}", verdict_line(step));
+    }
+    let ceiling = summary["client_ceiling"].as_f64();
+    if let Some(c) = ceiling {
         println!(
-            "the server sustained none of the rates tried (see {})",
-            a.output_dir.join("search").display()
+            "warning: llmload could not hold its schedule from {} req/s up on this host (its own sends lagged,              not the server's doing); the rate below is a lower bound of the server's maximum",
+            llmload_report::html::short_number(c)
         );
+    }
+    let Some(best) = summary["best_rate"].as_f64() else {
+        if ceiling.is_some() {
+            println!(
+                "no rate could be measured: llmload fell behind its schedule at every rate tried (see {})",
+                a.output_dir.join("search").display()
+            );
+        } else {
+            println!(
+                "the server sustained none of the rates tried (see {})",
+                a.output_dir.join("search").display()
+            );
+        }
         return Ok(ExitCode::from(1));
     };
     println!(
-        "Maximum sustainable rate: {} req/s",
-        llmload_report::html::short_number(best)
+        "Maximum sustainable rate: {} req/s{}",
+        llmload_report::html::short_number(best),
+        if ceiling.is_some() { " (at least)" } else { "" }
     );
     if signals.interrupted() {
         return Ok(ExitCode::from(130));
@@ -287,6 +335,12 @@ pub async fn opennebula(a: &OpennebulaArgs) -> Result<ExitCode, CliError> {
     runs.disable_console_outputs = false;
     let (plan, m) = run_one(runs, &signals).await?;
     let report = &m.report;
+    println!("\nFixed-rate runs");
+    for b in &report.benchmarks {
+        if let Some(v) = b.llmload.as_ref().map(|x| &x["verdict"]) {
+            println!("  {}", verdict_line(v));
+        }
+    }
 
     println!("\nCertified-results row");
     let (_, ours) = compare::certified_row(report, &model, &gpu)

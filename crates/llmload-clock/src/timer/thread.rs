@@ -39,19 +39,17 @@ fn timer() -> &'static Timer {
     })
 }
 
-/// 1 ns timer slack for this thread, and a higher scheduling priority when
-/// the process may take one (root or CAP_SYS_NICE; otherwise unchanged).
+/// 1 ns timer slack for this thread, and the timing class of
+/// [`crate::priority`].
 #[allow(unsafe_code)]
 fn tighten_timer_slack() {
     #[cfg(target_os = "linux")]
     // SAFETY: PR_SET_TIMERSLACK takes an integer argument and only affects the
-    // calling thread's timer slack; gettid takes none; setpriority on our own
-    // thread id changes only this thread's weight. No memory is passed.
+    // calling thread's timer slack. No memory is passed.
     unsafe {
         libc::prctl(libc::PR_SET_TIMERSLACK, 1 as libc::c_ulong);
-        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
-        libc::setpriority(libc::PRIO_PROCESS, tid, -10);
     }
+    crate::priority::raise_current_thread();
 }
 
 /// How late the kernel wakes the timer thread: a running mean and mean

@@ -6,7 +6,8 @@
 
 use llmload_clock::Timestamp;
 use llmload_engine::{
-    successful_rate, BenchmarkRun, Constraints, Profile, Stop, Strategy, TransientPhase, Verdict,
+    client_ceiling, judge, successful_rate, BenchmarkRun, Constraints, Profile, SearchConfig,
+    Stop, Strategy, TransientPhase, Verdict,
 };
 use llmload_metrics::{
     BenchmarkMetrics, RequestRecord, RequestStatus, RequestType, SchedulerAverages, Selection,
@@ -47,6 +48,8 @@ pub struct RunInfo {
     pub sample_requests: Option<u64>,
     /// Tokio worker threads sending requests.
     pub workers: u32,
+    /// Their scheduling class (real-time, short slice or fair), in words.
+    pub scheduling: String,
     /// The run's id (shared by its benchmarks).
     pub run_id: String,
     /// `--warmup`.
@@ -259,7 +262,26 @@ fn percentile_summary(d: &StatusDistribution) -> Value {
 }
 
 /// llmload's additions to a benchmark (`benchmarks[].llmload`).
-fn extras(run: &BenchmarkRun, m: &BenchmarkMetrics) -> Value {
+/// A verdict as the report carries it.
+pub fn verdict_json(v: &Verdict) -> Value {
+    json!({
+        "rate": v.rate,
+        "achieved": v.achieved,
+        "outcome": v.outcome.as_str(),
+        "sustained": v.sustained(),
+        "reasons": v.reasons,
+        "due": v.due,
+        "served": v.served,
+        "send_lag_p99_ms": v.send_lag_p99_ms,
+    })
+}
+
+fn extras(info: &RunInfo, run: &BenchmarkRun, m: &BenchmarkMetrics) -> Value {
+    let judging = match &info.profile {
+        Profile::Search(cfg) => cfg.clone(),
+        _ => SearchConfig::default(),
+    };
+    let verdict = judge(run, judging.min_achieved, &judging.slo);
     let errors: Map<String, Value> = m
         .errors_by_kind
         .iter()
@@ -287,6 +309,8 @@ fn extras(run: &BenchmarkRun, m: &BenchmarkMetrics) -> Value {
         "request_dispatch_delay": m.request_dispatch_delay.as_ref().map(Sds::from),
         "request_scheduled_latency": m.request_scheduled_latency.as_ref().map(Sds::from),
         "goodput": goodput(run, m),
+        "verdict": verdict.as_ref().map(verdict_json),
+        "host": run.host.map(|h| json!({"load_1m": h.load_1m, "cores": h.cores})),
     })
 }
 
@@ -403,7 +427,7 @@ pub fn benchmark(info: &RunInfo, runs: &[BenchmarkRun], run: &BenchmarkRun) -> B
         duration: run.measure_end.secs_since(run.measure_start),
         warmup_duration: run.measure_start.secs_since(request_start),
         cooldown_duration: request_end.secs_since(run.measure_end),
-        llmload: Some(extras(run, &metrics)),
+        llmload: Some(extras(info, run, &metrics)),
     }
 }
 
@@ -416,12 +440,12 @@ pub fn report(info: &RunInfo, runs: &[BenchmarkRun]) -> Report {
             "version": env!("CARGO_PKG_VERSION"),
             "run_id": info.run_id,
             "platform": format!("{}-{}", std::env::consts::OS, std::env::consts::ARCH),
+            "scheduling": info.scheduling,
             "profile_stopped": info.aborted,
             "search": info.search.as_ref().map(|steps| json!({
                 "best_rate": llmload_engine::best_rate(steps),
-                "steps": steps.iter().map(|v| json!({
-                    "rate": v.rate, "achieved": v.achieved, "sustained": v.sustained, "reasons": v.reasons
-                })).collect::<Vec<_>>(),
+                "client_ceiling": client_ceiling(steps),
+                "steps": steps.iter().map(verdict_json).collect::<Vec<_>>(),
             })),
         })),
     }

@@ -261,6 +261,7 @@ pub fn record_from_stats(s: &RequestStats) -> RequestRecord {
             request_end: stamp(t.request_end),
             resolve_end: stamp(t.resolve_end),
             finalized: stamp(t.finalized),
+            cap_released: None,
         },
         input: u(&s.input_metrics),
         output: u(&s.output_metrics),
