@@ -96,11 +96,13 @@ pub const METRICS: [Metric; 19] = [
         better: Better::Lower,
         get: |b| {
             let t = &b.metrics.request_totals;
-            let done = t.successful + t.errored;
-            if done == 0 {
+            // In floats: the counts are whatever the file says (a sum of
+            // two u64 may overflow).
+            let done = t.successful as f64 + t.errored as f64;
+            if done == 0.0 {
                 0.0
             } else {
-                100.0 * t.errored as f64 / done as f64
+                100.0 * t.errored as f64 / done
             }
         },
     },
@@ -164,15 +166,17 @@ fn pairs<'a>(
     base: &'a Report,
     new: &'a Report,
 ) -> Result<Vec<(&'a Benchmark, &'a Benchmark)>, String> {
+    // Each label made once: a search has dozens of benchmarks.
+    let new_labels: Vec<String> = new.benchmarks.iter().map(strategy_label).collect();
     let by_label: Vec<_> = base
         .benchmarks
         .iter()
         .filter_map(|b| {
             let l = strategy_label(b);
-            new.benchmarks
+            new_labels
                 .iter()
-                .find(|n| strategy_label(n) == l)
-                .map(|n| (b, n))
+                .position(|n| *n == l)
+                .map(|i| (b, &new.benchmarks[i]))
         })
         .collect();
     if by_label.len() == base.benchmarks.len().min(new.benchmarks.len()) && !by_label.is_empty() {

@@ -45,9 +45,9 @@ impl Table {
                     .map(|i| {
                         let (v, w) = (values(i), width[i]);
                         if i == 0 {
-                            format!("{v:<w$}")
+                            pad_right(&v, w)
                         } else {
-                            format!("{v:>w$}")
+                            pad_left(&v, w)
                         }
                     })
                     .collect();
@@ -59,7 +59,7 @@ impl Table {
             let mut line = String::from("|");
             for (g, s, e) in &spans {
                 let w = span_width(&width, *s, *e);
-                line.push_str(&format!(" {g:<w$} |"));
+                line.push_str(&format!(" {} |", pad_right(g, w)));
             }
             line
         };
@@ -83,11 +83,36 @@ impl Table {
     }
 }
 
-/// A number in at most 6 characters: `0.123`, `12.35`, `123.5`, `12346`.
+/// `s` padded with spaces on the right to `w` characters. (Not `{:<w$}`:
+/// a width past `u16::MAX`, from a very long label, panics there.)
+fn pad_right(s: &str, w: usize) -> String {
+    let n = s.chars().count();
+    let mut out = String::with_capacity(s.len() + w.saturating_sub(n));
+    out.push_str(s);
+    out.extend(std::iter::repeat_n(' ', w.saturating_sub(n)));
+    out
+}
+
+/// `s` padded with spaces on the left to `w` characters.
+fn pad_left(s: &str, w: usize) -> String {
+    let n = s.chars().count();
+    let mut out: String = std::iter::repeat_n(' ', w.saturating_sub(n)).collect();
+    out.push_str(s);
+    out
+}
+
+/// A number in at most 7 characters: `0.123`, `12.35`, `123.5`, `12346`,
+/// `123456`, `1.2e7`, `4.0e-5`, and `NaN`, `inf`, `-inf` as themselves.
 fn num(x: f64) -> String {
     let a = x.abs();
-    if x == 0.0 {
+    if x.is_nan() {
+        "NaN".into()
+    } else if x.is_infinite() {
+        String::from(if x > 0.0 { "inf" } else { "-inf" })
+    } else if x == 0.0 {
         "0".into()
+    } else if !(1e-3..1e6).contains(&a) {
+        format!("{x:.1e}")
     } else if a >= 10_000.0 {
         format!("{x:.0}")
     } else if a >= 100.0 {
@@ -104,10 +129,15 @@ pub fn strategy_label(b: &Benchmark) -> String {
     let s = &b.config.strategy;
     let kind = s.get("type_").and_then(Value::as_str).unwrap_or("?");
     match kind {
-        "constant" | "poisson" => format!(
-            "{kind}@{:.2}",
-            s.get("rate").and_then(Value::as_f64).unwrap_or(0.0)
-        ),
+        "constant" | "poisson" => {
+            let rate = s.get("rate").and_then(Value::as_f64).unwrap_or(0.0);
+            if rate.abs() < 1e9 {
+                format!("{kind}@{rate:.2}")
+            } else {
+                // Not 1e300 written out in 300 digits.
+                format!("{kind}@{}", crate::html::short_number(rate))
+            }
+        }
         "concurrent" => format!(
             "{kind}@{}",
             s.get("streams").and_then(Value::as_u64).unwrap_or(0)
@@ -240,5 +270,31 @@ mod tests {
         assert_eq!(num(1234.5678), "1234.6");
         assert_eq!(num(123456.0), "123456");
         assert_eq!(num(0.0), "0");
+        assert_eq!(num(-0.0), "0");
+        assert_eq!(num(1e300), "1.0e300");
+        assert_eq!(num(-12345678.0), "-1.2e7");
+        assert_eq!(num(0.00004), "4.0e-5");
+        assert_eq!(num(f64::NAN), "NaN");
+        assert_eq!(num(f64::INFINITY), "inf");
+        assert_eq!(num(f64::NEG_INFINITY), "-inf");
+    }
+
+    #[test]
+    fn cells_pad_to_any_width() {
+        assert_eq!(pad_right("ab", 4), "ab  ");
+        assert_eq!(pad_left("ab", 4), "  ab");
+        assert_eq!(pad_left("abcdef", 4), "abcdef");
+        // Past u16::MAX, where `{:>w$}` panics.
+        let long = "x".repeat(70_000);
+        assert_eq!(pad_left("é", 70_001).chars().count(), 70_001);
+        let t = Table {
+            title: "t".into(),
+            groups: vec!["g".into(), "g".into()],
+            names: vec!["a".into(), "b".into()],
+            rows: vec![vec![long.clone(), String::new()], vec![String::new(), long]],
+        };
+        let mut out = String::new();
+        t.render(&mut out);
+        assert_eq!(out.lines().count(), 8);
     }
 }

@@ -154,6 +154,9 @@ fn write_str(s: &str, ascii: bool, out: &mut String) {
 /// `YYYY-MM-DD HH:MM:SS` in local time, as GuideLLM's CSV writes times.
 fn timestamp(t: f64) -> String {
     use chrono::TimeZone;
+    if !t.is_finite() {
+        return py_float(t);
+    }
     let secs = t.floor() as i64;
     let nanos = ((t - t.floor()) * 1e9) as u32;
     match chrono::Local.timestamp_opt(secs, nanos).single() {

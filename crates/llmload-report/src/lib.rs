@@ -74,6 +74,16 @@ impl Format {
         }
     }
 
+    /// The format's name (`json`, `csv`, `yaml`, `html`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Json => "json",
+            Format::Csv => "csv",
+            Format::Yaml => "yaml",
+            Format::Html => "html",
+        }
+    }
+
     /// The default file name.
     pub fn file_name(self) -> &'static str {
         match self {
@@ -121,33 +131,133 @@ impl Report {
     }
 
     /// The report as YAML with keys sorted alphabetically (GuideLLM's
-    /// `yaml.dump(model_dump(mode="json"))`).
-    pub fn to_yaml(&self) -> String {
-        let v = serde_json::to_value(self).expect("reports serialize");
-        serde_yaml::to_string(&sort_keys(v)).expect("JSON values serialize as YAML")
+    /// `yaml.dump(model_dump(mode="json"))`). Numbers that are not finite
+    /// are written as `null`, as in the JSON.
+    pub fn to_yaml(&self) -> Result<String, ReportError> {
+        let v = serde_json::to_value(self)
+            .map_err(|e| ReportError(format!("cannot serialize the report: {e}")))?;
+        serde_yaml::to_string(&sort_keys(v))
+            .map_err(|e| ReportError(format!("cannot write the report as YAML: {e}")))
     }
 
-    /// The report as compact JSON (GuideLLM writes it compact too).
-    pub fn to_json(&self) -> String {
-        serde_json::to_string(self).expect("reports serialize")
+    /// The report as compact JSON (GuideLLM writes it compact too). Numbers
+    /// that are not finite are written as `null`.
+    pub fn to_json(&self) -> Result<String, ReportError> {
+        serde_json::to_string(self)
+            .map_err(|e| ReportError(format!("cannot serialize the report: {e}")))
     }
 
-    /// Write the report in `format` to `path`.
+    /// The report's text in `format`. A renderer that panics (a bug) is
+    /// reported as an error, not passed on.
+    pub fn render(&self, format: Format) -> Result<String, ReportError> {
+        guarded(|| match format {
+            Format::Json => self.to_json(),
+            Format::Csv => Ok(csv::to_csv(self)),
+            Format::Yaml => self.to_yaml(),
+            Format::Html => Ok(html::render(self)),
+        })?
+    }
+
+    /// Write the report in `format` to `path`. A renderer that panics (a
+    /// bug) is reported as an error, and nothing is written.
     pub fn write(&self, format: Format, path: &Path) -> Result<(), ReportError> {
-        let text = match format {
+        if format == Format::Json {
             // Streamed: a report with every request in it runs to ~3 KB per
             // request, which need not sit in memory twice.
-            Format::Json => {
-                return write_atomic_with(path, |w| {
-                    serde_json::to_writer(w, self).map_err(std::io::Error::from)
-                })
-            }
-            Format::Csv => csv::to_csv(self),
-            Format::Yaml => self.to_yaml(),
-            Format::Html => html::render(self),
-        };
+            return write_atomic_with(path, |w| {
+                guarded(|| serde_json::to_writer(w, self))
+                    .map_err(|e| std::io::Error::other(e.0))?
+                    .map_err(std::io::Error::from)
+            });
+        }
+        let text = self.render(format)?;
         write_atomic(path, text.as_bytes())
     }
+
+    /// Write the report to each of `files`, each format on its own: one
+    /// that fails does not keep the others from being written. The JSON
+    /// (every measured number) goes first, the rest in the order given.
+    /// Returns each file with its outcome, in the order written.
+    pub fn write_each<'a>(
+        &self,
+        files: &'a [(Format, PathBuf)],
+    ) -> Vec<(Format, &'a Path, Result<(), ReportError>)> {
+        let mut order: Vec<&(Format, PathBuf)> = files.iter().collect();
+        order.sort_by_key(|(format, _)| *format != Format::Json);
+        order
+            .into_iter()
+            .map(|(format, path)| (*format, path.as_path(), self.write(*format, path)))
+            .collect()
+    }
+}
+
+thread_local! {
+    /// Whether this thread is inside [`guarded`] (which does not nest its hook).
+    static GUARDING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Run `f` (a renderer), turning a panic into an error that says where and
+/// why: the last line of defence, so that one failing output cannot take
+/// the others, or the run, down.
+///
+/// While `f` runs, a panic on this thread prints nothing (its message goes
+/// into the error instead); panics on other threads print as they would.
+/// The panic hook is swapped for that time only, one caller at a time, and
+/// restored after.
+pub fn guarded<T>(f: impl FnOnce() -> T) -> Result<T, ReportError> {
+    use std::panic::{self, AssertUnwindSafe};
+    use std::sync::{Arc, Mutex, PoisonError};
+
+    type Hook = Box<dyn Fn(&panic::PanicHookInfo<'_>) + Sync + Send + 'static>;
+    static SWAP: Mutex<()> = Mutex::new(());
+
+    if GUARDING.with(std::cell::Cell::get) || std::thread::panicking() {
+        // Nested (the outer call holds the hook), or unwinding already.
+        return panic::catch_unwind(AssertUnwindSafe(f))
+            .map_err(|payload| panicked(None, payload.as_ref()));
+    }
+    let _one_at_a_time = SWAP.lock().unwrap_or_else(PoisonError::into_inner);
+    let me = std::thread::current().id();
+    let caught: Arc<Mutex<Option<String>>> = Arc::default();
+    let previous: Arc<Hook> = Arc::new(panic::take_hook());
+    {
+        let previous = Arc::clone(&previous);
+        let caught = Arc::clone(&caught);
+        panic::set_hook(Box::new(move |info| {
+            if std::thread::current().id() == me {
+                let at = info
+                    .location()
+                    .map(|l| format!("{}:{}:{}", l.file(), l.line(), l.column()));
+                *caught.lock().unwrap_or_else(PoisonError::into_inner) = at;
+            } else {
+                previous(info);
+            }
+        }));
+    }
+    GUARDING.with(|g| g.set(true));
+    let result = panic::catch_unwind(AssertUnwindSafe(f));
+    GUARDING.with(|g| g.set(false));
+    // Ours goes (with its share of `previous`), the previous hook comes back.
+    drop(panic::take_hook());
+    match Arc::try_unwrap(previous) {
+        Ok(hook) => panic::set_hook(hook),
+        Err(shared) => panic::set_hook(Box::new(move |info| shared(info))),
+    }
+    let at = caught.lock().unwrap_or_else(PoisonError::into_inner).take();
+    result.map_err(|payload| panicked(at, payload.as_ref()))
+}
+
+/// The error of a caught panic.
+fn panicked(at: Option<String>, payload: &(dyn std::any::Any + Send)) -> ReportError {
+    let message = payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("no message");
+    let at = at.map(|a| format!(" at {a}")).unwrap_or_default();
+    ReportError(format!(
+        "the renderer failed (panicked{at}: {message}); this is a bug in llmload"
+    ))
 }
 
 /// `v` with every object's keys in alphabetical order.

@@ -2,6 +2,7 @@
 
 use std::io::Write;
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,7 +12,7 @@ use llmload_data::{builtin_corpus_for, tokenizer, DataPlan, Dataset, PromptBuild
 use llmload_engine::{BodyOptions, RunContext, RunOutcome, RunPlan, INTERRUPT_GRACE};
 use llmload_mock::{MockConfig, MockHandle, MockServer};
 use llmload_report::guidellm::{self, RunInfo};
-use llmload_report::Report;
+use llmload_report::{Format, Report};
 use serde_json::{json, Value};
 
 use crate::journal::{self, Journal};
@@ -204,25 +205,86 @@ pub async fn run(plan: Plan) -> Result<ExitCode, CliError> {
     Ok(m.exit_code())
 }
 
-/// Write the plan's report files and print its console tables.
+/// Write the plan's report files and print its console tables. Each output
+/// on its own: one that fails is one line on stderr and the others are
+/// still written (the JSON first); any failure makes the result an error
+/// (exit code 2) once everything else is out.
 pub fn write_outputs(plan: &Plan, report: &Report) -> Result<(), CliError> {
-    for (format, path) in &plan.outputs.files {
-        report
-            .write(*format, path)
-            .map_err(|e| CliError::setup(e.to_string()))?;
+    let outcome = write_files(report, &plan.outputs.files);
+    // Everything is in the report now: the journal has served (unless the
+    // JSON asked for could not be written: then it still holds the run).
+    let json_lost = plan.outputs.files.iter().any(|(format, path)| {
+        *format == Format::Json && !outcome.written.contains(&path.as_path())
+    });
+    if !json_lost {
+        if let Some(path) = journal_path(plan) {
+            let _ = std::fs::remove_file(path);
+        }
     }
-    // Everything is in the report now: the journal has served.
-    if let Some(path) = journal_path(plan) {
-        let _ = std::fs::remove_file(path);
-    }
+    let mut failed = outcome.failed;
     if plan.outputs.console {
         let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "\n{}", llmload_report::console::render(report));
-        for (_, path) in &plan.outputs.files {
+        if let Some(tables) = console_tables(report, &mut failed) {
+            let _ = writeln!(out, "\n{tables}");
+        }
+        for path in &outcome.written {
             let _ = writeln!(out, "Report: {}", path.display());
         }
     }
-    Ok(())
+    outputs_result(&failed)
+}
+
+/// What [`write_files`] did.
+#[derive(Debug, Default)]
+pub struct Written<'a> {
+    /// The files written, in the order written.
+    pub written: Vec<&'a Path>,
+    /// `FORMAT report PATH` of each file that was not.
+    pub failed: Vec<String>,
+}
+
+/// Write `report` to each of `files`, the JSON first, each on its own: a
+/// file that fails (an I/O error, or a renderer's bug) is reported on one
+/// line, `llmload: error: FORMAT report PATH: WHY`, and the rest are written.
+pub fn write_files<'a>(report: &Report, files: &'a [(Format, PathBuf)]) -> Written<'a> {
+    let mut out = Written::default();
+    for (format, path, result) in report.write_each(files) {
+        match result {
+            Ok(()) => out.written.push(path),
+            Err(e) => {
+                let what = format!("{} report {}", format.name(), path.display());
+                eprintln!("llmload: error: {what}: {e}");
+                out.failed.push(what);
+            }
+        }
+    }
+    out
+}
+
+/// The console tables, or (a renderer's bug) `None`, with one line on
+/// stderr and `console tables` added to `failed`.
+pub fn console_tables(report: &Report, failed: &mut Vec<String>) -> Option<String> {
+    match llmload_report::guarded(|| llmload_report::console::render(report)) {
+        Ok(tables) => Some(tables),
+        Err(e) => {
+            eprintln!("llmload: error: console tables: {e}");
+            failed.push("console tables".into());
+            None
+        }
+    }
+}
+
+/// Success, or the exit-code-2 error naming the outputs not written (each
+/// already reported on its own line).
+pub fn outputs_result(failed: &[String]) -> Result<(), CliError> {
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(CliError::setup(format!(
+            "not written: {}",
+            failed.join(", ")
+        )))
+    }
 }
 
 /// Where the run's journal goes: beside the report files.

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use llmload_engine::{BenchmarkRun, RunOutcome};
-use llmload_report::Report;
+use llmload_report::{Format, Report};
 use serde_json::Value;
 
 use crate::cli::{Cli, Command, ReportArgs};
@@ -36,25 +36,32 @@ pub fn run(args: &ReportArgs) -> Result<ExitCode, CliError> {
         Some(_) => None,
         None => std::fs::canonicalize(&args.file).ok(),
     };
-    let mut written = Vec::new();
-    for (format, path) in &plan.files {
-        let same = input.is_some() && std::fs::canonicalize(path).ok() == input;
-        if same {
-            eprintln!("llmload: {} is the input; not rewritten", path.display());
-            continue;
-        }
-        report
-            .write(*format, path)
-            .map_err(|e| CliError::setup(e.to_string()))?;
-        written.push(path);
-    }
+    let files: Vec<(Format, PathBuf)> = plan
+        .files
+        .iter()
+        .filter(|(_, path)| {
+            let same = input.is_some() && std::fs::canonicalize(path).ok() == input;
+            if same {
+                eprintln!("llmload: {} is the input; not rewritten", path.display());
+            }
+            !same
+        })
+        .cloned()
+        .collect();
+    // Each format on its own, the JSON first: one that fails is one line
+    // on stderr, the others are still written.
+    let outcome = benchmark::write_files(&report, &files);
+    let mut failed = outcome.failed;
     let mut out = std::io::stdout().lock();
     if plan.console {
-        let _ = writeln!(out, "{}", llmload_report::console::render(&report));
+        if let Some(tables) = benchmark::console_tables(&report, &mut failed) {
+            let _ = writeln!(out, "{tables}");
+        }
     }
-    for path in written {
+    for path in outcome.written {
         let _ = writeln!(out, "Report: {}", path.display());
     }
+    benchmark::outputs_result(&failed)?;
     Ok(ExitCode::SUCCESS)
 }
 

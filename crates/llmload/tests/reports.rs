@@ -244,3 +244,164 @@ fn guidellm_reports_reexport_to_csv_and_html() {
         assert_eq!(original["benchmarks"].as_array().unwrap().len(), n);
     }
 }
+
+/// Every number of a distribution (`count` aside) set to `v`.
+fn flatten_distribution(d: &mut Value, v: f64) {
+    let Some(d) = d.as_object_mut() else { return };
+    for (key, x) in d.iter_mut() {
+        match x {
+            Value::Number(_) if key != "count" => *x = v.into(),
+            Value::Object(p) if key == "percentiles" => {
+                p.values_mut().for_each(|q| *q = v.into());
+            }
+            _ => {}
+        }
+    }
+}
+
+/// A max-throughput search whose steps each finished one request, all with
+/// the same latencies: the achieved rates equal but for the last bit.
+fn one_request_per_step(fixture: &Path) -> Value {
+    let mut doc: Value = serde_json::from_str(&std::fs::read_to_string(fixture).unwrap()).unwrap();
+    let template = doc["benchmarks"][0].clone();
+    let steps: Vec<Value> = (0..6)
+        .map(|k| {
+            let mut b = template.clone();
+            b["config"]["strategy"] =
+                serde_json::json!({"type_": "constant", "rate": 2f64.powi(k)});
+            let requests = &mut b["requests"];
+            let first = requests["successful"][0].clone();
+            requests["successful"] = Value::Array(vec![first]);
+            requests["errored"] = Value::Array(vec![]);
+            requests["incomplete"] = Value::Array(vec![]);
+            let m = &mut b["metrics"];
+            m["request_totals"] =
+                serde_json::json!({"successful": 1, "errored": 0, "incomplete": 0, "total": 1});
+            for (metric, v) in [
+                ("time_to_first_token_ms", 41.0),
+                ("inter_token_latency_ms", 7.0),
+                ("time_per_output_token_ms", 7.0),
+                ("request_latency", 0.3),
+                ("output_tokens_per_second", 120.0),
+                ("requests_per_second", 1.0),
+            ] {
+                flatten_distribution(&mut m[metric]["successful"], v);
+            }
+            if k % 2 == 1 {
+                m["requests_per_second"]["successful"]["mean"] = 1.0000000000000002.into();
+            }
+            b
+        })
+        .collect();
+    doc["benchmarks"] = Value::Array(steps);
+    doc
+}
+
+/// Every number in the SVG coordinates of an HTML report.
+fn assert_svg_coordinates_finite(html: &Path) {
+    let page = std::fs::read_to_string(html).unwrap();
+    for svg in page.split("<svg").skip(1) {
+        let svg = svg.split("</svg>").next().unwrap();
+        for attr in [
+            " x=\"",
+            " y=\"",
+            " x1=\"",
+            " x2=\"",
+            " y1=\"",
+            " y2=\"",
+            " cx=\"",
+            " cy=\"",
+            " width=\"",
+            " height=\"",
+            " points=\"",
+        ] {
+            for part in svg.split(attr).skip(1) {
+                let value = part.split('"').next().unwrap();
+                for n in value.split([' ', ',']).filter(|n| !n.is_empty()) {
+                    assert!(
+                        n.parse::<f64>().is_ok_and(f64::is_finite),
+                        "{}: coordinate {n:?}",
+                        html.display()
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// `llmload report` on reports with nothing to scale a chart by (a search
+/// of one equal request per step; no benchmarks at all) writes every
+/// format and exits 0; and an output that cannot be written is one error
+/// line, exit code 2, with the other outputs and the console tables out.
+#[test]
+fn degenerate_reports_write_every_format_and_one_failure_spares_the_rest() {
+    let dir = common::tempdir("reports-degenerate");
+    let fixture = common::shared("fixtures/guidellm-0.4.0/vllm-constant2-benchmarks.json");
+    let search = one_request_per_step(&fixture);
+    let mut empty = search.clone();
+    empty["benchmarks"] = Value::Array(vec![]);
+    for (name, doc, n) in [("search", &search, 6), ("empty", &empty, 0)] {
+        let input = dir.join(format!("{name}.json"));
+        std::fs::write(&input, serde_json::to_string(doc).unwrap()).unwrap();
+        let out_dir = dir.join(name);
+        let out = common::run(&[
+            "report",
+            input.to_str().unwrap(),
+            "--output-dir",
+            out_dir.to_str().unwrap(),
+        ]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{name}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{name}: {stderr}");
+        for file in [
+            "benchmarks.json",
+            "benchmarks.csv",
+            "benchmarks.yaml",
+            "benchmarks.html",
+        ] {
+            let path = out_dir.join(file);
+            assert!(path.exists(), "{name}: {file} not written");
+        }
+        assert_eq!(
+            Report::load(&out_dir.join("benchmarks.json"))
+                .unwrap()
+                .benchmarks
+                .len(),
+            n
+        );
+        assert_svg_coordinates_finite(&out_dir.join("benchmarks.html"));
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            stdout.contains("Benchmarks"),
+            "{name}: console tables: {stdout}"
+        );
+    }
+
+    // The HTML's directory is a file: that one output fails, alone.
+    let input = dir.join("search.json");
+    let out_dir = dir.join("one-fails");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    std::fs::write(out_dir.join("blocker"), "").unwrap();
+    let out = common::run(&[
+        "report",
+        input.to_str().unwrap(),
+        "--outputs",
+        "blocker/report.html,csv,console,json",
+        "--output-dir",
+        out_dir.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let html = out_dir.join("blocker/report.html");
+    let line = format!("llmload: error: html report {}: ", html.display());
+    assert_eq!(
+        stderr.lines().filter(|l| l.starts_with(&line)).count(),
+        1,
+        "{stderr}"
+    );
+    assert!(out_dir.join("benchmarks.json").exists() && out_dir.join("benchmarks.csv").exists());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("Benchmarks"), "console tables: {stdout}");
+    assert!(stdout.contains("benchmarks.json"), "{stdout}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

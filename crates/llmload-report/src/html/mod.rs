@@ -131,12 +131,13 @@ fn kpis(h: &mut String, report: &Report) {
         .iter()
         .map(|b| b.metrics.output_tokens_per_second.successful.mean)
         .fold(0.0, f64::max);
-    let (ok, err, inc) = bs.iter().fold((0, 0, 0), |acc, b| {
+    // Saturating: the counts are whatever the file says.
+    let (ok, err, inc) = bs.iter().fold((0u64, 0u64, 0u64), |acc, b| {
         let t = &b.metrics.request_totals;
         (
-            acc.0 + t.successful,
-            acc.1 + t.errored,
-            acc.2 + t.incomplete,
+            acc.0.saturating_add(t.successful),
+            acc.1.saturating_add(t.errored),
+            acc.2.saturating_add(t.incomplete),
         )
     });
     let lightest = bs
@@ -174,10 +175,10 @@ fn kpis(h: &mut String, report: &Report) {
     card(
         h,
         "error rate",
-        if ok + err == 0 {
+        if ok == 0 && err == 0 {
             "—".into()
         } else {
-            format!("{:.1} %", 100.0 * err as f64 / (ok + err) as f64)
+            format!("{:.1} %", 100.0 * err as f64 / (ok as f64 + err as f64))
         },
         "errored / finished".into(),
     );

@@ -83,6 +83,13 @@ fn over_run(title: &str, unit: &str, pts: Vec<(f64, f64)>, span: f64) -> Option<
             markers: true,
         }]
     } else {
+        // The benchmark's span, else (not a finite positive number) the
+        // last request's start.
+        let span = if span.is_finite() && span > 0.0 {
+            span
+        } else {
+            pts.iter().map(|p| p.0).fold(0.0, f64::max)
+        };
         let width = span.max(1e-9) / SLICES as f64;
         let mut slices: Vec<Vec<f64>> = vec![Vec::new(); SLICES];
         for (t, v) in &pts {
@@ -134,7 +141,11 @@ fn concurrency(records: &[&RequestStats], start: f64, end: f64) -> Option<Chart>
         return None;
     }
     let (starts, ends) = (sorted(starts), sorted(ends));
-    let span = (end - start).max(1e-9);
+    let span = end - start;
+    if !span.is_finite() {
+        return None;
+    }
+    let span = span.max(1e-9);
     let n = SLICES * 4;
     let points = (0..=n)
         .map(|i| {
