@@ -85,7 +85,7 @@ impl Table {
 
 /// `s` padded with spaces on the right to `w` characters. (Not `{:<w$}`:
 /// a width past `u16::MAX`, from a very long label, panics there.)
-fn pad_right(s: &str, w: usize) -> String {
+pub fn pad_right(s: &str, w: usize) -> String {
     let n = s.chars().count();
     let mut out = String::with_capacity(s.len() + w.saturating_sub(n));
     out.push_str(s);
@@ -94,7 +94,7 @@ fn pad_right(s: &str, w: usize) -> String {
 }
 
 /// `s` padded with spaces on the left to `w` characters.
-fn pad_left(s: &str, w: usize) -> String {
+pub fn pad_left(s: &str, w: usize) -> String {
     let n = s.chars().count();
     let mut out: String = std::iter::repeat_n(' ', w.saturating_sub(n)).collect();
     out.push_str(s);
@@ -256,7 +256,73 @@ pub fn render(report: &Report) -> String {
             }
         }
     }
+    verdicts(report, &mut out);
     out
+}
+
+/// One verdict (`llmload.verdict` of a benchmark, or a search step) in one
+/// line: the asked and achieved rates and whose doing the outcome was.
+pub fn verdict_line(v: &Value) -> String {
+    let rate = |k: &str| v[k].as_f64().map_or("-".into(), num);
+    let reasons: Vec<&str> = v["reasons"]
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let outcome = match v["outcome"].as_str() {
+        Some("sustained") => "sustained".to_string(),
+        Some("saturated") => format!("saturated: {}", reasons.join("; ")),
+        Some("invalid") => format!(
+            "INVALID MEASUREMENT, not counted against the server: {}",
+            reasons.join("; ")
+        ),
+        _ => "not judged".to_string(),
+    };
+    format!(
+        "{} req/s asked, {} achieved: {outcome}",
+        rate("rate"),
+        rate("achieved")
+    )
+}
+
+/// Did the server keep up with each rate, and was each rate measured?
+fn verdicts(report: &Report, out: &mut String) {
+    let judged: Vec<(String, &Value)> = report
+        .benchmarks
+        .iter()
+        .filter_map(|b| {
+            let v = b.llmload.as_ref()?.get("verdict")?;
+            v.is_object().then(|| (strategy_label(b), v))
+        })
+        .collect();
+    if judged.is_empty() {
+        return;
+    }
+    out.push_str("\nVerdicts (did the server keep up with the asked rate?)\n");
+    for (label, v) in &judged {
+        out.push_str(&format!("  {label}: {}\n", verdict_line(v)));
+    }
+    let search = report.llmload.as_ref().map(|x| &x["search"]);
+    if let Some(s) = search.filter(|s| s.is_object()) {
+        match s["best_rate"].as_f64() {
+            Some(best) => out.push_str(&format!(
+                "Max-throughput search: the server sustained {} req/s{}\n",
+                num(best),
+                if s["client_ceiling"].is_number() {
+                    " at least"
+                } else {
+                    ""
+                }
+            )),
+            None => out.push_str("Max-throughput search: no rate was sustained\n"),
+        }
+        if let Some(c) = s["client_ceiling"].as_f64() {
+            out.push_str(&format!(
+                "WARNING: from {} req/s up llmload could not hold its own schedule on this host \
+                 (host CPU, not the server): the server's maximum may be higher\n",
+                num(c)
+            ));
+        }
+    }
 }
 
 #[cfg(test)]

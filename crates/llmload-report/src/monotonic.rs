@@ -3,9 +3,12 @@
 //! - Along the rate: for one model, scenario and accelerator, TTFT, ITL and
 //!   request latency must not fall, and output throughput must not fall, as
 //!   the asked rate rises, up to the first rate the server no longer keeps
-//!   up with (achieved < 85 % of asked: short runs under-count achieved by
-//!   the requests still in flight at the end); a change within the tolerance
-//!   is noise.
+//!   up with: llmload's verdict on the benchmark (`llmload.verdict`, which
+//!   counts requests cut off at the end as served when they had started),
+//!   else achieved < 85 % of asked (GuideLLM's reports: short runs
+//!   under-count achieved by the requests still in flight at the end). A
+//!   benchmark llmload judged an invalid measurement (its own sends lagged)
+//!   is left out. A change within the tolerance is noise.
 //! - Across accelerators: for one model, scenario, accelerator count and
 //!   rate, latency must follow the declared order (fastest first).
 //!
@@ -37,6 +40,18 @@ pub struct Point {
     pub itl_ms: f64,
     pub latency_s: f64,
     pub output_tps: f64,
+    /// llmload's verdict (`sustained`, `saturated`, `invalid`), when the report has one.
+    pub outcome: Option<String>,
+}
+
+impl Point {
+    /// Whether the server no longer kept up at this point.
+    pub fn saturated(&self) -> bool {
+        match self.outcome.as_deref() {
+            Some(o) => o == "saturated",
+            None => self.achieved < SATURATED_BELOW * self.rate,
+        }
+    }
 }
 
 /// Metrics checked, with their units and whether higher is worse.
@@ -119,7 +134,10 @@ pub fn points(file: &str, doc: &Value) -> Result<Vec<Point>, String> {
         .filter(|b| b["metrics"]["request_totals"]["successful"].as_u64() > Some(0))
         .map(|b| {
             let m = &b["metrics"];
-            let achieved = f(m, &["requests_per_second", "successful", "mean"]);
+            let verdict = &b["llmload"]["verdict"];
+            let achieved = verdict["achieved"]
+                .as_f64()
+                .unwrap_or_else(|| f(m, &["requests_per_second", "successful", "mean"]));
             Point {
                 file: file.to_string(),
                 model: model.clone(),
@@ -132,6 +150,7 @@ pub fn points(file: &str, doc: &Value) -> Result<Vec<Point>, String> {
                 itl_ms: f(m, &["inter_token_latency_ms", "successful", "median"]),
                 latency_s: f(m, &["request_latency", "successful", "median"]),
                 output_tps: f(m, &["output_tokens_per_second", "successful", "mean"]),
+                outcome: verdict["outcome"].as_str().map(String::from),
             }
         })
         .collect())
@@ -168,9 +187,19 @@ pub fn check(points: &[Point], tolerance: f64, order: &[String]) -> Findings {
     }
     for (key, mut series) in groups {
         series.sort_by(|a, b| a.rate.total_cmp(&b.rate));
+        series.retain(|p| {
+            let invalid = p.outcome.as_deref() == Some("invalid");
+            if invalid {
+                out.notes.push(format!(
+                    "{key}: {} req/s not checked: llmload judged it an invalid measurement ({})",
+                    p.rate, p.file
+                ));
+            }
+            !invalid
+        });
         let end = series
             .iter()
-            .position(|p| p.achieved < SATURATED_BELOW * p.rate)
+            .position(|p| p.saturated())
             .unwrap_or(series.len());
         if end < series.len() {
             let p = series[end];
@@ -243,11 +272,42 @@ mod tests {
             itl_ms: 10.0,
             latency_s: 1.0,
             output_tps: tps,
+            outcome: None,
         }
     }
 
     fn order() -> Vec<String> {
         DEFAULT_ORDER.map(String::from).to_vec()
+    }
+
+    #[test]
+    fn llmloads_verdict_decides_saturation_and_invalid_points_are_left_out() {
+        let with = |rate: f64, achieved: f64, ttft: f64, outcome: &str| Point {
+            achieved,
+            outcome: Some(outcome.into()),
+            ..pt(&format!("r{rate}"), "L40S", rate, ttft, 100.0 * rate)
+        };
+        // A short run: GuideLLM's rate reads 80 % of asked, the verdict says sustained.
+        let points = [
+            with(1.0, 0.8, 50.0, "sustained"),
+            with(2.0, 1.6, 60.0, "sustained"),
+            // Its sends lagged: whatever it measured does not count.
+            with(3.0, 3.0, 10.0, "invalid"),
+            with(4.0, 3.9, 70.0, "sustained"),
+            with(5.0, 4.0, 30.0, "saturated"),
+        ];
+        let f = check(&points, 0.1, &order());
+        assert!(f.violations.is_empty(), "{:?}", f.violations);
+        assert!(
+            f.notes.iter().any(|n| n.contains("saturated at 5")),
+            "{:?}",
+            f.notes
+        );
+        assert!(
+            f.notes.iter().any(|n| n.contains("3 req/s not checked")),
+            "{:?}",
+            f.notes
+        );
     }
 
     #[test]

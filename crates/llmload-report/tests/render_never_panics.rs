@@ -614,6 +614,7 @@ fn render_everything(r: &Report, outputs: Outputs) -> Result<(), TestCaseError> 
                 itl_ms: m.inter_token_latency_ms.successful.median,
                 latency_s: m.request_latency.successful.median,
                 output_tps: m.output_tokens_per_second.successful.mean,
+                outcome: None,
             }
         })
         .collect();

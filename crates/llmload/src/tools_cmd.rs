@@ -18,8 +18,18 @@ use crate::CliError;
 
 /// Text columns padded to their widest cell (first column left-aligned).
 pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
-    let mut width: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
-    for r in rows {
+    let columns = rows
+        .iter()
+        .map(Vec::len)
+        .chain([headers.len()])
+        .max()
+        .unwrap_or(0);
+    let mut width: Vec<usize> = vec![0; columns];
+    for r in rows
+        .iter()
+        .map(|r| r.iter().map(String::as_str).collect::<Vec<_>>())
+        .chain([headers.to_vec()])
+    {
         for (i, c) in r.iter().enumerate() {
             width[i] = width[i].max(c.chars().count());
         }
@@ -29,11 +39,12 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
             .iter()
             .enumerate()
             .map(|(i, c)| {
+                // Not `{:<w$}`: a width past u16::MAX (a huge label) panics there.
                 let w = width[i];
                 if i == 0 {
-                    format!("{c:<w$}")
+                    llmload_report::console::pad_right(c, w)
                 } else {
-                    format!("{c:>w$}")
+                    llmload_report::console::pad_left(c, w)
                 }
             })
             .collect();
@@ -41,7 +52,7 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
     };
     let mut out = line(headers.to_vec());
     out.push('\n');
-    out.push_str(&"-".repeat(width.iter().sum::<usize>() + 2 * (width.len() - 1)));
+    out.push_str(&"-".repeat(width.iter().sum::<usize>() + 2 * width.len().saturating_sub(1)));
     for r in rows {
         out.push('\n');
         out.push_str(&line(r.iter().map(String::as_str).collect()));
@@ -511,5 +522,16 @@ mod tests {
         let lm_eval = serde_json::json!({"results": {}, "config": {"model_args": "pretrained=org/m,tensor_parallel_size=1"}});
         assert_eq!(model_of(&lm_eval).as_deref(), Some("org/m"));
         assert_eq!(rfc3339(1_764_000_000.5), "2025-11-24T16:00:00Z");
+    }
+
+    #[test]
+    fn tables_take_any_width_and_ragged_rows() {
+        let long = "x".repeat(70_000);
+        let t = table(
+            &["a", "b"],
+            &[vec![long.clone(), "1".into(), "extra".into()], vec![]],
+        );
+        assert!(t.lines().next().unwrap().starts_with('a'));
+        assert!(t.contains(&long) && t.contains("extra"));
     }
 }

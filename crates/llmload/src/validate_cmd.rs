@@ -13,6 +13,7 @@ use std::process::ExitCode;
 use crate::plan::BackendArgs;
 use llmload_client::Client;
 use llmload_report::compare;
+use llmload_report::console::verdict_line;
 use llmload_report::envelope::{self, ExperimentType};
 use serde_json::Value;
 
@@ -50,33 +51,6 @@ pub fn parse_rates(raw: &str) -> Result<Vec<f64>, CliError> {
         return Err(bad());
     }
     Ok(rates)
-}
-
-/// One benchmark's verdict (`llmload.verdict` of a report benchmark, or a
-/// search step) in one line: asked and achieved rate, and whose fault.
-fn verdict_line(v: &Value) -> String {
-    let num = |k: &str| {
-        v[k].as_f64()
-            .map_or("-".into(), llmload_report::html::short_number)
-    };
-    let reasons: Vec<&str> = v["reasons"]
-        .as_array()
-        .map(|a| a.iter().filter_map(Value::as_str).collect())
-        .unwrap_or_default();
-    let outcome = match v["outcome"].as_str() {
-        Some("sustained") => "sustained".to_string(),
-        Some("saturated") => format!("saturated: {}", reasons.join("; ")),
-        Some("invalid") => format!(
-            "INVALID MEASUREMENT, not counted against the server: {}",
-            reasons.join("; ")
-        ),
-        _ => "not judged".to_string(),
-    };
-    format!(
-        "{} req/s asked, {} achieved: {outcome}",
-        num("rate"),
-        num("achieved")
-    )
 }
 
 /// Benchmark flags for one run against the flow's server.
@@ -135,15 +109,31 @@ async fn server_identity(server: &ServerArgs) -> Result<(String, Option<String>)
     Ok((model, version))
 }
 
-/// Run one plan; its report written as the plan says.
+/// Run one plan; its report written as the plan says. An output that could
+/// not be written is reported (one line each) and remembered in `lost`; the
+/// flow goes on, and ends with exit code 2.
 async fn run_one(
     args: BenchmarkArgs,
     signals: &Signals,
+    lost: &std::cell::Cell<bool>,
 ) -> Result<(Plan, crate::benchmark::Measured), CliError> {
     let plan = Plan::from_args(args)?;
     let m = measure(&plan, signals).await?;
-    write_outputs(&plan, &m.report)?;
+    if let Err(e) = write_outputs(&plan, &m.report) {
+        eprintln!("llmload: error: {e}");
+        lost.set(true);
+    }
     Ok((plan, m))
+}
+
+/// The flow's exit code: 2 when an output was lost, else `code`.
+fn unless_lost(lost: &std::cell::Cell<bool>, code: ExitCode) -> ExitCode {
+    if lost.get() {
+        eprintln!("llmload: error: some outputs were not written (see above)");
+        ExitCode::from(2)
+    } else {
+        code
+    }
 }
 
 /// `llmload validate redhat`
@@ -168,6 +158,7 @@ pub async fn redhat(a: &RedhatArgs) -> Result<ExitCode, CliError> {
     let (model, version) = server_identity(&a.server).await?;
     let deployment = deployment::resolve(&a.deployment, &model, version)?;
     let signals = Signals::install();
+    let lost = std::cell::Cell::new(false);
     let mut envelopes: Vec<PathBuf> = Vec::new();
     let mut any_success = false;
     'matrix: for (name, sc) in &scenarios {
@@ -197,7 +188,7 @@ pub async fn redhat(a: &RedhatArgs) -> Result<ExitCode, CliError> {
                 .iter()
                 .map(|d| format!("{d},samples={samples}"))
                 .collect();
-            let (_, m) = run_one(args, &signals).await?;
+            let (_, m) = run_one(args, &signals, &lost).await?;
             any_success |= m.any_success;
             let report = serde_json::to_value(&m.report).expect("reports serialize");
             let started = m.report.benchmarks.first().map_or(0.0, |b| b.start_time);
@@ -244,11 +235,14 @@ pub async fn redhat(a: &RedhatArgs) -> Result<ExitCode, CliError> {
     if signals.interrupted() {
         return Ok(ExitCode::from(130));
     }
-    Ok(if !any_success || violated {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(unless_lost(
+        &lost,
+        if !any_success || violated {
+            ExitCode::from(1)
+        } else {
+            ExitCode::SUCCESS
+        },
+    ))
 }
 
 /// `llmload validate opennebula`
@@ -264,6 +258,7 @@ pub async fn opennebula(a: &OpennebulaArgs) -> Result<ExitCode, CliError> {
         a.ram_gb.or_else(deployment::ram_gb),
     );
     let signals = Signals::install();
+    let lost = std::cell::Cell::new(false);
 
     println!(
         "Finding the maximum throughput of {model} at {} ...",
@@ -276,7 +271,7 @@ pub async fn opennebula(a: &OpennebulaArgs) -> Result<ExitCode, CliError> {
     search.max_seconds = Some(a.step_seconds);
     search.output_dir = Some(a.output_dir.join("search"));
     search.outputs = vec!["json".into(), "html".into()];
-    let (_, found) = run_one(search, &signals).await?;
+    let (_, found) = run_one(search, &signals, &lost).await?;
     let summary = found
         .report
         .llmload
@@ -333,7 +328,7 @@ pub async fn opennebula(a: &OpennebulaArgs) -> Result<ExitCode, CliError> {
     runs.output_dir = Some(a.output_dir.clone());
     runs.outputs = vec!["json".into(), "csv".into(), "html".into()];
     runs.disable_console_outputs = false;
-    let (plan, m) = run_one(runs, &signals).await?;
+    let (plan, m) = run_one(runs, &signals, &lost).await?;
     let report = &m.report;
     println!("\nFixed-rate runs");
     for b in &report.benchmarks {
@@ -370,7 +365,7 @@ pub async fn opennebula(a: &OpennebulaArgs) -> Result<ExitCode, CliError> {
     {
         println!("\nHTML report: {}", path.display());
     }
-    Ok(m.exit_code())
+    Ok(unless_lost(&lost, m.exit_code()))
 }
 
 #[cfg(test)]
