@@ -12,7 +12,6 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use llmload_clock::{now, Timestamp};
 use llmload_metrics::{ErrorKind, RequestError, RequestRecord, RequestStatus, RequestType};
-use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 use crate::body::{body_message, read_all, TextCounter};
@@ -21,6 +20,9 @@ use crate::conn::{Conn, Pool, Target};
 use crate::error::{classify, classify_body, ClientError, SetupError};
 use crate::openai::{self, Usage};
 use crate::sse::SseParser;
+
+mod json;
+pub use json::ServedModel;
 
 /// How to reach the server and what to send.
 #[derive(Clone, Debug)]
@@ -208,54 +210,6 @@ impl Client {
         *req.uri_mut() = uri;
         *req.headers_mut() = self.inner.headers.clone();
         req
-    }
-
-    /// `GET` a JSON document (`/v1/models`, `/version`, ...). Any answer other
-    /// than 2xx JSON is an error.
-    pub async fn get_json(&self, route: &str) -> Result<Value, ClientError> {
-        let never = CancellationToken::new();
-        let path = self.inner.target.path(route);
-        let mut conn = self.inner.pool.checkout().await?;
-        let uri = path
-            .parse()
-            .map_err(|_| ClientError::parse(format!("bad path {path:?}")))?;
-        let req = self.request(Method::GET, uri, Bytes::new());
-        let limit = self.inner.timeout.or(Some(Duration::from_secs(60)));
-        let resp = match race(conn.sender.send_request(req), limit, &never, || {
-            ClientError::timeout(format!("GET {path} timed out"))
-        })
-        .await
-        {
-            Ok(r) => r.map_err(|e| ClientError::reset(format!("GET {path}: {e}")))?,
-            Err(Stop::Failed(e)) => return Err(e),
-            Err(Stop::Cancelled) => unreachable!("never cancelled"),
-        };
-        let status = resp.status();
-        let body = read_all(resp.into_body(), limit, 16 << 20)
-            .await
-            .map_err(|e| ClientError::reset(format!("GET {path}: {e}")))?;
-        self.inner.pool.checkin(conn);
-        if !status.is_success() {
-            return Err(ClientError::http(
-                status.as_u16(),
-                format!("GET {path}: {}", body_message(&body)),
-            ));
-        }
-        serde_json::from_slice(&body)
-            .map_err(|e| ClientError::parse(format!("GET {path}: not JSON: {e}")))
-    }
-
-    /// Model ids from `GET /v1/models`, in the server's order.
-    pub async fn models(&self) -> Result<Vec<String>, ClientError> {
-        let v = self.get_json("/v1/models").await?;
-        Ok(v.get("data")
-            .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(|m| m.get("id").and_then(Value::as_str).map(String::from))
-                    .collect()
-            })
-            .unwrap_or_default())
     }
 
     /// Send one request with `body` and record everything about it in `rec`.

@@ -8,6 +8,9 @@
 //!   stamped when the headers reach the socket, every chunk stamped on
 //!   arrival, token counts from the server's usage else from the chunks,
 //!   failures classified by [`llmload_metrics::ErrorKind`].
+//! - [`Client::models_with_roots`], [`Client::get_json`], [`Client::post_json`]:
+//!   the JSON calls beside the measured requests (`/v1/models` with each
+//!   model's `root`, `/version`, `/tokenize`).
 //! - [`sse`]: an incremental SSE parser over the received `Bytes`.
 //! - [`openai`]: GuideLLM 0.4's request bodies and chunk parsing.
 //! - `fuzz_checks`: the properties of both parsers that the fuzz targets
@@ -27,7 +30,7 @@ pub mod openai;
 pub mod sse;
 mod tls;
 
-pub use client::{Client, ClientConfig};
+pub use client::{Client, ClientConfig, ServedModel};
 pub use conn::Target;
 pub use error::{ClientError, SetupError};
 pub use tokio_util::sync::CancellationToken;

@@ -17,6 +17,7 @@ use serde_json::{json, Value};
 
 use crate::journal::{self, Journal};
 use crate::plan::{BackendArgs, DataChoice, Plan};
+use crate::processor;
 use crate::progress;
 use crate::CliError;
 
@@ -44,25 +45,6 @@ async fn start_mock(tok: Arc<Tokenizer>) -> Result<MockHandle, CliError> {
     MockServer::start(cfg, addr, false)
         .await
         .map_err(|e| CliError::setup(format!("--target mock: cannot start the mock server: {e}")))
-}
-
-/// The tokenizer for synthetic prompts: `--processor`, else `--model` from
-/// the HF cache, else (mock only) the bundled GPT-2 tokenizer.
-fn load_tokenizer(plan: &Plan, model: &str) -> Result<Tokenizer, CliError> {
-    if let Some(p) = &plan.processor {
-        return tokenizer::load(p).map_err(|e| CliError::usage(e.to_string()));
-    }
-    if let Ok(path) = tokenizer::resolve(model) {
-        return tokenizer::load(path.to_str().unwrap_or(model))
-            .map_err(|e| CliError::usage(e.to_string()));
-    }
-    if plan.target.is_none() {
-        return Ok(tokenizer::bundled_gpt2());
-    }
-    Err(CliError::usage(format!(
-        "--processor: required to build prompts of exact token counts; no tokenizer found for model {model:?} \
-         in the Hugging Face cache (pass --processor PATH to a tokenizer.json or a directory holding one)"
-    )))
 }
 
 /// GuideLLM 0.4's flat `args` object for the report (secrets redacted).
@@ -333,7 +315,11 @@ pub async fn measure(plan: &Plan, signals: &Signals) -> Result<Measured, CliErro
         None => {
             let tok = match &early_tok {
                 Some(t) => Arc::clone(t),
-                None => Arc::new(load_tokenizer(plan, "")?),
+                None => {
+                    processor::local(plan, "")?
+                        .expect("the embedded mock always has one")
+                        .tokenizer
+                }
             };
             Some(start_mock(tok).await?)
         }
@@ -346,13 +332,17 @@ pub async fn measure(plan: &Plan, signals: &Signals) -> Result<Measured, CliErro
     cfg.request_type = plan.request_type;
     let client = Client::new(cfg).map_err(|e| CliError::usage(e.to_string()))?;
 
+    // GET /v1/models, when fetched for the model: it also names the model's root.
+    let mut listed = None;
     let model = match &plan.model {
         Some(m) => m.clone(),
         None => {
-            let models = client.models().await.map_err(|e| {
+            let models = client.models_with_roots().await.map_err(|e| {
                 CliError::usage(format!("--target {target}: cannot list models ({e})"))
             })?;
-            models.into_iter().next().ok_or_else(|| {
+            let first = models.first().map(|m| m.id.clone());
+            listed = Some(models);
+            first.ok_or_else(|| {
                 CliError::usage(format!(
                     "--target {target}: GET /v1/models lists no model; pass --model"
                 ))
@@ -361,9 +351,12 @@ pub async fn measure(plan: &Plan, signals: &Signals) -> Result<Measured, CliErro
     };
     let data = match &plan.data {
         DataChoice::Synthetic(spec) => {
-            let tok = match early_tok {
-                Some(t) => t,
-                None => Arc::new(load_tokenizer(plan, &model)?),
+            let (tok, name) = match early_tok {
+                Some(t) => (t, String::new()),
+                None => {
+                    let c = processor::find(plan, &client, &model, listed.as_deref()).await?;
+                    (c.tokenizer, c.name)
+                }
             };
             let source_text = match &spec.source {
                 Some(path) => std::fs::read_to_string(path).map_err(|e| {
@@ -373,6 +366,9 @@ pub async fn measure(plan: &Plan, signals: &Signals) -> Result<Measured, CliErro
             };
             let builder =
                 PromptBuilder::new(tok, source_text).map_err(|e| CliError::usage(e.to_string()))?;
+            if plan.target.is_some() {
+                processor::check(&client, &model, &builder, spec, plan.seed, &name).await;
+            }
             DataPlan::Synthetic {
                 builder,
                 spec: spec.clone(),
@@ -388,7 +384,10 @@ pub async fn measure(plan: &Plan, signals: &Signals) -> Result<Measured, CliErro
             // A tokenizer is optional here: it counts prompt tokens the file does not give.
             let tok = match early_tok {
                 Some(t) => Some(t),
-                None => load_tokenizer(plan, &model).ok().map(Arc::new),
+                None => processor::find(plan, &client, &model, listed.as_deref())
+                    .await
+                    .ok()
+                    .map(|c| c.tokenizer),
             };
             let dataset = Dataset::load(path, mapping, tok.as_deref())
                 .map_err(|e| CliError::usage(e.to_string()))?;
