@@ -44,7 +44,8 @@ pub use progress::{Phase, Progress, ProgressSender};
 pub use saturation::SaturationConfig;
 pub use strategy::{Arrivals, Strategy};
 pub use verdict::{
-    best_rate, judge, successful_rate, Outcome, Slo, Verdict, MAX_SEND_LAG_S, MIN_REQUESTS,
+    best_rate, judge, seconds_to_judge, successful_rate, Outcome, Slo, Verdict, MAX_FAILED,
+    MAX_SEND_LAG_S, MIN_REQUESTS,
 };
 pub use window::{PhaseMode, TransientPhase, Window};
 
@@ -323,15 +324,6 @@ pub async fn run(plan: &RunPlan, ctx: &RunContext) -> Result<RunOutcome, EngineE
             plan.seed,
         );
         let (strategy, seconds) = match next {
-            // A search step runs long enough to be judged.
-            Next::Run(s) if matches!(plan.profile, Profile::Search(_)) => {
-                let asked = plan.constraints.max_seconds;
-                let secs = match (asked, s.rate()) {
-                    (Some(a), Some(r)) => Some(SearchConfig::step_seconds(r, a)).filter(|&x| x > a),
-                    _ => None,
-                };
-                (s, secs)
-            }
             Next::Run(s) => (s, None),
             Next::RunFor(s, secs) => (s, Some(secs)),
             Next::Done => break,
@@ -345,14 +337,17 @@ pub async fn run(plan: &RunPlan, ctx: &RunContext) -> Result<RunOutcome, EngineE
             break;
         }
         let index = out.benchmarks.len();
-        let run = match seconds {
-            None => executor::run_benchmark(ctx, index, strategy, plan).await?,
-            Some(secs) => {
-                let mut longer = plan.clone();
-                longer.constraints.max_seconds = Some(secs);
-                executor::run_benchmark(ctx, index, strategy, &longer).await?
+        // A step that needs longer than asked runs longer (never shorter).
+        let longer = match (seconds, plan.constraints.max_seconds) {
+            (Some(secs), Some(asked)) if secs > asked => {
+                let mut p = plan.clone();
+                p.constraints.max_seconds = Some(secs);
+                Some(p)
             }
+            _ => None,
         };
+        let run =
+            executor::run_benchmark(ctx, index, strategy, longer.as_ref().unwrap_or(plan)).await?;
         let interrupted = matches!(
             run.end_queuing,
             Some(Stop {

@@ -2,7 +2,7 @@
 //! results of the ones before (sweep and search adapt; the others are lists).
 
 use crate::strategy::Strategy;
-use crate::verdict::{best_rate, judge, successful_rate, Outcome, Slo, Verdict};
+use crate::verdict::{best_rate, judge, seconds_to_judge, successful_rate, Outcome, Slo, Verdict};
 use crate::BenchmarkRun;
 
 /// GuideLLM 0.4's concurrency cap for sweep stages (its `max_concurrency` default).
@@ -65,16 +65,6 @@ pub struct SearchConfig {
     pub slo: Slo,
 }
 
-impl SearchConfig {
-    /// How long a step at `rate` runs when `asked` seconds were asked: long
-    /// enough for the verdict's minimum of requests (`MIN_REQUESTS`, with
-    /// room for the ones due too late to be judged).
-    pub fn step_seconds(rate: f64, asked: f64) -> f64 {
-        let enough = 1.5 * crate::MIN_REQUESTS as f64 / rate.max(1e-9) + 1.0;
-        asked.max(enough)
-    }
-}
-
 impl Default for SearchConfig {
     fn default() -> Self {
         SearchConfig {
@@ -88,13 +78,18 @@ impl Default for SearchConfig {
     }
 }
 
-/// What the search runs next: a rate, and seconds when a step must be longer.
+/// The longest a search step may be made to run to be judged.
+pub const MAX_STEP_SECONDS: f64 = 600.0;
+
+/// What the search runs next: a rate, and the seconds it needs to be judged.
 ///
 /// Rates double while the server keeps up, then the bracket between the
-/// highest sustained and the lowest failing rate is bisected. An invalid step
-/// (llmload could not measure the server) is measured once more, for longer
-/// if it was too short; invalid twice, its rate bounds the search like a
-/// saturated one, but it is the client's limit, never the server's.
+/// highest sustained and the lowest failing rate is bisected. A step too
+/// short to judge is measured again for the seconds its verdict asks; later
+/// steps run long enough for the latencies seen so far. A step that llmload
+/// itself could not send on schedule is measured once more; invalid twice,
+/// its rate bounds the search like a saturated one, but it is the client's
+/// limit, never the server's.
 fn search_next(cfg: &SearchConfig, verdicts: &[Verdict]) -> Option<(f64, Option<f64>)> {
     if verdicts.len() as u32 >= cfg.max_steps {
         return None;
@@ -102,13 +97,17 @@ fn search_next(cfg: &SearchConfig, verdicts: &[Verdict]) -> Option<(f64, Option<
     let Some(last) = verdicts.last() else {
         return Some((cfg.start, None));
     };
-    let twice_invalid = |i: usize| {
+    let client_twice = |i: usize| {
         i >= 1
-            && verdicts[i].outcome == Outcome::Invalid
-            && verdicts[i - 1].outcome == Outcome::Invalid
+            && verdicts[i].client_limited
+            && verdicts[i - 1].client_limited
             && verdicts[i - 1].rate == verdicts[i].rate
     };
-    if last.outcome == Outcome::Invalid && !twice_invalid(verdicts.len() - 1) {
+    if last.outcome == Outcome::Invalid && !client_twice(verdicts.len() - 1) {
+        // Requests too slow to judge within ten minutes a step: stop here.
+        if last.needs_seconds.is_some_and(|s| s > MAX_STEP_SECONDS) {
+            return None;
+        }
         return Some((last.rate, last.needs_seconds));
     }
     let lo = verdicts
@@ -119,7 +118,7 @@ fn search_next(cfg: &SearchConfig, verdicts: &[Verdict]) -> Option<(f64, Option<
     let hi = verdicts
         .iter()
         .enumerate()
-        .filter(|(i, v)| v.outcome == Outcome::Saturated || twice_invalid(*i))
+        .filter(|(i, v)| v.outcome == Outcome::Saturated || client_twice(*i))
         .map(|(_, v)| v.rate)
         .reduce(f64::min);
     let next = match (lo, hi) {
@@ -130,8 +129,13 @@ fn search_next(cfg: &SearchConfig, verdicts: &[Verdict]) -> Option<(f64, Option<
         (Some(l), Some(h)) if l < h => ((h - l) / h > cfg.precision).then_some((l + h) / 2.0),
         // A sustained rate above a failing one (noise): stop at what was seen.
         _ => None,
-    };
-    next.map(|r| (r, None))
+    }?;
+    // Long enough for the slowest requests seen so far (latency grows with the rate).
+    let (p50, p90) = verdicts
+        .iter()
+        .filter_map(|v| v.latency_s)
+        .fold((0.0f64, 0.0f64), |(a, b), (x, y)| (a.max(x), b.max(y)));
+    Some((next, Some(seconds_to_judge(next, p50, p90))))
 }
 
 /// The lowest rate llmload could not measure between the highest sustained
@@ -276,6 +280,8 @@ mod tests {
             },
             reasons: Vec::new(),
             send_lag_p99_ms: None,
+            client_limited: false,
+            latency_s: None,
             due: 10,
             served: 10,
             needs_seconds: None,
@@ -337,7 +343,7 @@ mod tests {
         };
         let invalid = |rate: f64| Verdict {
             outcome: Outcome::Invalid,
-            needs_seconds: Some(12.0),
+            client_limited: true,
             ..v(rate, false)
         };
         // Step 2 (8 req/s) is invalid once, then sustained; the server keeps up to 37.
@@ -375,11 +381,23 @@ mod tests {
             ceiling > 17.0 && (ceiling - best) / ceiling <= 0.05,
             "{rates:?}"
         );
-        // A too-short step is measured again for the seconds it needs.
-        let mut seen = vec![invalid(4.0)];
+        // A too-short step is measured again for the seconds it needs, as
+        // often as it takes; later steps run long enough for the latency seen.
+        let short = |rate: f64, secs: f64| Verdict {
+            outcome: Outcome::Invalid,
+            needs_seconds: Some(secs),
+            ..v(rate, false)
+        };
+        let mut seen = vec![short(4.0, 12.0)];
         assert_eq!(search_next(&cfg, &seen), Some((4.0, Some(12.0))));
-        seen.push(v(4.0, true));
-        assert_eq!(search_next(&cfg, &seen), Some((8.0, None)));
+        seen.push(short(4.0, 20.0));
+        assert_eq!(search_next(&cfg, &seen), Some((4.0, Some(20.0))));
+        seen.push(Verdict {
+            latency_s: Some((8.0, 9.0)),
+            ..v(4.0, true)
+        });
+        // 9 s to the steady part, then 8 s more (and room for arrivals), + 1.
+        assert_eq!(search_next(&cfg, &seen), Some((8.0, Some(18.0))));
     }
 
     #[test]

@@ -1,25 +1,26 @@
 //! Whether a server kept up with a rate-based benchmark, and whether the
 //! benchmark measured the server at all.
 //!
-//! Two questions, asked in this order:
-//! 1. **Was the measurement valid?** llmload itself must have sent on
-//!    schedule: when its own send delay (a wait for a full concurrency cap
-//!    excluded: that is the server holding requests) reached 50 ms at p99,
-//!    the host, not the server, set the load, and the benchmark is
-//!    [`Outcome::Invalid`]. So is a benchmark with too few requests to judge
-//!    or an interrupted one. An invalid benchmark never counts against the
-//!    server.
-//! 2. **Did the server keep up?** A server keeps up when it *starts serving*
-//!    the requests as they come: of the requests due early enough that a
-//!    keeping-up server answers them before the benchmark ends (due before
-//!    the end minus twice the early requests' median time to first token),
-//!    at least 95 % got their first token — whether they finished before
-//!    the cut-off or not, so short benchmarks do not read as saturation —
-//!    and the time to first token does not keep growing (the median of the
-//!    last third of those requests, counting a request still waiting at the
-//!    end as waiting until then, is not both more than twice and 10 ms more
-//!    than that of the first third and 25 % above that of the middle third).
-//!    Optional p99 limits (`--slo`) apply too.
+//! Asked in this order:
+//! 1. **Did llmload send on schedule?** When its own send delay (a wait for
+//!    a full concurrency cap excluded: that is the server holding requests)
+//!    reached 50 ms at p99, the host, not the server, set the load: the
+//!    benchmark is [`Outcome::Invalid`], and so is an interrupted one.
+//! 2. **Did requests fail?** More than 5 % of the requests sent failing is
+//!    the server not keeping up ([`Outcome::Saturated`]).
+//! 3. **Was it long enough?** A server's answer to a rate shows only once
+//!    requests have had time to finish: at least 8 must have, and the part of
+//!    the benchmark after its first p90 request latency (its *steady part*)
+//!    must last at least a median latency. Otherwise it is invalid, with the
+//!    seconds that would do.
+//! 4. **Did the server keep up?** It did unless: over the steady part it
+//!    finished fewer requests per second than 95 % of the asked rate (less
+//!    one request); or it started serving fewer than 95 % of the requests due
+//!    early enough to be answered (a queue: requests without a first token);
+//!    or the time to first token of the requests sent in the steady part
+//!    kept growing; or a p99 limit (`--slo`) broke.
+//!
+//! docs/metrics.md gives the exact formulas.
 
 use llmload_metrics::{Distribution, RequestRecord, RequestStatus};
 
@@ -27,8 +28,10 @@ use crate::{BenchmarkRun, StopKind};
 
 /// Send delay (p99) beyond which the benchmark did not measure the server.
 pub const MAX_SEND_LAG_S: f64 = 0.05;
-/// Requests due (in the judged part) needed to judge a benchmark.
+/// Requests that must finish for a benchmark to be judged.
 pub const MIN_REQUESTS: usize = 8;
+/// Failed requests (share of those sent) that mean the server did not keep up.
+pub const MAX_FAILED: f64 = 0.05;
 
 /// p99 limits, in milliseconds.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -49,7 +52,7 @@ pub enum Outcome {
     /// The server did not keep up (the reasons say how).
     Saturated,
     /// The benchmark did not measure the server (the reasons say why):
-    /// llmload fell behind its schedule, too few requests, interrupted.
+    /// llmload fell behind its schedule, too short, interrupted.
     Invalid,
 }
 
@@ -69,7 +72,7 @@ impl Outcome {
 pub struct Verdict {
     /// Asked rate (req/s).
     pub rate: f64,
-    /// Requests the server started serving per second, over the judged part.
+    /// Requests the server finished per second over the steady part.
     pub achieved: f64,
     /// Sustained, saturated or invalid.
     pub outcome: Outcome,
@@ -77,11 +80,15 @@ pub struct Verdict {
     pub reasons: Vec<String>,
     /// p99 of llmload's own send delay (ms), cap waits excluded.
     pub send_lag_p99_ms: Option<f64>,
-    /// Requests due in the judged part, and how many of them the server started.
+    /// Invalid because llmload itself fell behind its schedule.
+    pub client_limited: bool,
+    /// Median and p90 latency of the requests that finished (s).
+    pub latency_s: Option<(f64, f64)>,
+    /// Requests due early enough to be answered before the end.
     pub due: usize,
-    /// Of `due`, those that got a first token.
+    /// Of `due`, those the server started serving (a first token, no error).
     pub served: usize,
-    /// For a benchmark too short to judge: seconds that would be enough.
+    /// For a benchmark too short to judge: seconds that would do.
     pub needs_seconds: Option<f64>,
 }
 
@@ -92,17 +99,24 @@ impl Verdict {
     }
 }
 
-fn median(mut v: Vec<f64>) -> Option<f64> {
+fn quantile(mut v: Vec<f64>, q: f64) -> Option<f64> {
     if v.is_empty() {
         return None;
     }
     v.sort_by(f64::total_cmp);
-    Some(v[v.len() / 2])
+    Some(v[((v.len() - 1) as f64 * q).round() as usize])
 }
 
 fn p99(values: impl Iterator<Item = f64>) -> Option<f64> {
     let d = Distribution::from_values(values);
     (d.count > 0).then_some(d.percentiles.p99)
+}
+
+/// Seconds a benchmark at `rate` needs to be judged when its requests take
+/// `p50`/`p90` seconds: the p90 to reach the steady part, then a median
+/// latency and room for [`MIN_REQUESTS`] arrivals.
+pub fn seconds_to_judge(rate: f64, p50: f64, p90: f64) -> f64 {
+    p90 + p50.max(1.5 * MIN_REQUESTS as f64 / rate.max(1e-9)) + 1.0
 }
 
 /// Judge a rate-based benchmark (`None` for closed-loop ones): see the module doc.
@@ -115,13 +129,18 @@ pub fn judge(run: &BenchmarkRun, min_achieved: f64, slo: &Slo) -> Option<Verdict
         reasons: Vec::new(),
         send_lag_p99_ms: p99(run.records.iter().filter_map(RequestRecord::send_lag))
             .map(|s| s * 1000.0),
+        client_limited: false,
+        latency_s: None,
         due: 0,
         served: 0,
         needs_seconds: None,
     };
-    let mut invalid = Vec::new();
+    let invalid = |v: &mut Verdict, why: String| {
+        v.outcome = Outcome::Invalid;
+        v.reasons.push(why);
+    };
     if matches!(&run.end_queuing, Some(s) if s.kind == StopKind::Interrupted) {
-        invalid.push("interrupted".to_string());
+        invalid(&mut v, "interrupted".into());
     }
     if let Some(lag) = v.send_lag_p99_ms.filter(|ms| *ms > MAX_SEND_LAG_S * 1000.0) {
         let host = match &run.host {
@@ -131,9 +150,16 @@ pub fn judge(run: &BenchmarkRun, min_achieved: f64, slo: &Slo) -> Option<Verdict
             ),
             None => "host CPU".to_string(),
         };
-        invalid.push(format!(
-            "llmload fell behind its own schedule (p99 send delay {lag:.1} ms; {host}), not the server"
-        ));
+        v.client_limited = true;
+        invalid(
+            &mut v,
+            format!(
+                "llmload fell behind its own schedule (p99 send delay {lag:.1} ms; {host}), not the server"
+            ),
+        );
+    }
+    if v.outcome == Outcome::Invalid {
+        return Some(v);
     }
 
     // When sending ended: the deadline, else the last report.
@@ -141,106 +167,132 @@ pub fn judge(run: &BenchmarkRun, min_achieved: f64, slo: &Slo) -> Option<Verdict
         Some(s) if s.kind == StopKind::MaxSeconds => s.at.min(run.end),
         _ => run.end,
     };
-    let ttft_s = |r: &RequestRecord| -> Option<f64> {
-        let sent = r.timings.request_start?;
-        Some(match r.timings.first_token_iteration {
-            Some(t) if t <= end => t.secs_since(sent),
-            // Still waiting for its first token when sending ended (or failed):
-            // it waited at least until then.
-            _ => end.secs_since(sent).max(0.0),
-        })
-    };
+    let span = end.secs_since(run.start).max(0.0);
     let mut sent: Vec<&RequestRecord> = run
         .records
         .iter()
         .filter(|r| r.timings.targeted_start.is_some())
         .collect();
     sent.sort_by_key(|r| r.timings.targeted_start);
+    let failed = sent
+        .iter()
+        .filter(|r| r.status == RequestStatus::Errored)
+        .count();
+    if failed as f64 > MAX_FAILED * sent.len() as f64 {
+        v.outcome = Outcome::Saturated;
+        v.reasons
+            .push(format!("{failed} of {} requests sent failed", sent.len()));
+    }
+    let done: Vec<&RequestRecord> = sent
+        .iter()
+        .copied()
+        .filter(|r| r.status == RequestStatus::Completed)
+        .collect();
+    let latencies: Vec<f64> = done.iter().filter_map(|r| r.request_latency()).collect();
+    let (p50, p90) = (quantile(latencies.clone(), 0.5), quantile(latencies, 0.9));
+    v.latency_s = p50.zip(p90);
+    let (p50, p90) = (p50.unwrap_or(span), p90.unwrap_or(span));
+    // The steady part: after the first p90 latency, in flight no longer ramps up.
+    let steady_from = p90;
+    let steady = span - steady_from;
+    if done.len() < MIN_REQUESTS || steady < p50 {
+        if v.outcome == Outcome::Saturated {
+            return Some(v);
+        }
+        let needed = seconds_to_judge(rate, p50, p90).max(span * 1.5);
+        v.needs_seconds = Some(needed);
+        invalid(
+            &mut v,
+            format!(
+                "too short to judge: {} requests finished in {span:.1} s (requests take ~{p50:.1} s); ~{needed:.0} s needed",
+                done.len()
+            ),
+        );
+        return Some(v);
+    }
+
+    let secs = |t: Option<llmload_clock::Timestamp>| t.map(|t| t.secs_since(run.start));
+    // Finished per second over the steady part, against the rate asked.
+    let finished = done
+        .iter()
+        .filter(|r| secs(r.request_end_time()).is_some_and(|t| t >= steady_from))
+        .count();
+    v.achieved = finished as f64 / steady;
+    if (finished as f64) < min_achieved * rate * steady - 1.0 {
+        v.outcome = Outcome::Saturated;
+        v.reasons.push(format!(
+            "finished {:.2} req/s < {:.0}% of {rate:.2} over the steady part ({steady:.1} s)",
+            v.achieved,
+            min_achieved * 100.0
+        ));
+    }
+
+    // Started serving: first tokens among requests due early enough to be
+    // answered by a server that keeps up.
+    let ttft_s = |r: &RequestRecord| -> Option<f64> {
+        let sent = r.timings.request_start?;
+        Some(match r.timings.first_token_iteration {
+            Some(t) if t <= end => t.secs_since(sent),
+            // Still waiting for its first token when sending ended: it
+            // waited at least until then.
+            _ => end.secs_since(sent).max(0.0),
+        })
+    };
     let third = (sent.len() / 3).max(1);
-    let early_ttft = median(
+    let early_ttft = quantile(
         sent.iter()
             .take(third)
             .filter(|r| r.timings.first_token_iteration.is_some())
             .filter_map(|r| ttft_s(r))
             .collect(),
+        0.5,
     )
     .unwrap_or(0.0);
-    // Requests due before this were answered before the end by a server that keeps up.
-    let horizon = end.secs_since(run.start) - 2.0 * early_ttft;
-    let due_times: Vec<f64> = run
+    let horizon = span - 2.0 * early_ttft;
+    let due_at = |r: &&RequestRecord| secs(r.timings.targeted_start).unwrap_or(f64::MAX);
+    let judged: Vec<&RequestRecord> = sent
+        .iter()
+        .copied()
+        .filter(|r| due_at(r) < horizon)
+        .collect();
+    let scheduled = run
         .strategy
         .arrivals(run.start)
         .map(|a| {
             a.with_rampup(run.rampup)
-                .map(|t| t.secs_since(run.start))
-                .take_while(|&t| t < horizon)
-                .collect()
+                .take_while(|t| t.secs_since(run.start) < horizon)
+                .count()
         })
-        .unwrap_or_default();
-    let judged: Vec<&RequestRecord> = sent
-        .iter()
-        .copied()
-        .filter(|r| {
-            r.timings
-                .targeted_start
-                .is_some_and(|t| t.secs_since(run.start) < horizon)
-        })
-        .collect();
-    v.due = due_times.len().max(judged.len());
+        .unwrap_or(0);
+    v.due = scheduled.max(judged.len());
     v.served = judged
         .iter()
         .filter(|r| r.status != RequestStatus::Errored)
         .filter(|r| r.timings.first_token_iteration.is_some_and(|t| t <= end))
         .count();
-    if horizon > 0.0 {
-        v.achieved = v.served as f64 / v.due.max(1) as f64 * rate;
-    }
-    if v.due < MIN_REQUESTS {
-        let needed = MIN_REQUESTS as f64 * 1.5 / rate + 2.0 * early_ttft + 1.0;
-        v.needs_seconds = Some(needed);
-        invalid.push(format!(
-            "too short to judge: {} requests due in time to be answered (at least {MIN_REQUESTS} needed; ~{needed:.0} s at this rate)",
-            v.due
+    if (v.served as f64) < min_achieved * v.due as f64 {
+        v.outcome = Outcome::Saturated;
+        v.reasons.push(format!(
+            "started serving {} of {} requests due (a queue)",
+            v.served, v.due
         ));
-    }
-    if !invalid.is_empty() {
-        v.outcome = Outcome::Invalid;
-        v.reasons = invalid;
-        return Some(v);
     }
 
-    let mut saturated = Vec::new();
-    if (v.served as f64) < min_achieved * v.due as f64 {
-        let errored = judged
-            .iter()
-            .filter(|r| r.status == RequestStatus::Errored)
-            .count();
-        saturated.push(format!(
-            "served {} of {} requests due (achieved {:.2} req/s < {:.0}% of {rate:.2}){}",
-            v.served,
-            v.due,
-            v.achieved,
-            min_achieved * 100.0,
-            if errored > 0 {
-                format!("; {errored} failed")
-            } else {
-                String::new()
-            }
-        ));
-    }
+    // Time to first token growing over the steady part.
     let answered: Vec<&RequestRecord> = judged
         .iter()
         .copied()
-        .filter(|r| r.status != RequestStatus::Errored)
+        .filter(|r| r.status != RequestStatus::Errored && due_at(r) >= steady_from)
         .collect();
     let third = answered.len() / 3;
     if third >= 3 {
         let ttft_ms = |rs: &[&RequestRecord]| {
-            median(
+            quantile(
                 rs.iter()
                     .filter_map(|r| ttft_s(r))
                     .map(|s| s * 1000.0)
                     .collect(),
+                0.5,
             )
         };
         let n = answered.len();
@@ -252,32 +304,28 @@ pub fn judge(run: &BenchmarkRun, min_achieved: f64, slo: &Slo) -> Option<Verdict
             // Growing, not just higher once the batch filled: the last third
             // is also well above the middle one.
             if b > 2.0 * a && b - a > 10.0 && b > 1.25 * m {
-                saturated.push(format!(
+                v.outcome = Outcome::Saturated;
+                v.reasons.push(format!(
                     "queueing: median TTFT grew from {a:.1} ms to {b:.1} ms"
                 ));
             }
         }
     }
-    let ok: Vec<&RequestRecord> = run
-        .records
-        .iter()
-        .filter(|r| r.status == RequestStatus::Completed)
-        .collect();
     let limits = [
         (
             "TTFT",
             slo.ttft_ms,
-            p99(ok.iter().filter_map(|r| r.time_to_first_token_ms())),
+            p99(done.iter().filter_map(|r| r.time_to_first_token_ms())),
         ),
         (
             "ITL",
             slo.itl_ms,
-            p99(ok.iter().filter_map(|r| r.inter_token_latency_ms())),
+            p99(done.iter().filter_map(|r| r.inter_token_latency_ms())),
         ),
         (
             "latency",
             slo.latency_ms,
-            p99(ok
+            p99(done
                 .iter()
                 .filter_map(|r| r.request_latency().map(|s| s * 1000.0))),
         ),
@@ -285,13 +333,11 @@ pub fn judge(run: &BenchmarkRun, min_achieved: f64, slo: &Slo) -> Option<Verdict
     for (name, limit, got) in limits {
         if let (Some(limit), Some(got)) = (limit, got) {
             if got > limit {
-                saturated.push(format!("SLO: p99 {name} {got:.1} ms > {limit} ms"));
+                v.outcome = Outcome::Saturated;
+                v.reasons
+                    .push(format!("SLO: p99 {name} {got:.1} ms > {limit} ms"));
             }
         }
-    }
-    if !saturated.is_empty() {
-        v.outcome = Outcome::Saturated;
-        v.reasons = saturated;
     }
     Some(v)
 }

@@ -65,7 +65,12 @@ fn report_args(plan: &Plan) -> Value {
     json!({
         "target": a.target,
         "data": a.data,
-        "profile": a.rate_type,
+        // GuideLLM's loader knows its own profiles only: the search's steps
+        // are constant rates (llmload.search tells the rest).
+        "profile": match plan.profile {
+            llmload_engine::Profile::Search(_) => Some("constant".to_string()),
+            _ => a.rate_type.clone(),
+        },
         "rate": if rates.is_empty() { Value::Null } else { json!(rates) },
         "backend": a.backend.clone().unwrap_or_else(|| "openai_http".into()),
         "backend_kwargs": BackendArgs::redacted(a.backend_args.as_deref()),

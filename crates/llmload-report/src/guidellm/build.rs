@@ -6,8 +6,8 @@
 
 use llmload_clock::Timestamp;
 use llmload_engine::{
-    client_ceiling, judge, successful_rate, BenchmarkRun, Constraints, Profile, SearchConfig,
-    Stop, Strategy, TransientPhase, Verdict,
+    client_ceiling, judge, successful_rate, BenchmarkRun, Constraints, Profile, SearchConfig, Stop,
+    Strategy, TransientPhase, Verdict,
 };
 use llmload_metrics::{
     BenchmarkMetrics, RequestRecord, RequestStatus, RequestType, SchedulerAverages, Selection,
@@ -273,6 +273,10 @@ pub fn verdict_json(v: &Verdict) -> Value {
         "due": v.due,
         "served": v.served,
         "send_lag_p99_ms": v.send_lag_p99_ms,
+        "client_limited": v.client_limited,
+        "latency_p50_s": v.latency_s.map(|l| l.0),
+        "latency_p90_s": v.latency_s.map(|l| l.1),
+        "needs_seconds": v.needs_seconds,
     })
 }
 
