@@ -16,9 +16,22 @@
 //!    it cut into a longer-sliced task's turn when it wakes;
 //! 3. else nothing: it keeps its ordinary share.
 //!
-//! `LLMLOAD_PRIORITY=normal` skips all of it (for comparisons).
+//! A process that is itself the server under test (`llmload mock-server`)
+//! asks only for the short slice ([`set_realtime`]): a real server runs in
+//! the fair class, and two real-time processes on the same cores would only
+//! queue behind each other. `LLMLOAD_PRIORITY=normal` skips all of it (for
+//! comparisons).
 
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+static REALTIME: AtomicBool = AtomicBool::new(true);
+
+/// Whether this process's timing threads may ask for the real-time class
+/// (default: yes); without it they ask for the short slice only.
+pub fn set_realtime(on: bool) {
+    REALTIME.store(on, Ordering::Relaxed);
+}
 
 /// What a thread was given.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -49,7 +62,7 @@ pub fn raise_current_thread() -> Granted {
     if std::env::var("LLMLOAD_PRIORITY").as_deref() == Ok("normal") {
         return Granted::Normal;
     }
-    imp::raise()
+    imp::raise(REALTIME.load(Ordering::Relaxed))
 }
 
 #[cfg(target_os = "linux")]
@@ -73,8 +86,8 @@ mod imp {
         unsafe { libc::syscall(libc::SYS_sched_setattr, 0, &a as *const libc::sched_attr, 0) == 0 }
     }
 
-    pub(super) fn raise() -> Granted {
-        if setattr(libc::SCHED_RR, 1, 0, RESET_ON_FORK) {
+    pub(super) fn raise(realtime: bool) -> Granted {
+        if realtime && setattr(libc::SCHED_RR, 1, 0, RESET_ON_FORK) {
             Granted::Realtime
         } else if setattr(libc::SCHED_OTHER, 0, SHORT_SLICE_NS, 0) {
             Granted::ShortSlice
@@ -88,7 +101,7 @@ mod imp {
 mod imp {
     use super::Granted;
 
-    pub(super) fn raise() -> Granted {
+    pub(super) fn raise(_realtime: bool) -> Granted {
         Granted::Normal
     }
 }

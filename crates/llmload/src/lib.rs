@@ -112,6 +112,9 @@ pub fn main() -> ExitCode {
         }
     };
     raise_fd_limit();
+    // The mock server is the server under test, not the one measuring: the
+    // fair class (with a short slice), as a real server.
+    llmload_clock::priority::set_realtime(!matches!(cli.command, cli::Command::MockServer(_)));
     // Precise sleeps (sends, mock tokens) are served by the runtime's own
     // reactor: the kernel wakes the worker at the instant, no other thread.
     // `LLMLOAD_TIMER=thread` (for comparisons), or no timerfd: the timer
