@@ -7,6 +7,7 @@
 //! latency histograms, TTFT/ITL/concurrency over the run and errors by kind;
 //! the configuration.
 
+mod axis;
 mod chart;
 mod series;
 
