@@ -4,15 +4,17 @@
 //! Constant 1, 10 and 50 req/s for 30 s (16-token streams), against the
 //! embedded mock (`--target mock`) and an external `llmload mock-server`,
 //! first on an idle host, then with two nice-0 busy loops
-//! (`sh -c 'while :; do :; done'`, each in its own session, as a separate
-//! service would be) on the two cores. With `LLMLOAD_REAL_TARGET=URL` (and
+//! (`sh -c 'while :; do :; done'`) on the two cores: in llmload's own
+//! session, then each in a session of its own (as a separate service would
+//! be; the kernel's autogroups share the CPU between sessions first). With `LLMLOAD_REAL_TARGET=URL` (and
 //! `LLMLOAD_REAL_PROCESSOR=PATH`) it also measures against that server, on
 //! an idle host only (the server is the load).
 //!
 //! Target: p99 dispatch delay (request written minus intended send time)
 //! <= 5 ms under the loops, at every rate and for both targets.
 //!
-//! Run: `cargo bench -p llmload-benches --bench contention [-- SECONDS]`.
+//! Run: `cargo bench -p llmload-benches --bench contention [-- SECONDS]`;
+//! `LLMLOAD_BIN=PATH` measures another build (an older commit, for a before/after).
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -24,14 +26,21 @@ use serde_json::Value;
 struct Loops(Vec<Child>);
 
 impl Loops {
-    fn start(n: usize) -> Loops {
+    /// `n` loops, in llmload's session (as the issue reproduced it: under
+    /// autogroup they share its CPU share) or each in its own (as a server
+    /// started elsewhere would be).
+    fn start(n: usize, own_sessions: bool) -> Loops {
         Loops(
             (0..n)
                 .map(|_| {
-                    Command::new("setsid")
-                        .args(["sh", "-c", "while :; do :; done"])
-                        .spawn()
-                        .expect("setsid sh")
+                    let mut c = if own_sessions {
+                        let mut c = Command::new("setsid");
+                        c.arg("sh");
+                        c
+                    } else {
+                        Command::new("sh")
+                    };
+                    c.args(["-c", "while :; do :; done"]).spawn().expect("sh")
                 })
                 .collect(),
         )
@@ -76,7 +85,7 @@ fn run(bin: &Path, label: &str, target: &str, processor: &str, rate: u32, secs: 
     let lag = &b["llmload"]["dispatch_delay_ms"];
     let verdict = &b["llmload"]["verdict"];
     println!(
-        "{label:28} {rate:>3} req/s: lag ms p50 {:>7.3} p90 {:>7.3} p99 {:>7.3} max {:>7.3}; {} requests; verdict {}; CPU {:.2} s",
+        "{label:40} {rate:>3} req/s: lag ms p50 {:>7.3} p90 {:>7.3} p99 {:>7.3} max {:>7.3}; {} requests; verdict {}; CPU {:.2} s",
         f(&lag["p50"]),
         f(&lag["p90"]),
         f(&lag["p99"]),
@@ -93,15 +102,31 @@ fn main() {
         .skip(1)
         .find_map(|a| a.parse().ok())
         .unwrap_or(30);
-    let bin = llmload_bin();
+    let bin = std::env::var_os("LLMLOAD_BIN").map_or_else(llmload_bin, std::path::PathBuf::from);
     let gpt2 = shared("tokenizers/gpt2");
     let gpt2 = gpt2.to_str().unwrap();
-    let mock = Mock::start(&bin, &["--ttft-ms", "25", "--itl-ms", "5", "--model", "m"]);
+    let mock = Mock::start(
+        &bin,
+        &[
+            "--ttft-ms",
+            "25",
+            "--itl-ms",
+            "5",
+            "--model",
+            "m",
+            "--processor",
+            gpt2,
+        ],
+    );
     let rates = [1, 10, 50];
     let mut worst: f64 = 0.0;
-    for busy in [false, true] {
-        let _loops = busy.then(|| Loops::start(2));
-        let host = if busy { "2 busy loops" } else { "idle host" };
+    for (busy, own) in [(false, false), (true, false), (true, true)] {
+        let _loops = busy.then(|| Loops::start(2, own));
+        let host = match (busy, own) {
+            (false, _) => "idle host",
+            (true, false) => "2 loops, same session",
+            (true, true) => "2 loops, own sessions",
+        };
         for rate in rates {
             let a = run(
                 &bin,
