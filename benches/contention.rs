@@ -102,7 +102,7 @@ fn main() {
         .skip(1)
         .find_map(|a| a.parse().ok())
         .unwrap_or(30);
-    let bin = std::env::var_os("LLMLOAD_BIN").map_or_else(llmload_bin, std::path::PathBuf::from);
+    let bin = llmload_bin();
     let gpt2 = shared("tokenizers/gpt2");
     let gpt2 = gpt2.to_str().unwrap();
     let mock = Mock::start(

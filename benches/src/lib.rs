@@ -42,8 +42,12 @@ pub struct Usage {
     pub code: i32,
 }
 
-/// The release `llmload` binary, built if missing.
+/// The release `llmload` binary, built if missing; `$LLMLOAD_BIN` measures
+/// another build instead (an older commit, for a before/after in one sitting).
 pub fn llmload_bin() -> PathBuf {
+    if let Some(bin) = std::env::var_os("LLMLOAD_BIN") {
+        return PathBuf::from(bin);
+    }
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     let bin = root.join("target/release/llmload");
     let status = std::process::Command::new(env!("CARGO"))

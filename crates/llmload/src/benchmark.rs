@@ -536,10 +536,17 @@ pub fn note_scheduling(g: llmload_clock::priority::Granted) {
 
 /// The scheduling class of the runtime's threads, in words.
 pub fn scheduling() -> String {
-    SCHEDULING
+    let granted = SCHEDULING
         .lock()
         .unwrap_or_else(|e| e.into_inner())
-        .map_or("fair class".into(), |g| g.to_string())
+        .map_or("fair class".into(), |g| g.to_string());
+    match llmload_clock::priority::demoted() {
+        Some(d) => format!(
+            "real-time until {:.1} s into the process, then fair class (it used {:.2} cores)",
+            d.after_s, d.cores
+        ),
+        None => granted,
+    }
 }
 
 /// Worker threads of the runtime: one per core, or `$LLMLOAD_WORKER_THREADS`.
