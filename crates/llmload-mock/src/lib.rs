@@ -106,6 +106,10 @@ pub struct MockConfig {
     pub seed: u64,
     /// Prompt tokenization for usage and `/tokenize` (default: one token per 4 characters).
     pub tokenizer: PromptTokenizer,
+    /// Whether `tokenizer` is a real model's (`--processor`): only then is
+    /// `POST /tokenize` served (404 otherwise, as a server without it), so a
+    /// client does not compare its tokenizer with an estimate.
+    pub serves_tokenize: bool,
     /// When set, a simulated engine with this capacity times the tokens
     /// (`ttft` and `itl` are then unused).
     pub engine: Option<EngineModel>,
@@ -151,6 +155,7 @@ impl Default for MockConfig {
             token_text: " tok".into(),
             seed: 42,
             tokenizer: Arc::new(char_tokens),
+            serves_tokenize: false,
             engine: None,
             chat_template_tokens: 0,
             max_model_len: 131_072,

@@ -183,6 +183,12 @@ fn prompt_ids(cfg: &crate::MockConfig, text: &str, chat_messages: Option<u64>) -
 
 /// `POST /tokenize` (vLLM's): `{"prompt": ...}` or `{"messages": [...]}`.
 async fn tokenize(req: Request<Incoming>, shared: &Shared) -> Response<MockBody> {
+    if !shared.config.serves_tokenize {
+        return json(
+            StatusCode::NOT_FOUND,
+            r#"{"detail":"Not Found"}"#.to_string(),
+        );
+    }
     let body = match req.into_body().collect().await {
         Ok(b) => b.to_bytes(),
         Err(_) => return bad_request("could not read the request body"),

@@ -39,6 +39,7 @@ async fn start_mock(tok: Arc<Tokenizer>) -> Result<MockHandle, CliError> {
             std: Duration::from_micros(500),
         },
         tokenizer: Arc::new(ids),
+        serves_tokenize: true,
         ..MockConfig::default()
     };
     let addr: SocketAddr = "127.0.0.1:0".parse().expect("valid address");

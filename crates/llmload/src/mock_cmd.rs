@@ -122,6 +122,7 @@ pub async fn run(a: MockArgs) -> Result<ExitCode, CliError> {
                 .map(|e| e.get_ids().to_vec())
                 .unwrap_or_default()
         });
+        cfg.serves_tokenize = true;
     }
     let addr: SocketAddr = format!("{}:{}", a.host, a.port)
         .parse()

@@ -191,4 +191,12 @@ fn a_tokenizer_other_than_the_servers_is_warned_about() {
     let unchecked: Vec<String> = prompts(&dir).into_iter().map(|p| p.0).collect();
     let checked: Vec<String> = checked.into_iter().map(|p| p.0).collect();
     assert_eq!(checked, unchecked);
+
+    // A mock without --processor only estimates token counts: it serves no
+    // /tokenize (as a server without one), so nothing is compared or warned.
+    let estimating = MockProcess::start(&["--ttft-ms", "1", "--itl-ms", "1", "--model", "m"]);
+    let dir = common::tempdir("tokenizer-estimate");
+    let (out, stderr) = run(&bench(&estimating.url, &dir, data, &["--processor", &gpt2]));
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("warning"), "{stderr}");
 }
