@@ -22,7 +22,7 @@ struct Run {
 fn red_hat_command_against_the_mock() {
     let run = the_run();
     fifty_requests_sent_at_five_per_second(&run);
-    ttft_is_within_half_a_millisecond_of_the_mocks_truth(&run);
+    ttft_is_within_half_a_millisecond_of_the_mocks_truth_per_request(&run);
     output_tokens_are_what_each_request_asked_for(&run);
     every_key_path_of_guidellms_constant_reports_is_present(&run);
 }
@@ -96,7 +96,7 @@ fn fifty_requests_sent_at_five_per_second(run: &Run) {
     assert!(run.stdout.contains("constant@5.00"));
 }
 
-fn ttft_is_within_half_a_millisecond_of_the_mocks_truth(run: &Run) {
+fn ttft_is_within_half_a_millisecond_of_the_mocks_truth_per_request(run: &Run) {
     let truth: BTreeMap<&str, f64> = run
         .truth
         .iter()
@@ -106,19 +106,31 @@ fn ttft_is_within_half_a_millisecond_of_the_mocks_truth(run: &Run) {
             Some((t["response_id"].as_str()?, (first - recv) / 1e6))
         })
         .collect();
-    let (mut measured, mut truths) = (Vec::new(), Vec::new());
+    let (mut diffs, mut truths) = (Vec::new(), Vec::new());
     for r in run.report["benchmarks"][0]["requests"]["successful"]
         .as_array()
         .unwrap()
     {
         let id = r["llmload"]["response_id"].as_str().unwrap();
-        measured.push(r["time_to_first_token_ms"].as_f64().unwrap());
+        let measured = r["time_to_first_token_ms"].as_f64().unwrap();
+        diffs.push(measured - truth[id]);
         truths.push(truth[id]);
     }
-    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
-    let (m, t) = (mean(&measured), mean(&truths));
-    assert!((m - t).abs() < 0.5, "measured {m:.3} ms, true {t:.3} ms");
-    assert!((t - 20.0).abs() < 0.5, "the mock's own TTFT {t}");
+    // Paired per request: what llmload measured minus what the mock logged.
+    // The median difference is the loopback round trip plus llmload's own
+    // stamping delay; a busy 2-core host can delay a few chunks by
+    // milliseconds (both are debug builds here), which the median ignores.
+    diffs.sort_by(f64::total_cmp);
+    let median = diffs[diffs.len() / 2];
+    assert!(
+        (0.0..0.5).contains(&median),
+        "median of measured - true TTFT {median:.3} ms; all: {diffs:.3?}"
+    );
+    let mean_truth = truths.iter().sum::<f64>() / truths.len() as f64;
+    assert!(
+        (mean_truth - 20.0).abs() < 2.0,
+        "the mock's own TTFT {mean_truth}"
+    );
 }
 
 fn output_tokens_are_what_each_request_asked_for(run: &Run) {
