@@ -107,6 +107,10 @@ pub struct BenchmarkMetrics {
     pub request_scheduled_latency: Option<StatusDistribution>,
     /// llmload: errored requests in the window by error kind.
     pub errors_by_kind: BTreeMap<ErrorKind, u64>,
+    /// llmload: the same requests by kind, then by message
+    /// ([`RequestError::summary`](crate::RequestError::summary)).
+    #[serde(default)]
+    pub errors_by_message: BTreeMap<ErrorKind, BTreeMap<String, u64>>,
 }
 
 /// Which requests a benchmark's metrics cover.
@@ -336,9 +340,15 @@ impl BenchmarkMetrics {
             s.errored.len() as u64,
         );
         let mut errors_by_kind = BTreeMap::new();
+        let mut errors_by_message: BTreeMap<ErrorKind, BTreeMap<String, u64>> = BTreeMap::new();
         for r in &s.errored {
             if let Some(e) = &r.error {
                 *errors_by_kind.entry(e.kind).or_insert(0) += 1;
+                *errors_by_message
+                    .entry(e.kind)
+                    .or_default()
+                    .entry(e.summary())
+                    .or_insert(0) += 1;
             }
         }
         let open_loop = s.all().iter().any(|r| r.timings.targeted_start.is_some());
@@ -415,6 +425,7 @@ impl BenchmarkMetrics {
                 }))
             }),
             errors_by_kind,
+            errors_by_message,
         }
     }
 }

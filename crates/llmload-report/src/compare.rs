@@ -1,11 +1,14 @@
-//! Comparing runs: a regression gate between two reports, and a run against
-//! the certified-results reference database (OpenNebula's table, shipped
-//! in `data/certified.csv`).
-
-use serde_json::Value;
+//! Comparing runs: a regression gate between two reports, and (in
+//! `certified.rs`) a run against the certified-results reference database
+//! (OpenNebula's table, shipped in `data/certified.csv`).
 
 use crate::console::strategy_label;
 use crate::guidellm::wire::{Benchmark, Report};
+
+mod certified;
+pub use certified::{
+    certified_row, find_reference, reference_db, sustained, Certified, CERTIFIED, COLUMNS,
+};
 
 /// Whether a larger value is better or worse.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -82,13 +85,13 @@ pub const METRICS: [Metric; 19] = [
         key: "output_tps",
         unit: "tok/s",
         better: Better::Higher,
-        get: |b| b.metrics.output_tokens_per_second.successful.mean,
+        get: crate::figures::output_tokens_per_second,
     },
     Metric {
         key: "total_tps",
         unit: "tok/s",
         better: Better::Higher,
-        get: |b| b.metrics.tokens_per_second.successful.mean,
+        get: crate::figures::total_tokens_per_second,
     },
     Metric {
         key: "error_rate",
@@ -150,6 +153,7 @@ pub fn parse_limits(raw: &str) -> Result<Vec<(&'static Metric, f64)>, String> {
 /// One metric of one benchmark pair.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Row {
+    /// The new benchmark's strategy (`BASE vs NEW` when they differ).
     pub benchmark: String,
     pub metric: &'static str,
     pub unit: &'static str,
@@ -161,35 +165,112 @@ pub struct Row {
     pub regressed: bool,
 }
 
-/// Benchmarks paired by strategy label, else by position.
-fn pairs<'a>(
-    base: &'a Report,
-    new: &'a Report,
-) -> Result<Vec<(&'a Benchmark, &'a Benchmark)>, String> {
+impl Row {
+    /// The change in words, its size positive: `worse by 12.3%`,
+    /// `better by 96.8%`, `same`; for `error_rate` in points.
+    pub fn change(&self) -> String {
+        if self.worse_by.is_nan() {
+            return "-".into();
+        }
+        if self.worse_by.is_infinite() {
+            return if self.worse_by > 0.0 {
+                "worse (was 0)"
+            } else {
+                "better (was 0)"
+            }
+            .into();
+        }
+        let (size, text) = if self.metric == "error_rate" {
+            let size = self.worse_by.abs();
+            (size, format!("{size:.2} pt"))
+        } else {
+            let size = 100.0 * self.worse_by.abs();
+            (size, format!("{size:.1}%"))
+        };
+        if size < 0.05 {
+            "same".into()
+        } else if self.worse_by > 0.0 {
+            format!("worse by {text}")
+        } else {
+            format!("better by {text}")
+        }
+    }
+}
+
+/// The rows of a comparison, and what the reader must know about them.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Comparison {
+    pub rows: Vec<Row>,
+    /// Benchmarks paired with a different strategy, or left unpaired.
+    pub warnings: Vec<String>,
+}
+
+/// Benchmark pairs (base, new), and the warnings about them.
+type Paired<'a> = (Vec<(&'a Benchmark, &'a Benchmark)>, Vec<String>);
+
+/// Benchmarks paired by strategy and rate (`constant@5.00`); those left
+/// over are paired by position, each such pair with a warning naming both,
+/// and any still left are named as not compared.
+fn pairs<'a>(base: &'a Report, new: &'a Report) -> Result<Paired<'a>, String> {
     // Each label made once: a search has dozens of benchmarks.
+    let base_labels: Vec<String> = base.benchmarks.iter().map(strategy_label).collect();
     let new_labels: Vec<String> = new.benchmarks.iter().map(strategy_label).collect();
-    let by_label: Vec<_> = base
-        .benchmarks
-        .iter()
-        .filter_map(|b| {
-            let l = strategy_label(b);
-            new_labels
-                .iter()
-                .position(|n| *n == l)
-                .map(|i| (b, &new.benchmarks[i]))
-        })
-        .collect();
-    if by_label.len() == base.benchmarks.len().min(new.benchmarks.len()) && !by_label.is_empty() {
-        return Ok(by_label);
+    let mut taken = vec![false; new.benchmarks.len()];
+    let mut matched: Vec<Option<usize>> = vec![None; base.benchmarks.len()];
+    for (i, label) in base_labels.iter().enumerate() {
+        let found = (0..new_labels.len()).find(|&j| !taken[j] && new_labels[j] == *label);
+        if let Some(j) = found {
+            taken[j] = true;
+            matched[i] = Some(j);
+        }
     }
-    if base.benchmarks.len() == new.benchmarks.len() && !base.benchmarks.is_empty() {
-        return Ok(base.benchmarks.iter().zip(&new.benchmarks).collect());
+    let mut spare_new = (0..new.benchmarks.len()).filter(|&j| !taken[j]);
+    let mut out = Vec::new();
+    let mut warnings = Vec::new();
+    for (i, m) in matched.iter().enumerate() {
+        let j = match m {
+            Some(j) => *j,
+            None => match spare_new.next() {
+                Some(j) => {
+                    warnings.push(format!(
+                        "base {} and new {} have different strategies: compared by position",
+                        base_labels[i], new_labels[j]
+                    ));
+                    j
+                }
+                None => {
+                    warnings.push(format!(
+                        "base {}: no benchmark left in new to compare it with",
+                        base_labels[i]
+                    ));
+                    continue;
+                }
+            },
+        };
+        out.push((&base.benchmarks[i], &new.benchmarks[j]));
     }
-    Err(format!(
-        "cannot pair the benchmarks: base has {}, new has {}, with different strategies",
-        base.benchmarks.len(),
-        new.benchmarks.len()
-    ))
+    for j in spare_new {
+        warnings.push(format!(
+            "new {}: no benchmark left in base to compare it with",
+            new_labels[j]
+        ));
+    }
+    // In the new report's order.
+    let position = |b: &Benchmark| {
+        new.benchmarks
+            .iter()
+            .position(|n| std::ptr::eq(n, b))
+            .unwrap_or(usize::MAX)
+    };
+    out.sort_by_key(|(_, n)| position(n));
+    if out.is_empty() {
+        return Err(format!(
+            "nothing to compare: base has {} benchmarks, new has {}",
+            base.benchmarks.len(),
+            new.benchmarks.len()
+        ));
+    }
+    Ok((out, warnings))
 }
 
 /// Compare `new` against `base` under `limits`.
@@ -197,15 +278,22 @@ pub fn compare(
     base: &Report,
     new: &Report,
     limits: &[(&'static Metric, f64)],
-) -> Result<Vec<Row>, String> {
+) -> Result<Comparison, String> {
     let mut shown: Vec<&'static Metric> = DEFAULT_SHOWN.iter().filter_map(|k| metric(k)).collect();
     for (m, _) in limits {
         if !shown.iter().any(|s| s.key == m.key) {
             shown.push(m);
         }
     }
+    let (pairs, warnings) = pairs(base, new)?;
     let mut rows = Vec::new();
-    for (b, n) in pairs(base, new)? {
+    for (b, n) in pairs {
+        let (lb, ln) = (strategy_label(b), strategy_label(n));
+        let benchmark = if lb == ln {
+            ln
+        } else {
+            format!("{lb} vs {ln}")
+        };
         for m in &shown {
             let (vb, vn) = (m.of(b), m.of(n));
             let worse_by = if m.key == "error_rate" {
@@ -216,10 +304,10 @@ pub fn compare(
                     Better::Higher => vb - vn,
                 };
                 if vb == 0.0 {
-                    if delta > 0.0 {
-                        f64::INFINITY
+                    if delta == 0.0 || delta.is_nan() {
+                        delta
                     } else {
-                        0.0
+                        f64::INFINITY.copysign(delta)
                     }
                 } else {
                     delta / vb.abs()
@@ -227,7 +315,7 @@ pub fn compare(
             };
             let limit = limits.iter().find(|(l, _)| l.key == m.key).map(|l| l.1);
             rows.push(Row {
-                benchmark: strategy_label(n),
+                benchmark: benchmark.clone(),
                 metric: m.key,
                 unit: m.unit,
                 base: vb,
@@ -238,169 +326,13 @@ pub fn compare(
             });
         }
     }
-    Ok(rows)
-}
-
-/// The shipped certified-results table.
-pub const CERTIFIED: &str = include_str!("../data/certified.csv");
-
-/// One row of the certified results (times in ms, throughput in req/s).
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Certified {
-    pub model: String,
-    pub vcpus: Option<f64>,
-    pub ram_gb: Option<f64>,
-    pub gpu: String,
-    pub throughput_rps: Option<f64>,
-    pub ttft_ms: Option<f64>,
-    pub itl_ms: Option<f64>,
-    pub tpot_ms: Option<f64>,
-    pub p99_ttft_ms: Option<f64>,
-    pub p99_itl_ms: Option<f64>,
-    pub p99_tpot_ms: Option<f64>,
-}
-
-/// The numeric columns, in table order, with their headers.
-pub const COLUMNS: [&str; 7] = [
-    "Throughput (req/s)",
-    "TTFT (ms)",
-    "ITL (ms)",
-    "TPOT (ms)",
-    "p99 TTFT (ms)",
-    "p99 ITL (ms)",
-    "p99 TPOT (ms)",
-];
-
-impl Certified {
-    /// The numeric columns, in [`COLUMNS`] order.
-    pub fn values(&self) -> [Option<f64>; 7] {
-        [
-            self.throughput_rps,
-            self.ttft_ms,
-            self.itl_ms,
-            self.tpot_ms,
-            self.p99_ttft_ms,
-            self.p99_itl_ms,
-            self.p99_tpot_ms,
-        ]
-    }
-}
-
-/// Parse a reference table (CSV, `#` comments, the header of `data/certified.csv`).
-pub fn reference_db(text: &str) -> Result<Vec<Certified>, String> {
-    let mut lines = text
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'));
-    let header: Vec<&str> = lines
-        .next()
-        .ok_or("empty table")?
-        .split(',')
-        .map(str::trim)
-        .collect();
-    let col = |name: &str| {
-        header
-            .iter()
-            .position(|h| *h == name)
-            .ok_or(format!("no {name:?} column"))
-    };
-    let idx = [
-        col("model")?,
-        col("vcpus")?,
-        col("ram_gb")?,
-        col("gpu")?,
-        col("throughput_rps")?,
-        col("ttft_ms")?,
-        col("itl_ms")?,
-        col("tpot_ms")?,
-        col("p99_ttft_ms")?,
-        col("p99_itl_ms")?,
-        col("p99_tpot_ms")?,
-    ];
-    lines
-        .enumerate()
-        .map(|(i, line)| {
-            let cells: Vec<&str> = line.split(',').map(str::trim).collect();
-            let cell = |k: usize| cells.get(idx[k]).copied().unwrap_or("");
-            let num = |k: usize| -> Result<Option<f64>, String> {
-                match cell(k) {
-                    "" | "-" => Ok(None),
-                    v => v
-                        .parse()
-                        .map(Some)
-                        .map_err(|_| format!("row {}: {:?} is not a number", i + 1, v)),
-                }
-            };
-            Ok(Certified {
-                model: cell(0).to_string(),
-                vcpus: num(1)?,
-                ram_gb: num(2)?,
-                gpu: cell(3).to_string(),
-                throughput_rps: num(4)?,
-                ttft_ms: num(5)?,
-                itl_ms: num(6)?,
-                tpot_ms: num(7)?,
-                p99_ttft_ms: num(8)?,
-                p99_itl_ms: num(9)?,
-                p99_tpot_ms: num(10)?,
-            })
-        })
-        .collect()
-}
-
-/// The row of `model` on `gpu` (case-insensitive).
-pub fn find_reference<'a>(db: &'a [Certified], model: &str, gpu: &str) -> Option<&'a Certified> {
-    let norm = |g: &str| crate::monotonic::accelerator_name(g).replace(' ', "");
-    db.iter()
-        .find(|r| r.model.eq_ignore_ascii_case(model) && norm(&r.gpu) == norm(gpu))
-}
-
-/// Whether a benchmark kept up with its asked rate (closed loop: always).
-pub fn sustained(b: &Benchmark) -> bool {
-    match b.config.strategy.get("rate").and_then(Value::as_f64) {
-        Some(asked) => b.metrics.requests_per_second.successful.mean >= 0.95 * asked,
-        None => true,
-    }
-}
-
-/// A run's certified-results row: the benchmark with the highest achieved
-/// rate among those that kept up with their asked rate (if none did, the
-/// highest overall); its achieved rate and mean and p99 latencies.
-pub fn certified_row(report: &Report, model: &str, gpu: &str) -> Option<(usize, Certified)> {
-    let ok: Vec<(usize, &Benchmark)> = report
-        .benchmarks
-        .iter()
-        .enumerate()
-        .filter(|(_, b)| b.metrics.request_totals.successful > 0)
-        .collect();
-    let rate = |b: &Benchmark| b.metrics.requests_per_second.successful.mean;
-    let best = ok
-        .iter()
-        .filter(|(_, b)| sustained(b))
-        .max_by(|a, b| rate(a.1).total_cmp(&rate(b.1)))
-        .or_else(|| ok.iter().max_by(|a, b| rate(a.1).total_cmp(&rate(b.1))))?;
-    let m = &best.1.metrics;
-    Some((
-        best.0,
-        Certified {
-            model: model.to_string(),
-            vcpus: None,
-            ram_gb: None,
-            gpu: gpu.to_string(),
-            throughput_rps: Some(rate(best.1)),
-            ttft_ms: Some(m.time_to_first_token_ms.successful.mean),
-            itl_ms: Some(m.inter_token_latency_ms.successful.mean),
-            tpot_ms: Some(m.time_per_output_token_ms.successful.mean),
-            p99_ttft_ms: Some(m.time_to_first_token_ms.successful.percentiles.p99),
-            p99_itl_ms: Some(m.inter_token_latency_ms.successful.percentiles.p99),
-            p99_tpot_ms: Some(m.time_per_output_token_ms.successful.percentiles.p99),
-        },
-    ))
+    Ok(Comparison { rows, warnings })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value;
 
     #[test]
     fn limits_parse_with_units_and_reject_typos() {
@@ -418,19 +350,97 @@ mod tests {
         assert!(parse_limits("ttft_p99=lots").unwrap_err().contains("10%"));
     }
 
-    #[test]
-    fn the_shipped_reference_table_parses() {
-        let db = reference_db(CERTIFIED).unwrap();
-        assert_eq!(db.len(), 6);
-        let r = find_reference(&db, "qwen/qwen2.5-3b-instruct", "l40s").unwrap();
-        assert_eq!(
-            (r.throughput_rps, r.ttft_ms, r.p99_ttft_ms),
-            (Some(6.4), Some(61.8), Some(170.0))
+    /// A report of one benchmark per `(strategy, requests/s, output tok/s)`.
+    fn report(benchmarks: &[(Value, f64, f64)]) -> Report {
+        let path = concat!(
+            env!("LLMLOAD_SHARED"),
+            "/fixtures/guidellm-0.4.0/mock-constant5-benchmarks.json"
         );
-        let empty = find_reference(&db, "Qwen/Qwen2.5-14B-Instruct", "L40s").unwrap();
-        assert_eq!(empty.values(), [None; 7]);
-        assert!(reference_db("model,gpu\nx,y")
-            .unwrap_err()
-            .contains("vcpus"));
+        let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        let mut r = Report::from_json(&text).expect("the fixture loads");
+        let one = r.benchmarks[0].clone();
+        r.benchmarks = benchmarks
+            .iter()
+            .map(|(strategy, rps, tps)| {
+                let mut b = one.clone();
+                b.config.strategy = strategy.clone();
+                b.metrics.requests_per_second.successful.mean = *rps;
+                b.metrics.output_tokens_per_second.successful.mean = *tps;
+                b
+            })
+            .collect();
+        r
+    }
+
+    fn constant(rate: f64) -> Value {
+        serde_json::json!({"type_": "constant", "rate": rate})
+    }
+
+    #[test]
+    fn pairs_follow_the_strategy_and_a_mismatch_is_said() {
+        let base = report(&[(constant(10.0), 10.0, 100.0), (constant(20.0), 19.0, 190.0)]);
+        let new = report(&[(constant(20.0), 20.0, 200.0), (constant(10.0), 9.0, 90.0)]);
+        let c = compare(&base, &new, &[]).unwrap();
+        assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+        let tput: Vec<(&str, f64, f64)> = c
+            .rows
+            .iter()
+            .filter(|r| r.metric == "throughput")
+            .map(|r| (r.benchmark.as_str(), r.base, r.new))
+            .collect();
+        assert_eq!(
+            tput,
+            [
+                ("constant@20.00", 19.0, 20.0),
+                ("constant@10.00", 10.0, 9.0)
+            ]
+        );
+
+        let other = report(&[(constant(20.0), 20.0, 200.0)]);
+        let lone = report(&[(constant(10.0), 10.0, 100.0)]);
+        let c = compare(&lone, &other, &[]).unwrap();
+        assert_eq!(
+            c.warnings,
+            ["base constant@10.00 and new constant@20.00 have different strategies: compared by position"]
+        );
+        assert_eq!(c.rows[0].benchmark, "constant@10.00 vs constant@20.00");
+        let c = compare(&base, &other, &[]).unwrap();
+        assert_eq!(
+            c.warnings,
+            ["base constant@10.00: no benchmark left in new to compare it with"]
+        );
+    }
+
+    #[test]
+    fn a_gain_is_better_and_a_loss_worse_each_by_a_positive_amount() {
+        let base = report(&[(constant(10.0), 10.0, 1000.0)]);
+        let new = report(&[(constant(10.0), 19.68, 500.0)]);
+        let c = compare(&base, &new, &[]).unwrap();
+        let change = |key: &str| {
+            c.rows
+                .iter()
+                .find(|r| r.metric == key)
+                .map(Row::change)
+                .unwrap()
+        };
+        assert_eq!(change("throughput"), "better by 96.8%");
+        assert_eq!(change("output_tps"), "worse by 50.0%");
+        assert_eq!(change("ttft_p99"), "same");
+        let row = |metric, worse_by| Row {
+            benchmark: String::new(),
+            metric,
+            unit: "",
+            base: 0.0,
+            new: 0.0,
+            worse_by,
+            limit: None,
+            regressed: false,
+        };
+        assert_eq!(row("error_rate", -1.5).change(), "better by 1.50 pt");
+        assert_eq!(
+            row("throughput", f64::NEG_INFINITY).change(),
+            "better (was 0)"
+        );
+        assert_eq!(row("ttft_p99", f64::INFINITY).change(), "worse (was 0)");
     }
 }

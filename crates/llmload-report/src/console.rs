@@ -103,7 +103,7 @@ pub fn pad_left(s: &str, w: usize) -> String {
 
 /// A number in at most 7 characters: `0.123`, `12.35`, `123.5`, `12346`,
 /// `123456`, `1.2e7`, `4.0e-5`, and `NaN`, `inf`, `-inf` as themselves.
-fn num(x: f64) -> String {
+pub fn num(x: f64) -> String {
     let a = x.abs();
     if x.is_nan() {
         "NaN".into()
@@ -190,8 +190,8 @@ pub fn render(report: &Report) -> String {
                     m.request_totals.errored.to_string(),
                     num(m.requests_per_second.total.mean),
                     num(m.request_concurrency.total.mean),
-                    num(m.output_tokens_per_second.total.mean),
-                    num(m.tokens_per_second.total.mean),
+                    num(crate::figures::output_tokens_per_second(b)),
+                    num(crate::figures::total_tokens_per_second(b)),
                 ]
             })
             .collect(),
@@ -232,32 +232,36 @@ pub fn render(report: &Report) -> String {
     };
     latency.render(&mut out);
     for b in bs {
-        let Some(x) = &b.llmload else { continue };
-        let errors = x.get("errors_by_kind").and_then(Value::as_object);
-        if let Some(e) = errors.filter(|e| !e.is_empty()) {
-            let list: Vec<String> = e.iter().map(|(k, v)| format!("{k} {v}")).collect();
-            out.push_str(&format!(
-                "{}: errors by kind: {}\n",
-                strategy_label(b),
-                list.join(", ")
-            ));
-        }
-        if let Some(stop) = x
-            .get("stopped_sending")
-            .and_then(|s| s.get("reason"))
-            .and_then(Value::as_str)
-        {
-            if !matches!(stop, "max_seconds" | "max_requests") {
-                let detail = x["stopped_sending"]["detail"].as_str().unwrap_or("");
-                out.push_str(&format!(
-                    "{}: stopped early ({stop}: {detail})\n",
-                    strategy_label(b)
-                ));
-            }
+        out.push_str(&crate::errors::console_lines(&strategy_label(b), b));
+        if let Some(stop) = b.llmload.as_ref().and_then(stopped_early) {
+            out.push_str(&format!("{}: stopped early: {stop}\n", strategy_label(b)));
         }
     }
     verdicts(report, &mut out);
     out
+}
+
+/// Why a benchmark stopped sending before its limits, in words (`None` when
+/// it ran to `--max-seconds` or `--max-requests`): the reason, and the
+/// detail where it says more than the reason does.
+fn stopped_early(x: &Value) -> Option<String> {
+    let stop = x.get("stopped_sending")?;
+    let reason = stop.get("reason")?.as_str()?;
+    if matches!(reason, "max_seconds" | "max_requests") {
+        return None;
+    }
+    let detail = stop.get("detail").and_then(Value::as_str).unwrap_or("");
+    let detail = crate::errors::one_line(detail, 200);
+    let words = reason.replace('_', " ");
+    Some(
+        if detail.is_empty() || detail == reason || detail == words {
+            words
+        } else if detail.starts_with(reason) || detail.starts_with(&words) {
+            detail
+        } else {
+            format!("{words}: {detail}")
+        },
+    )
 }
 
 /// One verdict (`llmload.verdict` of a benchmark, or a search step) in one
@@ -343,6 +347,32 @@ mod tests {
         assert_eq!(num(f64::NAN), "NaN");
         assert_eq!(num(f64::INFINITY), "inf");
         assert_eq!(num(f64::NEG_INFINITY), "-inf");
+    }
+
+    #[test]
+    fn a_stop_reason_is_said_once() {
+        let stop = |reason: &str, detail: &str| {
+            stopped_early(&serde_json::json!({
+                "stopped_sending": {"reason": reason, "detail": detail}
+            }))
+        };
+        assert_eq!(
+            stop("interrupted", "interrupted").as_deref(),
+            Some("interrupted")
+        );
+        assert_eq!(
+            stop("interrupted", "aborted").as_deref(),
+            Some("interrupted: aborted")
+        );
+        assert_eq!(
+            stop("max_errors", "5 requests errored (max 5)").as_deref(),
+            Some("max errors: 5 requests errored (max 5)")
+        );
+        assert_eq!(
+            stop("requests_exhausted", "").as_deref(),
+            Some("requests exhausted")
+        );
+        assert_eq!(stop("max_seconds", "10 s elapsed"), None);
     }
 
     #[test]

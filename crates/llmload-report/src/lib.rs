@@ -4,7 +4,9 @@
 //! - [`guidellm`]: the GuideLLM 0.4 `benchmarks.json` format: serde types,
 //!   building them from llmload's benchmark runs, reading records back.
 //! - [`csv`]: `benchmarks.csv` in GuideLLM 0.4's three-header-row layout.
-//! - [`console`]: the tables printed at the end of a run.
+//! - [`console`]: the tables printed at the end of a run; [`errors`]: why
+//!   requests failed, by kind and message; [`figures`]: the one definition
+//!   of each headline figure (output tokens/s) that every output shares.
 //! - [`html`]: the self-contained HTML report with its SVG charts.
 //! - [`Report::load`](guidellm::wire::Report) and the writers of every output format.
 //! - The validation seeds' data and checks: [`envelope`] (Red Hat's
@@ -20,6 +22,8 @@ pub mod compare;
 pub mod console;
 pub mod csv;
 pub mod envelope;
+pub mod errors;
+pub mod figures;
 pub mod guidellm;
 pub mod html;
 pub mod monotonic;

@@ -1,6 +1,9 @@
 //! Monotonicity checks (Red Hat's sanity checks on submitted data).
 //!
-//! - Along the rate: for one model, scenario and accelerator, TTFT, ITL and
+//! - Along the rate: for one model, scenario, accelerator and kind of
+//!   benchmark (constant and poisson rates each ordered by asked rate,
+//!   concurrent streams by stream count; synchronous and throughput
+//!   benchmarks, which have neither, are left out with a note), TTFT, ITL and
 //!   request latency must not fall, and output throughput must not fall, as
 //!   the asked rate rises, up to the first rate the server no longer keeps
 //!   up with: llmload's verdict on the benchmark (`llmload.verdict`, which
@@ -9,8 +12,9 @@
 //!   under-count achieved by the requests still in flight at the end). A
 //!   benchmark llmload judged an invalid measurement (its own sends lagged)
 //!   is left out. A change within the tolerance is noise.
-//! - Across accelerators: for one model, scenario, accelerator count and
-//!   rate, latency must follow the declared order (fastest first).
+//! - Across accelerators: for one model, scenario, accelerator count, kind
+//!   and rate (or stream count), latency must follow the declared order
+//!   (fastest first).
 //!
 //! Inputs are experiment envelopes or raw reports; every point remembers
 //! its file, so each violation names the files it compares.
@@ -33,7 +37,12 @@ pub struct Point {
     pub scenario: String,
     pub accelerator: String,
     pub accelerator_count: u64,
-    /// Asked rate (closed-loop benchmarks: achieved).
+    /// The strategy's kind: `constant`, `poisson`, `concurrent`,
+    /// `synchronous`, `throughput`.
+    pub kind: String,
+    /// Where the benchmark sits in its series: the asked rate (req/s) of a
+    /// rate-based benchmark, the stream count of a concurrent one (1 for
+    /// synchronous), the achieved rate of a throughput one.
     pub rate: f64,
     pub achieved: f64,
     pub ttft_ms: f64,
@@ -45,14 +54,40 @@ pub struct Point {
 }
 
 impl Point {
-    /// Whether the server no longer kept up at this point.
+    /// Whether the server no longer kept up at this point. Without a
+    /// verdict, only a rate-based benchmark can tell (achieved against asked).
     pub fn saturated(&self) -> bool {
         match self.outcome.as_deref() {
             Some(o) => o == "saturated",
-            None => self.achieved < SATURATED_BELOW * self.rate,
+            None => self.rate_based() && self.achieved < SATURATED_BELOW * self.rate,
+        }
+    }
+
+    /// Whether the benchmark was sent at an asked rate (constant, poisson).
+    pub fn rate_based(&self) -> bool {
+        !CLOSED_LOOP.contains(&self.kind.as_str())
+    }
+
+    /// Whether it belongs to a series checked along the rate (or streams).
+    fn in_series(&self) -> bool {
+        self.rate_based() || self.kind == "concurrent"
+    }
+
+    /// `2.5 req/s`, `4 streams`.
+    pub fn at(&self) -> String {
+        if self.rate_based() {
+            format!("{} req/s", fmt(self.rate))
+        } else if self.kind == "throughput" {
+            format!("{} req/s achieved", fmt(self.rate))
+        } else {
+            let n = fmt(self.rate);
+            format!("{n} stream{}", if n == "1" { "" } else { "s" })
         }
     }
 }
+
+/// Kinds of benchmark with no asked rate.
+const CLOSED_LOOP: [&str; 3] = ["synchronous", "concurrent", "throughput"];
 
 /// Metrics checked, with their units and whether higher is worse.
 const METRICS: [(&str, &str, bool); 4] = [
@@ -138,18 +173,30 @@ pub fn points(file: &str, doc: &Value) -> Result<Vec<Point>, String> {
             let achieved = verdict["achieved"]
                 .as_f64()
                 .unwrap_or_else(|| f(m, &["requests_per_second", "successful", "mean"]));
+            let strategy = &b["config"]["strategy"];
+            let kind = strategy["type_"].as_str().unwrap_or("?").to_string();
+            let streams = strategy["streams"]
+                .as_f64()
+                .or_else(|| strategy["max_concurrency"].as_f64());
+            let rate = match kind.as_str() {
+                "synchronous" => 1.0,
+                "concurrent" => streams.unwrap_or(achieved),
+                "throughput" => achieved,
+                _ => strategy["rate"].as_f64().unwrap_or(achieved),
+            };
             Point {
                 file: file.to_string(),
                 model: model.clone(),
                 scenario: scenario_of(&data),
                 accelerator: accelerator.clone(),
                 accelerator_count: count,
-                rate: b["config"]["strategy"]["rate"].as_f64().unwrap_or(achieved),
+                kind,
+                rate,
                 achieved,
                 ttft_ms: f(m, &["time_to_first_token_ms", "successful", "median"]),
                 itl_ms: f(m, &["inter_token_latency_ms", "successful", "median"]),
                 latency_s: f(m, &["request_latency", "successful", "median"]),
-                output_tps: f(m, &["output_tokens_per_second", "successful", "mean"]),
+                output_tps: f(m, &crate::figures::OUTPUT_TOKENS_PER_SECOND_PATH),
                 outcome: verdict["outcome"].as_str().map(String::from),
             }
         })
@@ -173,17 +220,34 @@ pub struct Findings {
 pub fn check(points: &[Point], tolerance: f64, order: &[String]) -> Findings {
     let mut out = Findings::default();
     let order: Vec<String> = order.iter().map(|a| accelerator_name(a)).collect();
-    // Along the rate.
+    // Along the rate: one series per model, scenario, accelerator and kind.
     let mut groups: Vec<(String, Vec<&Point>)> = Vec::new();
+    let mut left_out: Vec<(&str, Vec<&str>)> = Vec::new();
     for p in points {
+        if !p.in_series() {
+            match left_out.iter_mut().find(|(f, _)| *f == p.file) {
+                Some((_, kinds)) if !kinds.contains(&p.kind.as_str()) => {
+                    kinds.push(p.kind.as_str())
+                }
+                Some(_) => {}
+                None => left_out.push((p.file.as_str(), vec![p.kind.as_str()])),
+            }
+            continue;
+        }
         let key = format!(
-            "{} {} on {}x{}",
-            p.model, p.scenario, p.accelerator_count, p.accelerator
+            "{} {} on {}x{}, {}",
+            p.model, p.scenario, p.accelerator_count, p.accelerator, p.kind
         );
         match groups.iter_mut().find(|g| g.0 == key) {
             Some(g) => g.1.push(p),
             None => groups.push((key, vec![p])),
         }
+    }
+    for (file, kinds) in left_out {
+        out.notes.push(format!(
+            "{file}: {} not checked along the rate (no asked rate)",
+            kinds.join(", ")
+        ));
     }
     for (key, mut series) in groups {
         series.sort_by(|a, b| a.rate.total_cmp(&b.rate));
@@ -191,8 +255,9 @@ pub fn check(points: &[Point], tolerance: f64, order: &[String]) -> Findings {
             let invalid = p.outcome.as_deref() == Some("invalid");
             if invalid {
                 out.notes.push(format!(
-                    "{key}: {} req/s not checked: llmload judged it an invalid measurement ({})",
-                    p.rate, p.file
+                    "{key}: {} not checked: llmload judged it an invalid measurement ({})",
+                    p.at(),
+                    p.file
                 ));
             }
             !invalid
@@ -204,8 +269,10 @@ pub fn check(points: &[Point], tolerance: f64, order: &[String]) -> Findings {
         if end < series.len() {
             let p = series[end];
             out.notes.push(format!(
-                "{key}: saturated at {} req/s (achieved {:.2}, {}); higher rates not checked",
-                p.rate, p.achieved, p.file
+                "{key}: saturated at {} (achieved {} req/s, {}); higher rates not checked",
+                p.at(),
+                fmt(p.achieved),
+                p.file
             ));
         }
         for pair in series[..end].windows(2) {
@@ -214,22 +281,30 @@ pub fn check(points: &[Point], tolerance: f64, order: &[String]) -> Findings {
                 let (va, vb) = (metric(a, i), metric(b, i));
                 if vb < va * (1.0 - tolerance) {
                     out.violations.push(Violation(format!(
-                        "{key}: {name} fell from {} {unit} at {} req/s ({}) to {} {unit} at {} req/s ({})",
-                        fmt(va), a.rate, a.file, fmt(vb), b.rate, b.file
+                        "{key}: {name} fell from {} {unit} at {} ({}) to {} {unit} at {} ({})",
+                        fmt(va),
+                        a.at(),
+                        a.file,
+                        fmt(vb),
+                        b.at(),
+                        b.file
                     )));
                 }
             }
         }
     }
-    // Across accelerators, at equal model, scenario, count and rate.
+    // Across accelerators, at equal model, scenario, count, kind and rate
+    // (a throughput benchmark's rate is what it achieved: never compared).
     for (i, fast) in order.iter().enumerate() {
         for slow in &order[i + 1..] {
-            for a in points.iter().filter(|p| &p.accelerator == fast) {
+            let at = |p: &Point, acc: &str| p.accelerator == acc && p.kind != "throughput";
+            for a in points.iter().filter(|p| at(p, fast.as_str())) {
                 for b in points.iter().filter(|p| {
-                    &p.accelerator == slow
+                    at(p, slow.as_str())
                         && p.model == a.model
                         && p.scenario == a.scenario
                         && p.accelerator_count == a.accelerator_count
+                        && p.kind == a.kind
                         && (p.rate - a.rate).abs() < 1e-9
                 }) {
                     for (k, (name, unit, worse_up)) in METRICS.iter().enumerate() {
@@ -239,8 +314,8 @@ pub fn check(points: &[Point], tolerance: f64, order: &[String]) -> Findings {
                         let (va, vb) = (metric(a, k), metric(b, k));
                         if va > vb * (1.0 + tolerance) {
                             out.violations.push(Violation(format!(
-                                "{} {} at {} req/s: {name} on {fast} ({} {unit}, {}) is above {slow} ({} {unit}, {})",
-                                a.model, a.scenario, a.rate, fmt(va), a.file, fmt(vb), b.file
+                                "{} {} {} at {}: {name} on {fast} ({} {unit}, {}) is above {slow} ({} {unit}, {})",
+                                a.model, a.scenario, a.kind, a.at(), fmt(va), a.file, fmt(vb), b.file
                             )));
                         }
                     }
@@ -266,6 +341,7 @@ mod tests {
             scenario: "512/256".into(),
             accelerator: accelerator_name(acc),
             accelerator_count: 1,
+            kind: "constant".into(),
             rate,
             achieved: rate,
             ttft_ms: ttft,
@@ -307,6 +383,61 @@ mod tests {
             f.notes.iter().any(|n| n.contains("3 req/s not checked")),
             "{:?}",
             f.notes
+        );
+    }
+
+    #[test]
+    fn a_sweep_checks_its_rates_only_and_says_numbers_briefly() {
+        let closed = |kind: &str, rate: f64, achieved: f64, ttft: f64| Point {
+            kind: kind.into(),
+            achieved,
+            ..pt("sweep.json", "H100", rate, ttft, 100.0 * achieved)
+        };
+        // Synchronous and throughput beside the constant rates between them:
+        // the throughput stage queues everything (TTFT 400 ms) at 5 req/s.
+        let sweep = [
+            closed("synchronous", 1.0, 2.0, 20.0),
+            closed("throughput", 5.0, 5.0, 400.0),
+            pt("sweep.json", "H100", 2.5, 25.0, 250.0),
+            pt("sweep.json", "H100", 6.0, 30.0, 600.0),
+        ];
+        let f = check(&sweep, 0.1, &order());
+        assert!(f.violations.is_empty(), "{:?}", f.violations);
+        assert_eq!(
+            f.notes,
+            ["sweep.json: synchronous, throughput not checked along the rate (no asked rate)"]
+        );
+        let dip = [
+            pt("a.json", "L4", 302.0999999999998, 50.0, 100.0),
+            pt("b.json", "L4", 604.1999999999995, 30.0, 200.0),
+        ];
+        let f = check(&dip, 0.1, &order());
+        assert_eq!(f.violations.len(), 1, "{f:?}");
+        assert!(
+            f.violations[0]
+                .0
+                .contains("from 50 ms at 302.1 req/s (a.json) to 30 ms at 604.2 req/s (b.json)"),
+            "{:?}",
+            f.violations
+        );
+        // Concurrent benchmarks are a series of their own, by stream count.
+        let streams = [
+            closed("concurrent", 4.0, 9.0, 25.0),
+            closed("concurrent", 1.0, 3.0, 20.0),
+        ];
+        let f = check(&streams, 0.1, &order());
+        assert!(f.violations.is_empty(), "{:?}", f.violations);
+        let falling = [
+            closed("concurrent", 1.0, 1.0, 20.0),
+            closed("concurrent", 4.0, 4.0, 10.0),
+        ];
+        let f = check(&falling, 0.1, &order());
+        assert!(
+            f.violations[0]
+                .0
+                .contains("at 1 stream (sweep.json) to 10 ms at 4 streams"),
+            "{:?}",
+            f.violations
         );
     }
 

@@ -173,6 +173,7 @@ fn render_everything(r: &Report, outputs: Outputs) -> Result<(), TestCaseError> 
                 scenario: "s".into(),
                 accelerator: ["H100", "L4"][i % 2].into(),
                 accelerator_count: 1,
+                kind: b.config.strategy["type_"].as_str().unwrap_or("?").into(),
                 rate: b.config.strategy["rate"].as_f64().unwrap_or(b.duration),
                 achieved: m.requests_per_second.successful.mean,
                 ttft_ms: m.time_to_first_token_ms.successful.median,

@@ -445,7 +445,11 @@ pub fn compare_cmd(a: &CompareArgs) -> Result<ExitCode, CliError> {
         None => Vec::new(),
     };
     let (base, new) = (load(base_path)?, load(new_path)?);
-    let rows = compare::compare(&base, &new, &limits).map_err(CliError::usage)?;
+    let compared = compare::compare(&base, &new, &limits).map_err(CliError::usage)?;
+    for w in &compared.warnings {
+        println!("warning: {w}");
+    }
+    let rows = &compared.rows;
     let printed: Vec<Vec<String>> = rows
         .iter()
         .map(|r| {
@@ -454,15 +458,7 @@ pub fn compare_cmd(a: &CompareArgs) -> Result<ExitCode, CliError> {
                 format!("{} ({})", r.metric, r.unit),
                 num(r.base),
                 num(r.new),
-                if r.worse_by.is_finite() {
-                    if r.metric == "error_rate" {
-                        format!("{:+.2} pt", r.worse_by)
-                    } else {
-                        format!("{:+.1}%", 100.0 * r.worse_by)
-                    }
-                } else {
-                    "new".into()
-                },
+                r.change(),
                 r.limit.map_or("-".into(), |l| {
                     if r.metric == "error_rate" {
                         format!("{} pt", num(l))
@@ -489,7 +485,7 @@ pub fn compare_cmd(a: &CompareArgs) -> Result<ExitCode, CliError> {
                 "metric",
                 "base",
                 "new",
-                "worse by",
+                "change",
                 "limit",
                 "verdict"
             ],

@@ -18,6 +18,8 @@ struct Outcome {
     log: Vec<Value>,
     code: Option<i32>,
     console: String,
+    /// Standard output alone: the console tables.
+    stdout: String,
 }
 
 impl Outcome {
@@ -115,6 +117,7 @@ fn run(name: &str, mock_flags: &[&str], bench_flags: &[&str]) -> Outcome {
         log,
         code: out.status.code(),
         console,
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
     }
 }
 
@@ -143,6 +146,50 @@ fn http_500_after_n_requests_and_exit_1_when_nothing_succeeds() {
     let o = run("all", &["--fail-rate", "1"], &[]);
     assert_eq!(o.totals("errored"), REQUESTS);
     assert_eq!(o.code, Some(1), "{}", o.console);
+}
+
+#[test]
+fn the_console_says_why_requests_failed_in_the_servers_words() {
+    // Every request fails the same way: that one message, plainly.
+    let o = run("why-all", &["--fail-rate", "1"], &[]);
+    assert_eq!(o.code, Some(1), "{}", o.console);
+    let plain = format!(
+        "constant@40.00: all {REQUESTS} requests failed (http_status): HTTP 500: mock failure (injected)"
+    );
+    assert!(
+        o.stdout.lines().any(|l| l == plain),
+        "{plain:?} not in:\n{}",
+        o.stdout
+    );
+    // Two faults: each with its count and the server's message.
+    let o = run(
+        "why-mixed",
+        &["--fail-rate", "0.3", "--bad-request-rate", "0.3"],
+        &[],
+    );
+    let (e500, e400) = (o.faulted("server_error"), o.faulted("bad_request"));
+    assert!(e500 > 0 && e400 > 0, "{e500} {e400}");
+    let failed = e500 + e400;
+    let head = format!("constant@40.00: {failed} of {REQUESTS} requests failed, by kind:");
+    assert!(o.stdout.contains(&head), "{head:?} not in:\n{}", o.stdout);
+    assert!(
+        o.stdout
+            .contains(&format!("  http_status: {failed} requests")),
+        "{}",
+        o.stdout
+    );
+    assert!(
+        o.stdout
+            .contains(&format!("{e500} x HTTP 500: mock failure (injected)")),
+        "{}",
+        o.stdout
+    );
+    let line_400 = o
+        .stdout
+        .lines()
+        .find(|l| l.contains("x HTTP 400: This model's maximum context length is 16384 tokens"))
+        .unwrap_or_else(|| panic!("no HTTP 400 message:\n{}", o.stdout));
+    assert!(line_400.chars().count() <= 140, "not trimmed: {line_400}");
 }
 
 #[test]

@@ -303,6 +303,7 @@ fn extras(info: &RunInfo, run: &BenchmarkRun, m: &BenchmarkMetrics) -> Value {
         "measured_requests": if run.measure_by_start { "started in window" } else { "overlapping window" },
         "cancelled_in_flight": stop(&run.end_processing),
         "errors_by_kind": errors,
+        "error_messages": crate::errors::messages_json(m),
         "dispatch_delay_ms": m.request_dispatch_delay.as_ref().map(|d| {
             let mut v = percentile_summary(d);
             for k in ["mean", "p50", "p90", "p99", "max"] {

@@ -130,7 +130,7 @@ fn kpis(h: &mut String, report: &Report) {
     let best = bs.iter().max_by(|a, b| achieved(a).total_cmp(&achieved(b)));
     let tps = bs
         .iter()
-        .map(|b| b.metrics.output_tokens_per_second.successful.mean)
+        .map(crate::figures::output_tokens_per_second)
         .fold(0.0, f64::max);
     // Saturating: the counts are whatever the file says.
     let (ok, err, inc) = bs.iter().fold((0u64, 0u64, 0u64), |acc, b| {
@@ -305,13 +305,7 @@ fn overview(h: &mut String, report: &Report) {
             points: report
                 .benchmarks
                 .iter()
-                .map(|b| {
-                    point(
-                        b,
-                        b.metrics.output_tokens_per_second.successful.mean,
-                        "tok/s",
-                    )
-                })
+                .map(|b| point(b, crate::figures::output_tokens_per_second(b), "tok/s"))
                 .collect(),
             line: true,
             markers: true,
@@ -358,7 +352,7 @@ fn summary_table(h: &mut String, report: &Report) {
         let _ = write!(
             h,
             "<td>{}</td></tr>",
-            short(m.output_tokens_per_second.successful.mean)
+            short(crate::figures::output_tokens_per_second(b))
         );
     }
     h.push_str("</tbody></table></div></section>");

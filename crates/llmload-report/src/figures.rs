@@ -1,0 +1,24 @@
+//! The headline figures of a benchmark, each with one definition that the
+//! console tables, the HTML report, `compare` and `check monotonic` share
+//! (docs/metrics.md, "Headline figures").
+
+use crate::guidellm::wire::Benchmark;
+
+/// Output tokens per second: the output tokens of the benchmark's
+/// completed requests over its measurement window
+/// (`metrics.output_tokens_per_second.successful.mean`). Tokens of
+/// requests that errored or were cut off at the end do not count.
+pub fn output_tokens_per_second(b: &Benchmark) -> f64 {
+    b.metrics.output_tokens_per_second.successful.mean
+}
+
+/// Prompt plus output tokens per second of the completed requests
+/// (`metrics.tokens_per_second.successful.mean`).
+pub fn total_tokens_per_second(b: &Benchmark) -> f64 {
+    b.metrics.tokens_per_second.successful.mean
+}
+
+/// The JSON path of [`output_tokens_per_second`] in a report's benchmark,
+/// for readers of raw JSON (`check monotonic` reads envelopes too).
+pub const OUTPUT_TOKENS_PER_SECOND_PATH: [&str; 3] =
+    ["output_tokens_per_second", "successful", "mean"];
