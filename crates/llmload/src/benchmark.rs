@@ -408,10 +408,9 @@ pub async fn measure(plan: &Plan, signals: &Signals) -> Result<Measured, CliErro
     release_freed_memory();
     let (interrupt, abort) = (signals.interrupt.clone(), signals.abort.clone());
     let (progress_tx, progress_rx) = llmload_engine::progress::channel();
-    let show_progress = plan.progress && progress::is_interactive();
     let run_id = uuid::Uuid::new_v4().to_string();
     let journal = start_journal(plan, &client.target().url(), &model, &run_id);
-    let display = show_progress.then(|| progress::spawn(progress_rx));
+    let display = progress::start(plan, progress_rx);
     let ctx = RunContext {
         client,
         data,
@@ -424,7 +423,7 @@ pub async fn measure(plan: &Plan, signals: &Signals) -> Result<Measured, CliErro
         interrupt: interrupt.clone(),
         interrupt_grace: INTERRUPT_GRACE,
         abort,
-        progress: show_progress.then_some(progress_tx),
+        progress: display.as_ref().map(|_| progress_tx),
         observer: journal
             .clone()
             .map(|j| j as Arc<dyn llmload_engine::RunObserver>),
