@@ -11,7 +11,15 @@
 #                             [--gpu NAME] [--step-seconds S] [--run-seconds S]
 #                             [--short] [-- EXTRA LLMLOAD FLAGS...]
 # Environment: ENDPOINT (default http://localhost:8000), MODEL, GPU, LLMLOAD
-# (the llmload binary, default: llmload on PATH), OUTPUT_DIR.
+# (the llmload binary; default: llmload on PATH, else this checkout's
+# target/release/llmload, else target/debug/llmload), OUTPUT_DIR.
+#
+# Tokenizer: prompts are built with the served model's tokenizer, found
+# without flags when the model is in the Hugging Face cache or the server's
+# GET /v1/models names a local directory holding tokenizer.json (vLLM on this
+# host). When neither works the run stops at once, naming every place tried:
+# pass it after `--`, e.g. `scripts/benchmark.sh -- --processor /models/M`
+# (a tokenizer.json, a directory holding one, or a cached HF model id).
 set -euo pipefail
 
 endpoint="${ENDPOINT:-http://localhost:8000}"
@@ -43,7 +51,14 @@ while [ $# -gt 0 ]; do
     esac
 done
 
-command -v "$llmload" >/dev/null 2>&1 || die "llmload not found (set LLMLOAD=/path/to/llmload)"
+if [ -z "${LLMLOAD:-}" ] && ! command -v llmload >/dev/null 2>&1; then
+    # Not installed: the binary this checkout built, if any.
+    root="$(cd "$(dirname "$0")/.." && pwd)"
+    for b in "$root/target/release/llmload" "$root/target/debug/llmload"; do
+        if [ -x "$b" ]; then llmload="$b"; break; fi
+    done
+fi
+command -v "$llmload" >/dev/null 2>&1 || die "llmload not found: install it (cargo install --path crates/llmload), build it (cargo build --release), or set LLMLOAD=/path/to/llmload"
 endpoint="${endpoint%/}"
 
 # The model: the first one the server lists.

@@ -5,6 +5,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# The tests read ground truth (fixtures, tokenizers) from ../shared beside the
+# checkout, or from $LLMLOAD_SHARED: say once what is missing, not in every test.
+shared="${LLMLOAD_SHARED:-$(cd .. && pwd)/shared}"
+for need in fixtures tokenizers; do
+  if [ ! -d "$shared/$need" ]; then
+    echo "test.sh: $shared/$need not found: the tests need ../shared (fixtures, tokenizers) beside this checkout, or LLMLOAD_SHARED=/path/to/shared" >&2
+    exit 2
+  fi
+done
+
 if ! cargo nextest --version >/dev/null 2>&1; then
   echo "== installing cargo-nextest"
   cargo install cargo-nextest --locked

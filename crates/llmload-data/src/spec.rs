@@ -109,6 +109,30 @@ pub struct SyntheticSpec {
     pub raw: String,
 }
 
+/// The candidate within two edits of `word`, if one is.
+fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    fn distance(a: &str, b: &str) -> usize {
+        let b: Vec<char> = b.chars().collect();
+        let mut row: Vec<usize> = (0..=b.len()).collect();
+        for (i, ca) in a.chars().enumerate() {
+            let mut prev = row[0];
+            row[0] = i + 1;
+            for (j, &cb) in b.iter().enumerate() {
+                let here = row[j + 1];
+                row[j + 1] = (prev + usize::from(ca != cb)).min(row[j] + 1).min(here + 1);
+                prev = here;
+            }
+        }
+        row[b.len()]
+    }
+    candidates
+        .iter()
+        .map(|c| (distance(word, c), *c))
+        .filter(|(d, _)| *d <= 2)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
 impl SyntheticSpec {
     /// Whether `s` looks like a synthetic spec rather than a path: it is a
     /// JSON object, or `key=value` pairs whose first key is a spec key.
@@ -189,8 +213,11 @@ impl SyntheticSpec {
     pub fn from_map(map: &Map<String, Value>, raw: &str) -> Result<SyntheticSpec, DataError> {
         for k in map.keys() {
             if !SPEC_KEYS.contains(&k.as_str()) {
+                let hint = closest(k, &SPEC_KEYS)
+                    .map(|c| format!("did you mean {c:?}? "))
+                    .unwrap_or_default();
                 return Err(DataError::new(format!(
-                    "--data: unknown key {k:?} (expected one of {})",
+                    "--data: unknown key {k:?} ({hint}expected one of {})",
                     SPEC_KEYS.join(", ")
                 )));
             }
@@ -288,6 +315,7 @@ mod tests {
     fn bad_specs_name_the_key() {
         let err = |s: &str| SyntheticSpec::parse(s).unwrap_err().to_string();
         assert!(err("prompt_tokens=5,bogus=1").contains("unknown key \"bogus\""));
+        assert!(err("prompt_token=5,output_tokens=1").contains("did you mean \"prompt_tokens\"?"));
         assert!(err("prompt_tokens=0").contains("prompt_tokens: must be at least 1"));
         assert!(err("prompt_tokens=-4").contains("prompt_tokens: must be at least 1"));
         assert!(

@@ -208,6 +208,23 @@ pub fn write_outputs(plan: &Plan, report: &Report) -> Result<(), CliError> {
         if let Some(path) = journal_path(plan) {
             let _ = std::fs::remove_file(path);
         }
+    } else {
+        // The run is not lost: the report goes to the temporary directory,
+        // and the journal (if it was written) stays where it is.
+        match crate::preflight::save_elsewhere(report) {
+            Some(path) => eprintln!(
+                "llmload: the report was saved instead to {}",
+                path.display()
+            ),
+            None => {
+                if let Some(j) = journal_path(plan).filter(|j| j.exists()) {
+                    eprintln!(
+                        "llmload: the run is in its journal {} (llmload report --from-journal)",
+                        j.display()
+                    );
+                }
+            }
+        }
     }
     let mut failed = outcome.failed;
     if plan.outputs.console {
@@ -309,6 +326,8 @@ fn start_journal(plan: &Plan, target: &str, model: &str, run_id: &str) -> Option
 
 /// Run a benchmark plan and build its report (nothing written).
 pub async fn measure(plan: &Plan, signals: &Signals) -> Result<Measured, CliError> {
+    // Outputs that cannot be written refuse the run now, not after it.
+    crate::preflight::outputs(&plan.outputs)?;
     // The tokenizer first: the mock counts prompt tokens with it.
     let bundled = plan.target.is_none() && plan.processor.is_none();
     let early_tok = if bundled {
@@ -341,7 +360,15 @@ pub async fn measure(plan: &Plan, signals: &Signals) -> Result<Measured, CliErro
     // GET /v1/models, when fetched for the model: it also names the model's root.
     let mut listed = None;
     let model = match &plan.model {
-        Some(m) => m.clone(),
+        Some(m) => {
+            // A model the server does not serve would fail every request.
+            if let Ok(models) = client.models_with_roots().await {
+                let ids: Vec<String> = models.iter().map(|m| m.id.clone()).collect();
+                crate::preflight::model_served(m, &ids, &target)?;
+                listed = Some(models);
+            }
+            m.clone()
+        }
         None => {
             let models = client.models_with_roots().await.map_err(|e| {
                 CliError::usage(format!("--target {target}: cannot list models ({e})"))

@@ -177,7 +177,8 @@ pub struct BenchmarkArgs {
     #[arg(long, env = "GUIDELLM_OUTPUT_DIR")]
     pub output_dir: Option<PathBuf>,
 
-    /// Report formats: json, csv, console (default json,csv), or file names.
+    /// Report formats: json, csv, yaml, html, console (default json,csv), or
+    /// file names whose extension picks the format.
     #[arg(long, value_delimiter = ',')]
     pub outputs: Vec<String>,
 
@@ -198,27 +199,27 @@ pub struct BenchmarkArgs {
     pub sample_requests: Option<u64>,
 
     /// Seconds per benchmark.
-    #[arg(long, env = "GUIDELLM_MAX_SECONDS")]
+    #[arg(long, env = "GUIDELLM_MAX_SECONDS", allow_negative_numbers = true)]
     pub max_seconds: Option<f64>,
 
     /// Requests per benchmark.
-    #[arg(long, env = "GUIDELLM_MAX_REQUESTS")]
+    #[arg(long, env = "GUIDELLM_MAX_REQUESTS", allow_negative_numbers = true)]
     pub max_requests: Option<u64>,
 
     /// Stop a benchmark after this many errored requests.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub max_errors: Option<u64>,
 
     /// Stop when the error rate of the last 30 requests reaches this (0 < r < 1).
-    #[arg(long, env = "GUIDELLM_MAX_ERROR_RATE")]
+    #[arg(long, env = "GUIDELLM_MAX_ERROR_RATE", allow_negative_numbers = true)]
     pub max_error_rate: Option<f64>,
 
     /// Stop when the error rate of the whole benchmark reaches this (0 < r < 1).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub max_global_error_rate: Option<f64>,
 
     /// Requests in flight at most for throughput, constant and poisson (default 10240; 512 for sweep).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub max_concurrency: Option<u32>,
 
     /// Warmup: a fraction (< 1) of the benchmark, or seconds/requests (>= 1), or
@@ -232,7 +233,7 @@ pub struct BenchmarkArgs {
 
     /// Seconds over which constant rates climb linearly to the asked rate, and
     /// concurrent/throughput streams start evenly spread (default 0).
-    #[arg(long, env = "GUIDELLM_RAMPUP")]
+    #[arg(long, env = "GUIDELLM_RAMPUP", allow_negative_numbers = true)]
     pub rampup: Option<f64>,
 
     /// Stop a benchmark when the server is over-saturated: JSON

@@ -19,6 +19,7 @@ mod deployment;
 pub mod journal;
 mod mock_cmd;
 pub mod plan;
+mod preflight;
 mod processor;
 pub mod progress;
 mod report_cmd;
@@ -158,18 +159,22 @@ pub fn main() -> ExitCode {
 }
 
 /// clap's first error line, without its `error: ` prefix, plus the allowed
-/// values when it lists them.
+/// values when it lists them and its suggestion ("did you mean") when it has one.
 fn one_line(rendered: &str) -> String {
     let mut lines = rendered.lines().map(str::trim).filter(|l| !l.is_empty());
-    let first = lines
+    let mut line = lines
         .next()
         .unwrap_or("bad arguments")
         .trim_start_matches("error: ")
         .to_string();
-    match lines.find(|l| l.starts_with("[possible values:")) {
-        Some(p) => format!("{first} {p}"),
-        None => first,
+    for l in lines {
+        if l.starts_with("[possible values:") {
+            line = format!("{line} {l}");
+        } else if let Some(tip) = l.strip_prefix("tip: ") {
+            line = format!("{line} ({tip})");
+        }
     }
+    line
 }
 
 /// Raise the soft open-files limit to the hard limit: every request in flight

@@ -100,6 +100,12 @@ fn parse_data(args: &BenchmarkArgs) -> Result<DataChoice, CliError> {
             .map_err(usage);
     }
     let path = PathBuf::from(one);
+    if !path.is_file() && one.contains('=') {
+        // key=value pairs with a misspelt first key: name the key.
+        return SyntheticSpec::parse(one)
+            .map(DataChoice::Synthetic)
+            .map_err(usage);
+    }
     if !path.is_file() {
         return Err(CliError::usage(format!(
             "--data {one:?}: neither a synthetic spec (prompt_tokens=…,output_tokens=…) nor a readable file; \

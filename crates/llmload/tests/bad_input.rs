@@ -144,3 +144,69 @@ fn tls_and_fault_options() {
         "--from-journal /nonexistent/journal.jsonl",
     );
 }
+
+#[test]
+fn negative_numbers_misspelt_flags_and_data_keys_are_named() {
+    check(
+        &format!("{BENCH} --rate-type constant --rate 1"),
+        &["--max-seconds", "-1"],
+        "--max-seconds: expected a number of seconds > 0, got -1",
+    );
+    check(
+        &format!("{BENCH} --rate-type constant --rate 1 --max-secnds 5"),
+        &[],
+        "a similar argument exists: '--max-seconds'",
+    );
+    check(
+        "benchmark --target mock --rate-type synchronous --max-requests 1 --data",
+        &["prompt_token=8,output_tokens=2"],
+        "unknown key \"prompt_token\" (did you mean \"prompt_tokens\"?",
+    );
+}
+
+/// Outputs that cannot be written, and a model the server does not serve,
+/// refuse the run before its first request, not after it.
+#[test]
+fn what_would_fail_at_the_end_is_refused_before_the_first_request() {
+    let dir = common::tempdir("preflight");
+    let log = dir.join("mock-log.jsonl");
+    let mock = common::MockProcess::start(&[
+        "--ttft-ms",
+        "1",
+        "--itl-ms",
+        "1",
+        "--model",
+        "served",
+        "--log-file",
+        log.to_str().unwrap(),
+    ]);
+    let afile = dir.join("afile");
+    std::fs::write(&afile, "not a folder").unwrap();
+    let gpt2 = common::shared("tokenizers/gpt2");
+    let run = format!(
+        "benchmark --target {} --rate-type constant --rate 5 --max-seconds 600 --data prompt_tokens=16,output_tokens=2 --processor {}",
+        mock.url,
+        gpt2.display()
+    );
+    let started = std::time::Instant::now();
+    check(
+        &run,
+        &["--output-dir", afile.to_str().unwrap()],
+        "is a file, expected a folder",
+    );
+    check(
+        &run,
+        &[
+            "--model",
+            "nosuchmodel",
+            "--output-dir",
+            dir.join("out").to_str().unwrap(),
+        ],
+        "--model \"nosuchmodel\": not served by",
+    );
+    // Refused at once, not after the 600 s run.
+    assert!(started.elapsed().as_secs() < 60);
+    drop(mock);
+    let logged = std::fs::read_to_string(&log).unwrap_or_default();
+    assert_eq!(logged.lines().count(), 0, "requests were sent: {logged}");
+}

@@ -15,7 +15,13 @@ pub fn llmload() -> Command {
 
 /// `../shared/...`
 pub fn shared(rel: &str) -> PathBuf {
-    Path::new(env!("LLMLOAD_SHARED")).join(rel)
+    let p = Path::new(env!("LLMLOAD_SHARED")).join(rel);
+    assert!(
+        p.exists(),
+        "{} not found: the tests need ../shared beside the checkout (or LLMLOAD_SHARED at build time)",
+        p.display()
+    );
+    p
 }
 
 /// A fresh temporary directory.
