@@ -265,7 +265,10 @@ fn stopped_early(x: &Value) -> Option<String> {
 }
 
 /// One verdict (`llmload.verdict` of a benchmark, or a search step) in one
-/// line: the asked and achieved rates and whose doing the outcome was.
+/// line: the asked rate, the rate the server served the requests due at
+/// (`achieved`: first tokens, docs/metrics.md; not the summary's Per s,
+/// which counts finished requests over the whole benchmark) and whose doing
+/// the outcome was.
 pub fn verdict_line(v: &Value) -> String {
     let rate = |k: &str| v[k].as_f64().map_or("-".into(), num);
     let reasons: Vec<&str> = v["reasons"]
@@ -282,7 +285,7 @@ pub fn verdict_line(v: &Value) -> String {
         _ => "not judged".to_string(),
     };
     format!(
-        "{} req/s asked, {} achieved: {outcome}",
+        "{} req/s asked, {} req/s served: {outcome}",
         rate("rate"),
         rate("achieved")
     )
