@@ -443,10 +443,7 @@ mod tests {
 
     #[test]
     fn vllm_captures_take_the_fast_path_and_agree_with_serde() {
-        let dir = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../../shared/fixtures/vllm-0.32-wire"
-        );
+        let dir = concat!(env!("LLMLOAD_SHARED"), "/fixtures/vllm-0.32-wire");
         let mut n = 0;
         for name in [
             "chat_stream.sse",
