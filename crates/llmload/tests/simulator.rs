@@ -397,7 +397,14 @@ fn a_red_hat_matrix_across_the_knee_rises_with_the_rate_and_passes_monotonic() {
         );
         outcome.push(verdicts(&report)[0]["outcome"].clone());
     }
-    assert!(ttft.windows(2).all(|w| w[1] >= w[0]), "TTFT {ttft:?}");
+    // Below the knee TTFT is prefill plus a step at most, flat but for
+    // noise (7.44 then 7.40 ms was seen): it must not fall by more than that,
+    // and beyond the knee the queue makes it jump.
+    assert!(
+        ttft.windows(2).all(|w| w[1] >= 0.95 * w[0]),
+        "TTFT {ttft:?}"
+    );
+    assert!(ttft[3] > 2.0 * ttft[2], "TTFT across the knee {ttft:?}");
     assert!(
         latency.windows(2).all(|w| w[1] > w[0]),
         "latency {latency:?}"
