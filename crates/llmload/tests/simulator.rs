@@ -233,10 +233,12 @@ fn sweep_rates_lie_between_its_synchronous_and_throughput_rates() {
     };
     let (sync, thr) = (rate(0), rate(1));
     // One stream: one request per request latency (~0.6 s); 512 streams: the knee,
-    // less the first latency of the 5 s window before anything completes.
+    // less the first latency of the 5 s window before anything completes (on a
+    // loaded 2-core CI host with debug builds that start took half of it: 9.6
+    // against a knee of 16.65 was seen).
     assert!(sync > 0.5 && sync < 3.0, "{sync}");
     assert!(
-        thr > 0.7 * r && thr < 1.15 * r,
+        thr > 0.5 * r && thr < 1.15 * r,
         "throughput {thr} vs knee {r}"
     );
     for x in &b[2..] {
