@@ -70,13 +70,10 @@ fn check_monotonic_passes_on_a_sweep_of_the_mock_and_on_guidellms_sweep() {
     assert!(out.status.success(), "{}", text(&out));
     drop(mock);
     let report = common::report(&dir);
-    let kinds: Vec<&str> = report["benchmarks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|b| b["config"]["strategy"]["type_"].as_str().unwrap())
-        .collect();
-    assert_eq!(kinds, ["synchronous", "throughput", "constant", "constant"]);
+    assert_eq!(
+        common::strategy_kinds(&report),
+        ["synchronous", "throughput", "constant", "constant"]
+    );
     assert_monotonic(&dir.join("benchmarks.json"));
     assert_monotonic(&sweep4());
 }

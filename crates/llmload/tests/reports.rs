@@ -153,13 +153,10 @@ fn sweep_reports_cover_guidellm_render_offline_and_round_trip() {
     let dir = common::tempdir("reports-sweep");
     sweep(&dir);
     let report = common::report(&dir);
-    let kinds: Vec<&str> = report["benchmarks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|b| b["config"]["strategy"]["type_"].as_str().unwrap())
-        .collect();
-    assert_eq!(kinds, ["synchronous", "throughput", "constant", "constant"]);
+    assert_eq!(
+        common::strategy_kinds(&report),
+        ["synchronous", "throughput", "constant", "constant"]
+    );
     common::keypaths::assert_covers(&report, "vllm-sweep4");
 
     // HTML: renders, and every overview chart has one point per benchmark.

@@ -110,6 +110,22 @@ pub fn report(dir: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(dir.join("benchmarks.json")).unwrap()).unwrap()
 }
 
+/// The strategy of every benchmark of a JSON report, in order
+/// (`["synchronous", "throughput", "constant", …]`).
+pub fn strategy_kinds(report: &serde_json::Value) -> Vec<String> {
+    report["benchmarks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| {
+            b["config"]["strategy"]["type_"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect()
+}
+
 /// `benchmark --target URL --rate-type constant --rate RATE --data DATA
 /// --processor <gpt2> --disable-progress --output-dir DIR`: the core of a
 /// bounded test run; add limits and outputs.
