@@ -21,9 +21,12 @@
 //! server it measures, and real-time threads pay for the kernel's balancing
 //! of them: measured, 5,000 req/s against a local mock finished 89 % of its
 //! requests in real time and 99.9 % in the fair class. So a watcher samples
-//! the process's CPU time every 250 ms and, once it used more than
-//! [`BUSY_CORES`] of a core over a second, moves every real-time thread to
-//! the short slice for the rest of the process ([`demoted`] says when).
+//! the process's CPU time every 250 ms: once the process used more than
+//! [`BUSY_CORES`] of a core over a second, every real-time thread moves to
+//! the short slice; once it used less than [`LIGHT_CORES`] over two seconds,
+//! they get real time back ([`given_back`] says how often and for how long).
+//! A burst (loading a tokenizer, preparing a run's prompts) therefore costs
+//! real time for the burst only, not for the rest of the run.
 //!
 //! A process that is itself the server under test (`llmload mock-server`)
 //! asks only for the short slice ([`set_realtime`]): a real server runs in
@@ -34,7 +37,7 @@
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 static REALTIME: AtomicBool = AtomicBool::new(true);
 
@@ -42,31 +45,56 @@ static REALTIME: AtomicBool = AtomicBool::new(true);
 /// are moved to the fair class.
 pub const BUSY_CORES: f64 = 0.3;
 
-/// Threads given real time (kernel thread ids), and the demotion if it came.
+/// CPU use, in cores averaged over two seconds, below which they get real
+/// time back.
+pub const LIGHT_CORES: f64 = 0.15;
+
+/// Threads given real time (kernel thread ids), and what the watcher did.
 static RAISED: Mutex<Raised> = Mutex::new(Raised {
     tids: Vec::new(),
-    watching: false,
-    demoted: None,
+    watching: None,
+    demoted_since: None,
+    back: None,
 });
 
 struct Raised {
+    /// Threads that asked for real time while it was allowed.
     tids: Vec<i32>,
-    watching: bool,
-    demoted: Option<Demoted>,
+    /// When the watcher started (the first thread got real time).
+    watching: Option<Instant>,
+    /// Seconds after `watching` when the threads last moved to the fair class,
+    /// while they are there.
+    demoted_since: Option<f64>,
+    /// Every move so far.
+    back: Option<GivenBack>,
 }
 
-/// When the real-time threads were moved to the fair class, and why.
+/// How often, and for how long, this process's real-time threads were moved
+/// to the fair class because the process itself was busy.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Demoted {
-    /// Seconds after the first thread got real time.
-    pub after_s: f64,
-    /// The process's CPU use over the second before, in cores.
-    pub cores: f64,
+pub struct GivenBack {
+    /// Moves to the fair class.
+    pub times: u32,
+    /// Seconds spent in the fair class in all (up to now).
+    pub seconds: f64,
+    /// Seconds after the first thread got real time, of the first move.
+    pub first_after_s: f64,
+    /// The highest CPU use, in cores over a second, that caused a move.
+    pub peak_cores: f64,
+    /// Whether the threads are in the fair class now.
+    pub now: bool,
 }
 
-/// Whether (and when) this process's real-time threads were demoted.
-pub fn demoted() -> Option<Demoted> {
-    RAISED.lock().unwrap_or_else(|e| e.into_inner()).demoted
+/// Whether (and how often, for how long) this process's real-time threads
+/// were moved to the fair class.
+pub fn given_back() -> Option<GivenBack> {
+    let raised = RAISED.lock().unwrap_or_else(|e| e.into_inner());
+    let mut back = raised.back?;
+    if let (Some(since), Some(start)) = (raised.demoted_since, raised.watching) {
+        back.seconds += start.elapsed().as_secs_f64() - since;
+        back.now = true;
+    }
+    Some(back)
 }
 
 /// Whether this process's timing threads may ask for the real-time class
@@ -111,15 +139,22 @@ pub fn raise_current_thread() -> Granted {
         Ok("realtime") => imp::raise(true),
         _ => {
             let mut raised = RAISED.lock().unwrap_or_else(|e| e.into_inner());
-            let realtime = REALTIME.load(Ordering::Relaxed) && raised.demoted.is_none();
-            let granted = imp::raise(realtime);
-            if granted == Granted::Realtime {
+            if !REALTIME.load(Ordering::Relaxed) {
+                return imp::raise(false);
+            }
+            // While the threads are in the fair class a new one joins them
+            // there, and gets real time back with them.
+            let granted = imp::raise(raised.demoted_since.is_none());
+            if granted == Granted::Realtime || raised.demoted_since.is_some() {
                 raised.tids.push(imp::tid());
-                if !raised.watching {
-                    raised.watching = std::thread::Builder::new()
-                        .name("llmload-cpu-watch".into())
-                        .spawn(watch)
-                        .is_ok();
+            }
+            if granted == Granted::Realtime && raised.watching.is_none() {
+                let spawned = std::thread::Builder::new()
+                    .name("llmload-cpu-watch".into())
+                    .spawn(watch)
+                    .is_ok();
+                if spawned {
+                    raised.watching = Some(Instant::now());
                 }
             }
             granted
@@ -127,30 +162,65 @@ pub fn raise_current_thread() -> Granted {
     }
 }
 
-/// Sample the process's CPU time; demote the real-time threads once the
-/// process used more than [`BUSY_CORES`] over the last second.
+/// Sample the process's CPU time; move the real-time threads to the fair
+/// class while the process is busy ([`BUSY_CORES`] over a second) and back
+/// once it is light ([`LIGHT_CORES`] over two seconds).
 fn watch() {
     const TICK: Duration = Duration::from_millis(250);
-    const WINDOW: usize = 4;
-    let start = std::time::Instant::now();
-    let mut samples = std::collections::VecDeque::with_capacity(WINDOW + 1);
+    const BUSY_TICKS: usize = 4;
+    const LIGHT_TICKS: usize = 8;
+    let start = RAISED
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .watching
+        .unwrap_or_else(Instant::now);
+    let mut samples = std::collections::VecDeque::with_capacity(LIGHT_TICKS + 1);
     loop {
-        samples.push_back((start.elapsed().as_secs_f64(), imp::process_cpu_seconds()));
-        if samples.len() > WINDOW + 1 {
+        let now = start.elapsed().as_secs_f64();
+        samples.push_back((now, imp::process_cpu_seconds()));
+        if samples.len() > LIGHT_TICKS + 1 {
             samples.pop_front();
         }
-        if let (Some(&(t0, c0)), Some(&(t1, c1))) = (samples.front(), samples.back()) {
-            let cores = if t1 > t0 { (c1 - c0) / (t1 - t0) } else { 0.0 };
-            if samples.len() == WINDOW + 1 && cores > BUSY_CORES {
-                let mut raised = RAISED.lock().unwrap_or_else(|e| e.into_inner());
-                for &tid in &raised.tids {
-                    imp::lower(tid);
+        // Cores used over the last `ticks` samples, once there are as many.
+        let cores = |ticks: usize| {
+            let (t0, c0) = *samples.get(samples.len().checked_sub(ticks + 1)?)?;
+            let (t1, c1) = *samples.back()?;
+            (t1 > t0).then(|| (c1 - c0) / (t1 - t0))
+        };
+        let mut raised = RAISED.lock().unwrap_or_else(|e| e.into_inner());
+        // Threads that ended are forgotten (their ids may be reused).
+        raised.tids.retain(|&tid| imp::alive(tid));
+        match raised.demoted_since {
+            None => {
+                if let Some(busy) = cores(BUSY_TICKS).filter(|&c| c > BUSY_CORES) {
+                    for &tid in &raised.tids {
+                        imp::lower(tid);
+                    }
+                    raised.demoted_since = Some(now);
+                    let back = raised.back.get_or_insert(GivenBack {
+                        times: 0,
+                        seconds: 0.0,
+                        first_after_s: now,
+                        peak_cores: 0.0,
+                        now: false,
+                    });
+                    back.times += 1;
+                    back.peak_cores = back.peak_cores.max(busy);
                 }
-                raised.tids.clear();
-                raised.demoted = Some(Demoted { after_s: t1, cores });
-                return;
+            }
+            Some(since) => {
+                if cores(LIGHT_TICKS).is_some_and(|c| c < LIGHT_CORES) {
+                    for &tid in &raised.tids {
+                        imp::restore(tid);
+                    }
+                    raised.demoted_since = None;
+                    if let Some(back) = raised.back.as_mut() {
+                        back.seconds += now - since;
+                    }
+                }
             }
         }
+        drop(raised);
         std::thread::sleep(TICK);
     }
 }
@@ -164,10 +234,18 @@ mod imp {
     const RESET_ON_FORK: u64 = 0x01;
 
     fn setattr(policy: i32, priority: u32, runtime: u64, flags: u64) -> bool {
-        setattr_nice(policy, priority, runtime, flags, 0)
+        setattr_nice(0, policy, priority, runtime, flags, 0)
     }
 
-    fn setattr_nice(policy: i32, priority: u32, runtime: u64, flags: u64, nice: i32) -> bool {
+    /// `sched_setattr` for thread `tid` of this process (0: the calling thread).
+    fn setattr_nice(
+        tid: i32,
+        policy: i32,
+        priority: u32,
+        runtime: u64,
+        flags: u64,
+        nice: i32,
+    ) -> bool {
         // SAFETY: sched_attr is a plain struct; zeroed is a valid value for
         // every field, and the kernel reads `size` bytes of it.
         let mut a: libc::sched_attr = unsafe { std::mem::zeroed() };
@@ -177,8 +255,25 @@ mod imp {
         a.sched_runtime = runtime;
         a.sched_flags = flags;
         a.sched_nice = nice;
-        // SAFETY: pid 0 is the calling thread; `a` lives across the call.
-        unsafe { libc::syscall(libc::SYS_sched_setattr, 0, &a as *const libc::sched_attr, 0) == 0 }
+        // SAFETY: `a` lives across the call; a thread id that is gone only fails.
+        unsafe {
+            libc::syscall(
+                libc::SYS_sched_setattr,
+                tid,
+                &a as *const libc::sched_attr,
+                0,
+            ) == 0
+        }
+    }
+
+    /// Whether thread `tid` is still one of this process's.
+    pub(super) fn alive(tid: i32) -> bool {
+        std::path::Path::new(&format!("/proc/self/task/{tid}")).exists()
+    }
+
+    /// Give thread `tid` real time again.
+    pub(super) fn restore(tid: i32) {
+        setattr_nice(tid, libc::SCHED_RR, 1, 0, RESET_ON_FORK, 0);
     }
 
     pub(super) fn tid() -> i32 {
@@ -200,28 +295,14 @@ mod imp {
     /// Move thread `tid` to the fair class with the short slice (or plain).
     pub(super) fn lower(tid: i32) {
         for runtime in [SHORT_SLICE_NS, 0] {
-            // SAFETY: as in `setattr_nice`, for another thread of this process.
-            let mut a: libc::sched_attr = unsafe { std::mem::zeroed() };
-            a.size = std::mem::size_of::<libc::sched_attr>() as u32;
-            a.sched_policy = libc::SCHED_OTHER as u32;
-            a.sched_runtime = runtime;
-            // SAFETY: `a` lives across the call; a gone tid only fails.
-            if unsafe {
-                libc::syscall(
-                    libc::SYS_sched_setattr,
-                    tid,
-                    &a as *const libc::sched_attr,
-                    0,
-                )
-            } == 0
-            {
+            if setattr_nice(tid, libc::SCHED_OTHER, 0, runtime, 0, 0) {
                 return;
             }
         }
     }
 
     pub(super) fn nice() -> Granted {
-        if setattr_nice(libc::SCHED_OTHER, 0, 0, 0, -10) {
+        if setattr_nice(0, libc::SCHED_OTHER, 0, 0, 0, -10) {
             Granted::Nice
         } else {
             Granted::Normal
@@ -260,6 +341,12 @@ mod imp {
     }
 
     pub(super) fn lower(_tid: i32) {}
+
+    pub(super) fn restore(_tid: i32) {}
+
+    pub(super) fn alive(_tid: i32) -> bool {
+        false
+    }
 }
 
 #[cfg(test)]
@@ -292,39 +379,64 @@ mod tests {
         }
     }
 
+    /// The calling thread's scheduling policy (without the reset-on-fork flag).
+    #[cfg(target_os = "linux")]
+    fn policy() -> i32 {
+        #[allow(unsafe_code)]
+        // SAFETY: sched_getscheduler(0) only reads the calling thread's policy.
+        let p = unsafe { libc::sched_getscheduler(0) };
+        p & !libc::SCHED_RESET_ON_FORK
+    }
+
     #[cfg(target_os = "linux")]
     #[test]
-    fn a_busy_process_gives_real_time_back() {
+    fn a_busy_process_gives_real_time_back_and_gets_it_again_when_light() {
         if std::env::var_os("LLMLOAD_PRIORITY").is_some() {
             return;
         }
-        let (go, wait) = std::sync::mpsc::channel::<()>();
+        // A raised thread that answers each question with its policy.
+        let (ask, asked) = std::sync::mpsc::channel::<()>();
+        let (tell, told) = std::sync::mpsc::channel::<(Granted, i32)>();
         let raised = std::thread::spawn(move || {
             let granted = raise_current_thread();
-            wait.recv().unwrap();
-            #[allow(unsafe_code)]
-            // SAFETY: sched_getscheduler(0) only reads the calling thread's policy.
-            let policy = unsafe { libc::sched_getscheduler(0) };
-            (granted, policy)
+            while asked.recv().is_ok() {
+                tell.send((granted, policy())).unwrap();
+            }
         });
-        // Busy: well over BUSY_CORES until the watcher acts (or 20 s).
-        let start = std::time::Instant::now();
-        let mut x = 0u64;
-        while demoted().is_none() && start.elapsed() < Duration::from_secs(20) {
-            x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(7));
-        }
-        go.send(()).unwrap();
-        let (granted, policy) = raised.join().unwrap();
-        if granted != Granted::Realtime {
+        let policy_now = || {
+            ask.send(()).unwrap();
+            told.recv().unwrap()
+        };
+        if policy_now().0 != Granted::Realtime {
             return; // this machine allows no real time: nothing to give back
         }
-        let d = demoted().expect("demoted after a busy second");
-        assert!(d.cores > BUSY_CORES, "{d:?}");
-        assert_ne!(policy, libc::SCHED_RR);
-        // Threads raised afterwards no longer get real time.
-        assert_ne!(
-            std::thread::spawn(raise_current_thread).join().unwrap(),
-            Granted::Realtime
-        );
+        assert_eq!(policy_now().1, libc::SCHED_RR);
+        // Busy: well over BUSY_CORES until the watcher acts (or 20 s).
+        let start = Instant::now();
+        let mut x = 0u64;
+        while given_back().is_none() && start.elapsed() < Duration::from_secs(20) {
+            x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(7));
+        }
+        let back = given_back().expect("moved to the fair class after a busy second");
+        assert!(back.now && back.times == 1, "{back:?}");
+        assert!(back.peak_cores > BUSY_CORES, "{back:?}");
+        assert_ne!(policy_now().1, libc::SCHED_RR);
+        // A thread raised meanwhile joins the others in the fair class.
+        let (granted, joined) = std::thread::spawn(|| (raise_current_thread(), policy()))
+            .join()
+            .unwrap();
+        assert_ne!(granted, Granted::Realtime);
+        assert_ne!(joined, libc::SCHED_RR);
+        // Light: the watcher gives real time back within a few seconds.
+        let light = Instant::now();
+        while given_back().is_some_and(|b| b.now) && light.elapsed() < Duration::from_secs(20) {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let back = given_back().unwrap();
+        assert!(!back.now, "still in the fair class after 20 light seconds");
+        assert!(back.seconds > 0.0 && back.times == 1, "{back:?}");
+        assert_eq!(policy_now().1, libc::SCHED_RR);
+        drop(ask);
+        raised.join().unwrap();
     }
 }

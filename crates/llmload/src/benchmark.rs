@@ -567,10 +567,16 @@ pub fn scheduling() -> String {
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .map_or("fair class".into(), |g| g.to_string());
-    match llmload_clock::priority::demoted() {
-        Some(d) => format!(
-            "real-time until {:.1} s into the process, then fair class (it used {:.2} cores)",
-            d.after_s, d.cores
+    match llmload_clock::priority::given_back() {
+        Some(b) => format!(
+            "{granted}; in the fair class while llmload itself was busy: {} time{}, \
+             {:.1} s in all, the first {:.1} s into the process (up to {:.2} cores){}",
+            b.times,
+            if b.times == 1 { "" } else { "s" },
+            b.seconds,
+            b.first_after_s,
+            b.peak_cores,
+            if b.now { ", still" } else { "" },
         ),
         None => granted,
     }
