@@ -26,7 +26,9 @@
 //! the short slice; once it used less than [`LIGHT_CORES`] over two seconds,
 //! they get real time back ([`given_back`] says how often and for how long).
 //! A burst (loading a tokenizer, preparing a run's prompts) therefore costs
-//! real time for the burst only, not for the rest of the run.
+//! real time for the burst only, not for the rest of the run, and what the
+//! process did before a benchmark starts sending does not count at all
+//! ([`sending_starts`]).
 //!
 //! A process that is itself the server under test (`llmload mock-server`)
 //! asks only for the short slice ([`set_realtime`]): a real server runs in
@@ -55,6 +57,7 @@ static RAISED: Mutex<Raised> = Mutex::new(Raised {
     watching: None,
     demoted_since: None,
     back: None,
+    fresh: false,
 });
 
 struct Raised {
@@ -67,6 +70,30 @@ struct Raised {
     demoted_since: Option<f64>,
     /// Every move so far.
     back: Option<GivenBack>,
+    /// A benchmark starts sending: forget the CPU used so far.
+    fresh: bool,
+}
+
+/// A benchmark starts sending: what the process did before (loading a
+/// tokenizer, preparing prompts, writing the last benchmark's results) no
+/// longer counts, and threads moved to the fair class get real time back at
+/// once, so the first requests are sent in real time. Cheap; call it at each
+/// benchmark's start.
+pub fn sending_starts() {
+    let mut raised = RAISED.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(start) = raised.watching else {
+        return;
+    };
+    raised.fresh = true;
+    if let Some(since) = raised.demoted_since.take() {
+        for &tid in &raised.tids {
+            imp::restore(tid);
+        }
+        let now = start.elapsed().as_secs_f64();
+        if let Some(back) = raised.back.as_mut() {
+            back.seconds += now - since;
+        }
+    }
 }
 
 /// How often, and for how long, this process's real-time threads were moved
@@ -181,15 +208,19 @@ fn watch() {
         if samples.len() > LIGHT_TICKS + 1 {
             samples.pop_front();
         }
+        let mut raised = RAISED.lock().unwrap_or_else(|e| e.into_inner());
+        // Threads that ended are forgotten (their ids may be reused).
+        raised.tids.retain(|&tid| imp::alive(tid));
+        if std::mem::take(&mut raised.fresh) {
+            samples.clear();
+            samples.push_back((now, imp::process_cpu_seconds()));
+        }
         // Cores used over the last `ticks` samples, once there are as many.
         let cores = |ticks: usize| {
             let (t0, c0) = *samples.get(samples.len().checked_sub(ticks + 1)?)?;
             let (t1, c1) = *samples.back()?;
             (t1 > t0).then(|| (c1 - c0) / (t1 - t0))
         };
-        let mut raised = RAISED.lock().unwrap_or_else(|e| e.into_inner());
-        // Threads that ended are forgotten (their ids may be reused).
-        raised.tids.retain(|&tid| imp::alive(tid));
         match raised.demoted_since {
             None => {
                 if let Some(busy) = cores(BUSY_TICKS).filter(|&c| c > BUSY_CORES) {
@@ -435,6 +466,16 @@ mod tests {
         let back = given_back().unwrap();
         assert!(!back.now, "still in the fair class after 20 light seconds");
         assert!(back.seconds > 0.0 && back.times == 1, "{back:?}");
+        assert_eq!(policy_now().1, libc::SCHED_RR);
+        // Busy again, then a benchmark starts sending: real time at once.
+        let busy = Instant::now();
+        while given_back().is_some_and(|b| !b.now) && busy.elapsed() < Duration::from_secs(20) {
+            x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(7));
+        }
+        let back = given_back().unwrap();
+        assert!(back.now && back.times == 2, "{back:?}");
+        sending_starts();
+        assert!(!given_back().unwrap().now);
         assert_eq!(policy_now().1, libc::SCHED_RR);
         drop(ask);
         raised.join().unwrap();

@@ -312,6 +312,7 @@ pub(crate) async fn run_benchmark(
         created: Arc::clone(&created),
     });
     let start = now() + Duration::from_millis(1);
+    llmload_clock::priority::sending_starts();
     if let Some(o) = &ctx.observer {
         o.benchmark_started(index, &strategy, start);
     }
