@@ -372,7 +372,7 @@ fn a_red_hat_matrix_across_the_knee_rises_with_the_rate_and_passes_monotonic() {
     let rates = [0.25 * r, 0.5 * r, 0.75 * r, 1.4 * r].map(|x| format!("{x:.2}"));
     let out = common::run(&common::words(&format!(
         "validate redhat --target {} --processor {} --scenario chat --rates {} --max-seconds 6 \
-         --disable-progress --output-dir {}",
+         --tolerance 0.4 --disable-progress --output-dir {}",
         mock.url,
         gpt2(),
         rates.join(","),
@@ -399,13 +399,14 @@ fn a_red_hat_matrix_across_the_knee_rises_with_the_rate_and_passes_monotonic() {
         );
         outcome.push(verdicts(&report)[0]["outcome"].clone());
     }
-    // Below the knee TTFT is prefill plus a step at most, flat but for
-    // noise (7.44 then 7.40 ms was seen): it must not fall by more than that,
-    // and beyond the knee the queue makes it jump.
-    assert!(
-        ttft.windows(2).all(|w| w[1] >= 0.95 * w[0]),
-        "TTFT {ttft:?}"
-    );
+    // Below the knee TTFT is prefill plus a wait for the step in flight,
+    // flat but for noise: a rung of 20-60 requests whose arrivals fall late
+    // in the 2-4 ms steps moves its median by up to a step (CI saw 7.64,
+    // 10.09, 7.96 ms), so neither this nor the flow's check (--tolerance
+    // 0.4 above, 10 % by default for long runs) can ask more of TTFT there.
+    // Beyond the knee the queue makes it jump; latency (256 steps) and the
+    // verdicts carry the rest.
+    assert!(ttft.windows(2).all(|w| w[1] >= 0.6 * w[0]), "TTFT {ttft:?}");
     assert!(ttft[3] > 2.0 * ttft[2], "TTFT across the knee {ttft:?}");
     assert!(
         latency.windows(2).all(|w| w[1] > w[0]),
