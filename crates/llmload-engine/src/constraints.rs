@@ -1,133 +1,13 @@
-//! Stop conditions of a benchmark, with GuideLLM 0.4's semantics.
-//!
-//! - `max_seconds`: the clock starts at the benchmark start (the first
-//!   request's intended send time); at expiry nothing more is sent and
-//!   requests in flight are cancelled (reported incomplete).
-//! - `max_requests`: exactly N requests are sent; they all finish.
-//! - `max_errors`: stop once N requests errored.
-//! - `max_error_rate`: over the last 30 finished requests, once 30 have
-//!   finished; triggers at `>=` the rate; stops sending and cancels in flight.
-//! - `max_global_error_rate`: errored / finished over the whole benchmark,
-//!   once 30 have finished.
+//! Evaluating a benchmark's stop conditions as its requests finish, with
+//! GuideLLM 0.4's semantics (the conditions themselves, and what each
+//! means, are llmload-core's [`Constraints`]).
 
 use std::collections::VecDeque;
-use std::fmt;
 use std::time::Duration;
 
 use llmload_clock::Timestamp;
+use llmload_core::{Constraints, ErrorWindow, Stop, StopKind, ERROR_MIN_PROCESSED, ERROR_WINDOW};
 use llmload_metrics::{RequestRecord, RequestStatus};
-
-/// GuideLLM's sliding window (`GUIDELLM__CONSTRAINT_ERROR_WINDOW_SIZE`).
-pub const ERROR_WINDOW: usize = 30;
-/// Requests that must finish before an error-rate constraint can trigger.
-pub const ERROR_MIN_PROCESSED: u64 = 30;
-
-/// The stop conditions of each benchmark of a run.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Constraints {
-    /// Seconds per benchmark.
-    pub max_seconds: Option<f64>,
-    /// Requests per benchmark.
-    pub max_requests: Option<u64>,
-    /// Errored requests per benchmark.
-    pub max_errors: Option<u64>,
-    /// Error rate over the last 30 finished requests (0 < r < 1).
-    pub max_error_rate: Option<f64>,
-    /// Error rate over the whole benchmark (0 < r < 1).
-    pub max_global_error_rate: Option<f64>,
-    /// Stop when the server is over-saturated (off by default).
-    pub over_saturation: Option<crate::saturation::SaturationConfig>,
-}
-
-impl Constraints {
-    /// Whether any condition bounds the benchmark in time or requests.
-    pub fn is_bounded(&self) -> bool {
-        self.max_seconds.is_some() || self.max_requests.is_some()
-    }
-}
-
-/// Why a benchmark stopped sending (and maybe cancelled what was in flight).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum StopKind {
-    /// `--max-seconds` expired.
-    MaxSeconds,
-    /// `--max-requests` were sent.
-    MaxRequests,
-    /// `--max-errors` requests errored.
-    MaxErrors,
-    /// The sliding-window error rate reached `--max-error-rate`.
-    MaxErrorRate,
-    /// The overall error rate reached `--max-global-error-rate`.
-    MaxGlobalErrorRate,
-    /// The server stopped keeping up (`--detect-saturation`).
-    OverSaturated,
-    /// The data source ran out.
-    DataExhausted,
-    /// The user interrupted the run.
-    Interrupted,
-}
-
-impl StopKind {
-    /// The flag-style key GuideLLM uses in `scheduler_state` (`max_seconds`, ...).
-    pub fn key(self) -> &'static str {
-        match self {
-            StopKind::MaxSeconds => "max_seconds",
-            StopKind::MaxRequests => "max_requests",
-            StopKind::MaxErrors => "max_errors",
-            StopKind::MaxErrorRate => "max_error_rate",
-            StopKind::MaxGlobalErrorRate => "max_global_error_rate",
-            StopKind::OverSaturated => "over_saturation",
-            StopKind::DataExhausted => "requests_exhausted",
-            StopKind::Interrupted => "interrupted",
-        }
-    }
-
-    /// Whether requests in flight are cancelled (GuideLLM `stop_local`/`stop_all`).
-    pub fn cancels_in_flight(self) -> bool {
-        !matches!(self, StopKind::MaxRequests | StopKind::DataExhausted)
-    }
-}
-
-impl fmt::Display for StopKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.key())
-    }
-}
-
-/// One stop event.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Stop {
-    /// What triggered.
-    pub kind: StopKind,
-    /// When.
-    pub at: Timestamp,
-    /// A human description (`error rate 0.57 over the last 30 requests >= 0.5`).
-    pub detail: String,
-}
-
-/// The error-window state, as GuideLLM reports it.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct ErrorWindow {
-    /// Errored requests in the window.
-    pub errors: u64,
-    /// Requests in the window.
-    pub size: u64,
-    /// Requests finished in the benchmark.
-    pub processed: u64,
-    /// Errored requests in the benchmark.
-    pub errored: u64,
-}
-
-impl ErrorWindow {
-    /// `errors / size`.
-    pub fn rate(&self) -> f64 {
-        if self.size == 0 {
-            0.0
-        } else {
-            self.errors as f64 / self.size as f64
-        }
-    }
-}
 
 /// Live evaluation of a benchmark's constraints.
 #[derive(Debug)]

@@ -12,14 +12,15 @@ use std::time::Duration;
 
 use llmload_client::{CancellationToken, Client};
 use llmload_clock::{now, sleep_until, Timestamp};
+use llmload_core::{Stop, StopKind, Strategy};
 use llmload_metrics::{LiveStats, RequestRecord, RequestStatus, UsageMetrics};
 use tokio::sync::{mpsc, Mutex, OwnedSemaphorePermit, Semaphore};
 
-use crate::constraints::{ConstraintState, Stop, StopKind};
+use crate::constraints::ConstraintState;
 use crate::producer::{start_producer, Feed, Prepared};
 use crate::progress::{Phase, Progress};
 use crate::saturation::Saturation;
-use crate::strategy::Strategy;
+use crate::strategy::Arrivals;
 use crate::{BenchmarkRun, EngineError, RunContext, RunPlan};
 
 /// How early the dispatcher hands a request to its task, which checks out a
@@ -124,7 +125,7 @@ async fn dispatch_open(
     } = schedule;
     let sem = Arc::new(Semaphore::new(strategy.max_concurrency().max(1) as usize));
     let admitted = AtomicU64::new(0);
-    let arrivals = strategy.arrivals(start).expect("open-loop strategy");
+    let arrivals = Arrivals::for_strategy(&strategy, start).expect("open-loop strategy");
     for due in arrivals.with_rampup(rampup) {
         // The window is [start, start + max_seconds): nothing is due at its end.
         if let Some(d) = deadline.filter(|&d| due >= d) {

@@ -1,12 +1,13 @@
 //! Driving a benchmark run: which requests to send, when, and when to stop.
 //!
 //! # What this crate owns
-//! - [`Profile`] and [`Strategy`]: GuideLLM's profiles (synchronous,
-//!   concurrent, throughput, constant, poisson) as a sequence of
-//!   strategies; open-loop strategies carry an [`Arrivals`] schedule of
-//!   intended send times computed from the benchmark start.
-//! - [`Constraints`]: stop conditions (max seconds/requests/errors, sliding
-//!   and global error rates), separate from the strategies.
+//! - Playing a [`Profile`] as a sequence of [`Strategy`]s
+//!   ([`next_benchmark`]: sweep and the max-throughput search adapt to the
+//!   benchmarks before); open-loop strategies follow an [`Arrivals`]
+//!   schedule of intended send times computed from the benchmark start.
+//! - Evaluating [`Constraints`] (max seconds/requests/errors, sliding and
+//!   global error rates, over-saturation) as requests finish.
+//! - [`judge`]: the verdict on a rate-based benchmark.
 //! - [`run`]: one executor for every combination. It prepares request
 //!   bodies ahead of the schedule, sends each request at its intended
 //!   instant (or as closed-loop streams allow), records the intended time
@@ -17,7 +18,9 @@
 //!   records alone (a crash journal, or merged shards).
 //!
 //! # What it does not own
-//! HTTP (llmload-client), prompts (llmload-data), statistics and reports.
+//! The vocabulary ([`Strategy`], [`Profile`], [`Constraints`], [`Stop`],
+//! [`Verdict`], ...: llmload-core, re-exported here), HTTP
+//! (llmload-client), prompts (llmload-data), statistics and reports.
 
 mod constraints;
 mod executor;
@@ -35,19 +38,18 @@ use llmload_data::DataPlan;
 use llmload_metrics::RequestRecord;
 use serde_json::{Map, Value};
 
-pub use constraints::{
-    Constraints, ErrorWindow, Stop, StopKind, ERROR_MIN_PROCESSED, ERROR_WINDOW,
-};
 pub use executor::INTERRUPT_GRACE;
-pub use profile::{client_ceiling, judge_all, Next, Profile, SearchConfig, SWEEP_MAX_CONCURRENCY};
-pub use progress::{Phase, Progress, ProgressSender};
-pub use saturation::SaturationConfig;
-pub use strategy::{Arrivals, Strategy};
-pub use verdict::{
-    best_rate, judge, seconds_to_judge, successful_rate, Outcome, Slo, Verdict, MAX_FAILED,
-    MAX_SEND_LAG_S, MIN_REQUESTS,
+pub use llmload_core::{
+    best_rate, client_ceiling, Constraints, ErrorWindow, Outcome, PhaseMode, Profile,
+    SaturationConfig, SearchConfig, Slo, Stop, StopKind, Strategy, TransientPhase, Verdict,
+    ERROR_MIN_PROCESSED, ERROR_WINDOW, MAX_FAILED, MAX_SEND_LAG_S, MIN_REQUESTS,
+    SWEEP_MAX_CONCURRENCY,
 };
-pub use window::{PhaseMode, TransientPhase, Window};
+pub use profile::{judge_all, next_benchmark, Next};
+pub use progress::{Phase, Progress, ProgressSender};
+pub use strategy::Arrivals;
+pub use verdict::{judge, seconds_to_judge, successful_rate};
+pub use window::Window;
 
 /// What goes into every request body besides the prompt.
 #[derive(Clone, Debug, Default)]
@@ -317,7 +319,8 @@ pub struct RunOutcome {
 pub async fn run(plan: &RunPlan, ctx: &RunContext) -> Result<RunOutcome, EngineError> {
     let mut out = RunOutcome::default();
     loop {
-        let next = plan.profile.next(
+        let next = next_benchmark(
+            &plan.profile,
             &out.benchmarks,
             plan.max_concurrency,
             plan.explicit_max_concurrency,

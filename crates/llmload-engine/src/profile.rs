@@ -1,37 +1,10 @@
 //! Profiles: which benchmarks a run is made of, chosen one at a time from the
 //! results of the ones before (sweep and search adapt; the others are lists).
 
-use crate::strategy::Strategy;
-use crate::verdict::{best_rate, judge, seconds_to_judge, successful_rate, Outcome, Slo, Verdict};
+use llmload_core::{Outcome, Profile, SearchConfig, Strategy, Verdict, SWEEP_MAX_CONCURRENCY};
+
+use crate::verdict::{judge, seconds_to_judge, successful_rate};
 use crate::BenchmarkRun;
-
-/// GuideLLM 0.4's concurrency cap for sweep stages (its `max_concurrency` default).
-pub const SWEEP_MAX_CONCURRENCY: u32 = 512;
-
-/// What a run is made of.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Profile {
-    /// One synchronous benchmark.
-    Synchronous,
-    /// One concurrent benchmark per stream count.
-    Concurrent(Vec<u32>),
-    /// One throughput benchmark.
-    Throughput,
-    /// One constant-rate benchmark per rate.
-    Constant(Vec<f64>),
-    /// One Poisson benchmark per rate.
-    Poisson(Vec<f64>),
-    /// GuideLLM's sweep: synchronous, throughput, then `size - 2` constant
-    /// rates evenly spaced between the two measured rates (the last one at
-    /// the throughput rate).
-    Sweep {
-        /// Benchmarks in all (at least 2).
-        size: u32,
-    },
-    /// llmload's max-throughput search: constant rates rising until the
-    /// server stops keeping up, then bisection.
-    Search(SearchConfig),
-}
 
 /// The next benchmark of a profile.
 #[derive(Clone, Debug, PartialEq)]
@@ -45,37 +18,6 @@ pub enum Next {
     Done,
     /// The profile cannot go on (the message says why).
     Abort(String),
-}
-
-/// How the max-throughput search proceeds and judges a rate.
-#[derive(Clone, Debug, PartialEq)]
-pub struct SearchConfig {
-    /// First rate tried (req/s).
-    pub start: f64,
-    /// Factor between rates while every rate is sustained.
-    pub growth: f64,
-    /// Stop bisecting when the bracket is this narrow (relative).
-    pub precision: f64,
-    /// Benchmarks at most.
-    pub max_steps: u32,
-    /// A rate is sustained when the server started serving at least this
-    /// fraction of the requests due.
-    pub min_achieved: f64,
-    /// Latency limits (p99) a sustained rate must also meet.
-    pub slo: Slo,
-}
-
-impl Default for SearchConfig {
-    fn default() -> Self {
-        SearchConfig {
-            start: 1.0,
-            growth: 2.0,
-            precision: 0.05,
-            max_steps: 12,
-            min_achieved: 0.95,
-            slo: Slo::default(),
-        }
-    }
 }
 
 /// The longest a search step may be made to run to be judged.
@@ -138,23 +80,6 @@ fn search_next(cfg: &SearchConfig, verdicts: &[Verdict]) -> Option<(f64, Option<
     Some((next, Some(seconds_to_judge(next, p50, p90))))
 }
 
-/// The lowest rate llmload could not measure between the highest sustained
-/// rate and the lowest saturated one: the search's answer is then a lower
-/// bound set by the client (its host), not the server's maximum.
-pub fn client_ceiling(verdicts: &[Verdict]) -> Option<f64> {
-    let best = best_rate(verdicts).unwrap_or(0.0);
-    let saturated = verdicts
-        .iter()
-        .filter(|v| v.outcome == Outcome::Saturated)
-        .map(|v| v.rate)
-        .fold(f64::INFINITY, f64::min);
-    verdicts
-        .iter()
-        .filter(|v| v.outcome == Outcome::Invalid && v.rate > best && v.rate < saturated)
-        .map(|v| v.rate)
-        .reduce(f64::min)
-}
-
 fn linspace_skip_first(a: f64, b: f64, n: usize) -> Vec<f64> {
     if n < 2 {
         return Vec::new();
@@ -172,92 +97,75 @@ pub fn judge_all(done: &[BenchmarkRun], cfg: &SearchConfig) -> Vec<Verdict> {
         .collect()
 }
 
-impl Profile {
-    /// GuideLLM's profile type name (the search reports as constant rates).
-    pub fn type_name(&self) -> &'static str {
-        match self {
-            Profile::Synchronous => "synchronous",
-            Profile::Concurrent(_) => "concurrent",
-            Profile::Throughput => "throughput",
-            Profile::Constant(_) | Profile::Search(_) => "constant",
-            Profile::Poisson(_) => "poisson",
-            Profile::Sweep { .. } => "sweep",
-        }
-    }
-
-    /// The next benchmark, given those already run. `max_concurrency` caps
-    /// rate-based and throughput strategies; `explicit_cap` says whether the
-    /// user set it (otherwise sweep uses GuideLLM's 512).
-    pub fn next(
-        &self,
-        done: &[BenchmarkRun],
-        max_concurrency: u32,
-        explicit_cap: bool,
-        seed: u64,
-    ) -> Next {
-        let i = done.len();
-        let run = |s: Option<Strategy>| s.map_or(Next::Done, Next::Run);
-        match self {
-            Profile::Synchronous => run((i == 0).then_some(Strategy::Synchronous)),
-            Profile::Concurrent(streams) => run(streams
-                .get(i)
-                .map(|&streams| Strategy::Concurrent { streams })),
-            Profile::Throughput => {
-                run((i == 0).then_some(Strategy::Throughput { max_concurrency }))
-            }
-            Profile::Constant(rates) => run(rates.get(i).map(|&rate| Strategy::Constant {
-                rate,
-                max_concurrency,
-            })),
-            Profile::Poisson(rates) => run(rates.get(i).map(|&rate| Strategy::Poisson {
-                rate,
-                max_concurrency,
-                seed: seed.wrapping_add(i as u64),
-            })),
-            Profile::Sweep { size } => {
-                let cap = if explicit_cap {
-                    max_concurrency
-                } else {
-                    SWEEP_MAX_CONCURRENCY
-                };
-                match i {
-                    0 => Next::Run(Strategy::Synchronous),
-                    1 => Next::Run(Strategy::Throughput {
-                        max_concurrency: cap,
-                    }),
-                    _ if i >= *size as usize => Next::Done,
-                    _ => {
-                        let (sync, thr) = (successful_rate(&done[0]), successful_rate(&done[1]));
-                        if sync <= 0.0 && thr <= 0.0 {
-                            return Next::Abort(
-                                "invalid rates in sweep; were there any successful requests?"
-                                    .into(),
-                            );
-                        }
-                        let rates = linspace_skip_first(sync, thr, *size as usize - 1);
-                        match rates.get(i - 2) {
-                            Some(&rate) if rate > 0.0 => Next::Run(Strategy::Constant {
-                                rate,
-                                max_concurrency: cap,
-                            }),
-                            _ => Next::Done,
-                        }
+/// The next benchmark of `profile`, given those already run. `max_concurrency`
+/// caps rate-based and throughput strategies; `explicit_cap` says whether the
+/// user set it (otherwise sweep uses GuideLLM's 512).
+pub fn next_benchmark(
+    profile: &Profile,
+    done: &[BenchmarkRun],
+    max_concurrency: u32,
+    explicit_cap: bool,
+    seed: u64,
+) -> Next {
+    let i = done.len();
+    let run = |s: Option<Strategy>| s.map_or(Next::Done, Next::Run);
+    match profile {
+        Profile::Synchronous => run((i == 0).then_some(Strategy::Synchronous)),
+        Profile::Concurrent(streams) => run(streams
+            .get(i)
+            .map(|&streams| Strategy::Concurrent { streams })),
+        Profile::Throughput => run((i == 0).then_some(Strategy::Throughput { max_concurrency })),
+        Profile::Constant(rates) => run(rates.get(i).map(|&rate| Strategy::Constant {
+            rate,
+            max_concurrency,
+        })),
+        Profile::Poisson(rates) => run(rates.get(i).map(|&rate| Strategy::Poisson {
+            rate,
+            max_concurrency,
+            seed: seed.wrapping_add(i as u64),
+        })),
+        Profile::Sweep { size } => {
+            let cap = if explicit_cap {
+                max_concurrency
+            } else {
+                SWEEP_MAX_CONCURRENCY
+            };
+            match i {
+                0 => Next::Run(Strategy::Synchronous),
+                1 => Next::Run(Strategy::Throughput {
+                    max_concurrency: cap,
+                }),
+                _ if i >= *size as usize => Next::Done,
+                _ => {
+                    let (sync, thr) = (successful_rate(&done[0]), successful_rate(&done[1]));
+                    if sync <= 0.0 && thr <= 0.0 {
+                        return Next::Abort(
+                            "invalid rates in sweep; were there any successful requests?".into(),
+                        );
+                    }
+                    let rates = linspace_skip_first(sync, thr, *size as usize - 1);
+                    match rates.get(i - 2) {
+                        Some(&rate) if rate > 0.0 => Next::Run(Strategy::Constant {
+                            rate,
+                            max_concurrency: cap,
+                        }),
+                        _ => Next::Done,
                     }
                 }
             }
-            Profile::Search(cfg) => {
-                let verdicts = judge_all(done, cfg);
-                match search_next(cfg, &verdicts) {
-                    None => Next::Done,
-                    Some((rate, seconds)) => {
-                        let s = Strategy::Constant {
-                            rate,
-                            max_concurrency,
-                        };
-                        match seconds {
-                            Some(secs) => Next::RunFor(s, secs),
-                            None => Next::Run(s),
-                        }
+        }
+        Profile::Search(cfg) => {
+            let verdicts = judge_all(done, cfg);
+            match search_next(cfg, &verdicts) {
+                None => Next::Done,
+                Some((rate, seconds)) => {
+                    let s = Strategy::Constant {
+                        rate,
+                        max_concurrency,
+                    };
+                    match seconds {
+                        Some(secs) => Next::RunFor(s, secs),
+                        None => Next::Run(s),
                     }
                 }
             }
@@ -268,6 +176,7 @@ impl Profile {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use llmload_core::{best_rate, client_ceiling};
 
     fn v(rate: f64, sustained: bool) -> Verdict {
         Verdict {

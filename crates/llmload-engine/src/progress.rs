@@ -5,10 +5,9 @@
 //! Nothing here runs per request.
 
 use llmload_clock::{now, Timestamp};
+use llmload_core::Strategy;
 use llmload_metrics::{LiveStats, StatusCounts};
 use tokio::sync::watch;
-
-use crate::strategy::Strategy;
 
 /// Where a benchmark is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

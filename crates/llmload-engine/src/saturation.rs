@@ -7,74 +7,12 @@
 //! positive beyond twice their standard error, TTFT is above a floor for at
 //! least half the window, and the completion rate of the window's second
 //! half is no higher than its first, the benchmark is stopped. Off unless
-//! asked for (`--detect-saturation` / `--over-saturation`), as in GuideLLM.
+//! asked for (`--detect-saturation` / `--over-saturation`), as in GuideLLM;
+//! the settings are llmload-core's [`SaturationConfig`].
 
 use std::collections::VecDeque;
 
-use serde_json::Value;
-
-/// Detector settings (GuideLLM 0.5's names and defaults).
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct SaturationConfig {
-    /// Never before this many seconds.
-    pub min_seconds: f64,
-    /// Window of recent completions, seconds.
-    pub max_window_seconds: f64,
-    /// Slopes must exceed this many standard errors.
-    pub moe_threshold: f64,
-    /// TTFT floor (seconds) half the window must exceed.
-    pub minimum_ttft: f64,
-    /// Points needed in the window.
-    pub minimum_window_size: usize,
-}
-
-impl Default for SaturationConfig {
-    fn default() -> Self {
-        SaturationConfig {
-            min_seconds: 30.0,
-            max_window_seconds: 120.0,
-            moe_threshold: 2.0,
-            minimum_ttft: 2.5,
-            minimum_window_size: 5,
-        }
-    }
-}
-
-impl SaturationConfig {
-    /// Parse `--over-saturation` JSON (`{"enabled": true, "min_seconds": 30, ...}`);
-    /// `None` when disabled.
-    pub fn parse(raw: &str) -> Result<Option<SaturationConfig>, String> {
-        let v: Value =
-            serde_json::from_str(raw).map_err(|e| format!("--over-saturation: not JSON ({e})"))?;
-        let Value::Object(m) = v else {
-            return Err("--over-saturation: expected a JSON object".into());
-        };
-        let mut c = SaturationConfig::default();
-        let mut enabled = true;
-        for (k, v) in &m {
-            let num = || {
-                v.as_f64()
-                    .filter(|x| *x >= 0.0)
-                    .ok_or_else(|| format!("--over-saturation {k}: expected a number >= 0"))
-            };
-            match k.as_str() {
-                "enabled" => {
-                    enabled = v.as_bool().ok_or_else(|| {
-                        "--over-saturation enabled: expected true or false".to_string()
-                    })?
-                }
-                "min_seconds" => c.min_seconds = num()?,
-                "max_window_seconds" => c.max_window_seconds = num()?,
-                "moe_threshold" => c.moe_threshold = num()?,
-                "minimum_ttft" => c.minimum_ttft = num()?,
-                "minimum_window_size" => c.minimum_window_size = num()? as usize,
-                "mode" | "confidence" | "maximum_window_ratio" => {}
-                other => return Err(format!("--over-saturation: unknown key {other:?}")),
-            }
-        }
-        Ok(enabled.then_some(c))
-    }
-}
+use llmload_core::SaturationConfig;
 
 /// Slope of the least-squares line through `pts`, and its standard error.
 fn slope(pts: impl Iterator<Item = (f64, f64)> + Clone) -> Option<(f64, f64)> {
@@ -182,17 +120,5 @@ mod tests {
         }
         let (t, r) = caught.expect("saturation detected");
         assert!(t >= 10.0 && r.contains("over-saturated"), "{t} {r}");
-        assert_eq!(
-            SaturationConfig::parse(r#"{"enabled": false}"#).unwrap(),
-            None
-        );
-        assert_eq!(
-            SaturationConfig::parse(r#"{"min_seconds": 5}"#)
-                .unwrap()
-                .unwrap()
-                .min_seconds,
-            5.0
-        );
-        assert!(SaturationConfig::parse(r#"{"bogus": 1}"#).is_err());
     }
 }

@@ -1,122 +1,18 @@
-//! Scheduling strategies: how one benchmark issues requests.
+//! Arrival schedules: when an open-loop strategy sends each request.
 //!
-//! A strategy is either closed-loop (a fixed number of streams, each sending
-//! its next request when the previous one ends) or open-loop (an arrival
-//! schedule of intended send times computed from the benchmark start, never
-//! from "now"). Stop conditions are separate ([`crate::Constraints`]).
+//! A [`Strategy`] (llmload-core) is either closed-loop (a fixed number of
+//! streams, each sending its next request when the previous one ends) or
+//! open-loop: an arrival schedule of intended send times computed from the
+//! benchmark start, never from "now". Stop conditions are separate
+//! ([`crate::Constraints`]).
 
-use std::fmt;
 use std::time::Duration;
 
 use llmload_clock::Timestamp;
+use llmload_core::Strategy;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::Distribution;
-
-/// How one benchmark issues requests.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Strategy {
-    /// One request at a time.
-    Synchronous,
-    /// `streams` requests in flight, each sent when another ends.
-    Concurrent {
-        /// Parallel streams.
-        streams: u32,
-    },
-    /// As many as `max_concurrency` allows, each sent as soon as a slot frees.
-    Throughput {
-        /// Requests in flight at most.
-        max_concurrency: u32,
-    },
-    /// `rate` requests per second, evenly spaced.
-    Constant {
-        /// Requests per second.
-        rate: f64,
-        /// Requests in flight at most; late ones wait in order.
-        max_concurrency: u32,
-    },
-    /// `rate` requests per second on average, exponential gaps (seeded).
-    Poisson {
-        /// Mean requests per second.
-        rate: f64,
-        /// Requests in flight at most.
-        max_concurrency: u32,
-        /// Seed of the gaps.
-        seed: u64,
-    },
-}
-
-impl Strategy {
-    /// GuideLLM's strategy type name.
-    pub fn type_name(&self) -> &'static str {
-        match self {
-            Strategy::Synchronous => "synchronous",
-            Strategy::Concurrent { .. } => "concurrent",
-            Strategy::Throughput { .. } => "throughput",
-            Strategy::Constant { .. } => "constant",
-            Strategy::Poisson { .. } => "poisson",
-        }
-    }
-
-    /// Requests in flight at most.
-    pub fn max_concurrency(&self) -> u32 {
-        match *self {
-            Strategy::Synchronous => 1,
-            Strategy::Concurrent { streams } => streams,
-            Strategy::Throughput { max_concurrency }
-            | Strategy::Constant {
-                max_concurrency, ..
-            }
-            | Strategy::Poisson {
-                max_concurrency, ..
-            } => max_concurrency,
-        }
-    }
-
-    /// The asked rate of open-loop strategies.
-    pub fn rate(&self) -> Option<f64> {
-        match *self {
-            Strategy::Constant { rate, .. } | Strategy::Poisson { rate, .. } => Some(rate),
-            _ => None,
-        }
-    }
-
-    /// Whether the strategy follows an arrival schedule (open loop).
-    pub fn is_open_loop(&self) -> bool {
-        self.rate().is_some()
-    }
-
-    /// The arrival schedule of an open-loop strategy starting at `start`.
-    pub fn arrivals(&self, start: Timestamp) -> Option<Arrivals> {
-        match *self {
-            Strategy::Constant { rate, .. } => Some(Arrivals::Constant {
-                start,
-                rate,
-                rampup: 0.0,
-                index: 0,
-            }),
-            Strategy::Poisson { rate, seed, .. } => Some(Arrivals::Poisson {
-                next: start,
-                exp: rand_distr::Exp::new(rate).expect("rate > 0"),
-                rng: Box::new(ChaCha8Rng::seed_from_u64(seed)),
-            }),
-            _ => None,
-        }
-    }
-}
-
-impl fmt::Display for Strategy {
-    /// GuideLLM's names: `synchronous`, `concurrent@4`, `throughput@512`, `constant@5.00`.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Strategy::Synchronous => write!(f, "synchronous"),
-            Strategy::Concurrent { streams } => write!(f, "concurrent@{streams}"),
-            Strategy::Throughput { max_concurrency } => write!(f, "throughput@{max_concurrency}"),
-            Strategy::Constant { rate, .. } => write!(f, "constant@{rate:.2}"),
-            Strategy::Poisson { rate, .. } => write!(f, "poisson@{rate:.2}"),
-        }
-    }
-}
 
 /// Intended send times of an open-loop benchmark.
 #[derive(Clone, Debug)]
@@ -145,6 +41,25 @@ pub enum Arrivals {
 }
 
 impl Arrivals {
+    /// The arrival schedule of an open-loop strategy starting at `start`
+    /// (`None` for closed-loop ones).
+    pub fn for_strategy(strategy: &Strategy, start: Timestamp) -> Option<Arrivals> {
+        match *strategy {
+            Strategy::Constant { rate, .. } => Some(Arrivals::Constant {
+                start,
+                rate,
+                rampup: 0.0,
+                index: 0,
+            }),
+            Strategy::Poisson { rate, seed, .. } => Some(Arrivals::Poisson {
+                next: start,
+                exp: rand_distr::Exp::new(rate).expect("rate > 0"),
+                rng: Box::new(ChaCha8Rng::seed_from_u64(seed)),
+            }),
+            _ => None,
+        }
+    }
+
     /// Ramp the rate up linearly over `rampup` (constant arrivals only;
     /// GuideLLM's `rampup_duration`).
     pub fn with_rampup(mut self, rampup: Duration) -> Self {
@@ -206,7 +121,10 @@ mod tests {
             rate: 3.0,
             max_concurrency: 10,
         };
-        let times: Vec<_> = s.arrivals(start).unwrap().take(301).collect();
+        let times: Vec<_> = Arrivals::for_strategy(&s, start)
+            .unwrap()
+            .take(301)
+            .collect();
         assert_eq!(times[0], start);
         assert_eq!(times[300], start + Duration::from_secs(100));
         // 1/3 s gaps, rounded to the nanosecond, never drifting.
@@ -225,8 +143,7 @@ mod tests {
             max_concurrency: 1,
             seed: 42,
         };
-        let times: Vec<_> = s
-            .arrivals(Timestamp::from_nanos(1_000_000_000))
+        let times: Vec<_> = Arrivals::for_strategy(&s, Timestamp::from_nanos(1_000_000_000))
             .unwrap()
             .take(20_001)
             .collect();
@@ -251,8 +168,7 @@ mod tests {
             rate,
             max_concurrency: 1,
         };
-        let ct: Vec<_> = c
-            .arrivals(Timestamp::from_nanos(0))
+        let ct: Vec<_> = Arrivals::for_strategy(&c, Timestamp::from_nanos(0))
             .unwrap()
             .take(1001)
             .collect();
@@ -272,34 +188,20 @@ mod tests {
             max_concurrency: 1,
             seed,
         };
-        let a: Vec<_> = s(1).arrivals(start).unwrap().take(100).collect();
-        let b: Vec<_> = s(1).arrivals(start).unwrap().take(100).collect();
-        let c: Vec<_> = s(2).arrivals(start).unwrap().take(100).collect();
+        let a: Vec<_> = Arrivals::for_strategy(&s(1), start)
+            .unwrap()
+            .take(100)
+            .collect();
+        let b: Vec<_> = Arrivals::for_strategy(&s(1), start)
+            .unwrap()
+            .take(100)
+            .collect();
+        let c: Vec<_> = Arrivals::for_strategy(&s(2), start)
+            .unwrap()
+            .take(100)
+            .collect();
         assert_eq!(a, b);
         assert_ne!(a, c);
-    }
-
-    #[test]
-    fn names_match_guidellm() {
-        assert_eq!(
-            Strategy::Constant {
-                rate: 5.0,
-                max_concurrency: 1
-            }
-            .to_string(),
-            "constant@5.00"
-        );
-        assert_eq!(
-            Strategy::Concurrent { streams: 4 }.to_string(),
-            "concurrent@4"
-        );
-        assert_eq!(
-            Strategy::Throughput {
-                max_concurrency: 512
-            }
-            .to_string(),
-            "throughput@512"
-        );
     }
 
     #[test]
@@ -309,8 +211,7 @@ mod tests {
             rate: 100.0,
             max_concurrency: 10,
         };
-        let times: Vec<f64> = s
-            .arrivals(start)
+        let times: Vec<f64> = Arrivals::for_strategy(&s, start)
             .unwrap()
             .with_rampup(Duration::from_secs(2))
             .take(400)

@@ -22,82 +22,11 @@
 //!
 //! docs/metrics.md gives the exact formulas.
 
+use llmload_core::{Outcome, Slo, StopKind, Verdict, MAX_FAILED, MAX_SEND_LAG_S, MIN_REQUESTS};
 use llmload_metrics::{Distribution, RequestRecord, RequestStatus};
 
-use crate::{BenchmarkRun, StopKind};
-
-/// Send delay (p99) beyond which the benchmark did not measure the server.
-pub const MAX_SEND_LAG_S: f64 = 0.05;
-/// Requests that must finish for a benchmark to be judged.
-pub const MIN_REQUESTS: usize = 8;
-/// Failed requests (share of those sent) that mean the server did not keep up.
-pub const MAX_FAILED: f64 = 0.05;
-
-/// p99 limits, in milliseconds.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct Slo {
-    /// Time to first token.
-    pub ttft_ms: Option<f64>,
-    /// Inter-token latency.
-    pub itl_ms: Option<f64>,
-    /// Request latency.
-    pub latency_ms: Option<f64>,
-}
-
-/// What a verdict says.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Outcome {
-    /// The server kept up with the asked rate.
-    Sustained,
-    /// The server did not keep up (the reasons say how).
-    Saturated,
-    /// The benchmark did not measure the server (the reasons say why):
-    /// llmload fell behind its schedule, too short, interrupted.
-    Invalid,
-}
-
-impl Outcome {
-    /// `sustained`, `saturated` or `invalid`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Sustained => "sustained",
-            Outcome::Saturated => "saturated",
-            Outcome::Invalid => "invalid",
-        }
-    }
-}
-
-/// The judgement of one rate-based benchmark.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Verdict {
-    /// Asked rate (req/s).
-    pub rate: f64,
-    /// Requests the server finished per second over the steady part.
-    pub achieved: f64,
-    /// Sustained, saturated or invalid.
-    pub outcome: Outcome,
-    /// Why, when not sustained.
-    pub reasons: Vec<String>,
-    /// p99 of llmload's own send delay (ms), cap waits excluded.
-    pub send_lag_p99_ms: Option<f64>,
-    /// Invalid because llmload itself fell behind its schedule.
-    pub client_limited: bool,
-    /// Median and p90 latency of the requests that finished (s).
-    pub latency_s: Option<(f64, f64)>,
-    /// Requests due early enough to be answered before the end.
-    pub due: usize,
-    /// Of `due`, those the server started serving (a first token, no error).
-    pub served: usize,
-    /// For a benchmark too short to judge: seconds that would do.
-    pub needs_seconds: Option<f64>,
-}
-
-impl Verdict {
-    /// Whether the server kept up.
-    pub fn sustained(&self) -> bool {
-        self.outcome == Outcome::Sustained
-    }
-}
+use crate::strategy::Arrivals;
+use crate::BenchmarkRun;
 
 fn quantile(mut v: Vec<f64>, q: f64) -> Option<f64> {
     if v.is_empty() {
@@ -255,9 +184,7 @@ pub fn judge(run: &BenchmarkRun, min_achieved: f64, slo: &Slo) -> Option<Verdict
         .copied()
         .filter(|r| due_at(r) < horizon)
         .collect();
-    let scheduled = run
-        .strategy
-        .arrivals(run.start)
+    let scheduled = Arrivals::for_strategy(&run.strategy, run.start)
         .map(|a| {
             a.with_rampup(run.rampup)
                 .take_while(|t| t.secs_since(run.start) < horizon)
@@ -340,15 +267,6 @@ pub fn judge(run: &BenchmarkRun, min_achieved: f64, slo: &Slo) -> Option<Verdict
         }
     }
     Some(v)
-}
-
-/// The highest sustained rate among judged steps.
-pub fn best_rate(verdicts: &[Verdict]) -> Option<f64> {
-    verdicts
-        .iter()
-        .filter(|v| v.sustained())
-        .map(|v| v.rate)
-        .reduce(f64::max)
 }
 
 /// Successful completions per second over the measurement window: what

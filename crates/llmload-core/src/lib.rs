@@ -1,0 +1,35 @@
+//! The shared vocabulary of llmload: the plain, serializable types that the
+//! engine, the metrics and the reports all speak.
+//!
+//! # What this crate owns
+//! - [`Strategy`]: how one benchmark issues requests, with GuideLLM's names
+//!   (`constant@5.00`); [`Profile`]: which benchmarks a run is made of, and
+//!   the max-throughput search's [`SearchConfig`] and [`client_ceiling`].
+//! - [`Constraints`] (with [`SaturationConfig`]): when a benchmark stops;
+//!   [`Stop`] / [`StopKind`]: why it stopped, with GuideLLM's keys;
+//!   [`ErrorWindow`]: where the error-rate window stood.
+//! - [`TransientPhase`] / [`PhaseMode`]: warmup and cooldown settings.
+//! - [`Verdict`] / [`Outcome`] / [`Slo`]: what a judged rate-based benchmark
+//!   says, and [`best_rate`] of a search.
+//!
+//! # What it does not own
+//! No I/O, no HTTP, no randomness, no scheduling, no statistics, no file
+//! formats: arrival schedules, evaluating constraints and judging belong to
+//! llmload-engine; statistics to llmload-metrics; report formats to
+//! llmload-report. It depends on nothing that pulls hyper, rustls or tokio's
+//! networking, so a crate that only reads results can depend on it alone.
+//! The serde derives are for in-memory use; no file format is defined by them.
+
+mod constraints;
+mod phase;
+mod profile;
+mod strategy;
+mod verdict;
+
+pub use constraints::{
+    Constraints, ErrorWindow, SaturationConfig, Stop, StopKind, ERROR_MIN_PROCESSED, ERROR_WINDOW,
+};
+pub use phase::{PhaseMode, ResolvedPhase, TransientPhase};
+pub use profile::{client_ceiling, Profile, SearchConfig, SWEEP_MAX_CONCURRENCY};
+pub use strategy::Strategy;
+pub use verdict::{best_rate, Outcome, Slo, Verdict, MAX_FAILED, MAX_SEND_LAG_S, MIN_REQUESTS};
