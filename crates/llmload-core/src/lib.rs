@@ -11,6 +11,10 @@
 //! - [`TransientPhase`] / [`PhaseMode`]: warmup and cooldown settings.
 //! - [`Verdict`] / [`Outcome`] / [`Slo`]: what a judged rate-based benchmark
 //!   says, and [`best_rate`] of a search.
+//! - [`RequestRecord`] and its parts ([`RequestTimings`], [`UsageMetrics`],
+//!   [`RequestError`] with its [`ErrorKind`]): the plain record the client
+//!   fills for each request, with the per-request metric formulas (TTFT,
+//!   ITL, TPOT, latency) as methods; its serde form is the journal's line.
 //!
 //! # What it does not own
 //! No I/O, no HTTP, no randomness, no scheduling, no statistics, no file
@@ -18,11 +22,13 @@
 //! llmload-engine; statistics to llmload-metrics; report formats to
 //! llmload-report. It depends on nothing that pulls hyper, rustls or tokio's
 //! networking, so a crate that only reads results can depend on it alone.
-//! The serde derives are for in-memory use; no file format is defined by them.
+//! Except for the request record, the serde derives are for in-memory use;
+//! no file format is defined by them.
 
 mod constraints;
 mod phase;
 mod profile;
+mod record;
 mod strategy;
 mod verdict;
 
@@ -31,5 +37,9 @@ pub use constraints::{
 };
 pub use phase::{PhaseMode, ResolvedPhase, TransientPhase};
 pub use profile::{client_ceiling, Profile, SearchConfig, SWEEP_MAX_CONCURRENCY};
+pub use record::{
+    ErrorKind, RequestError, RequestRecord, RequestStatus, RequestTimings, RequestType,
+    UsageMetrics,
+};
 pub use strategy::Strategy;
 pub use verdict::{best_rate, Outcome, Slo, Verdict, MAX_FAILED, MAX_SEND_LAG_S, MIN_REQUESTS};

@@ -13,7 +13,7 @@ use llmload_clock::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::distribution::{ByStatus, StatusDistribution};
-use crate::record::{ErrorKind, RequestRecord, RequestStatus, UsageMetrics};
+use llmload_core::{ErrorKind, RequestRecord, RequestStatus, UsageMetrics};
 
 /// Request counts split by status.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

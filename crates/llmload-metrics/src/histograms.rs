@@ -14,7 +14,7 @@ use hdrhistogram::Histogram;
 
 use crate::benchmark::StatusCounts;
 use crate::distribution::Distribution;
-use crate::record::{ErrorKind, RequestRecord, RequestStatus};
+use llmload_core::{ErrorKind, RequestRecord, RequestStatus};
 
 /// Histograms of the per-request latencies, in microseconds.
 #[derive(Clone, Debug)]
@@ -147,8 +147,8 @@ impl AddAssign<&LiveStats> for LiveStats {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::{RequestError, RequestType};
     use llmload_clock::Timestamp;
+    use llmload_core::{RequestError, RequestType};
 
     fn rec(i: u64, ok: bool) -> RequestRecord {
         let mut r = RequestRecord::new(RequestType::ChatCompletions, 0);

@@ -2,10 +2,6 @@
 //! statistics computed from it.
 //!
 //! # What this crate owns
-//! - [`RequestRecord`] and its parts ([`RequestTimings`], [`UsageMetrics`],
-//!   [`RequestError`] with its [`ErrorKind`]): the plain record the client
-//!   fills for each request, with the per-request metric formulas (TTFT,
-//!   ITL, TPOT, latency) as methods.
 //! - [`Distribution`] / [`StatusDistribution`]: GuideLLM 0.4.0's statistics,
 //!   ported exactly (weighted, non-interpolated percentiles, population
 //!   variance, time-weighted rates and concurrency).
@@ -15,19 +11,21 @@
 //!   merge exactly across workers and shards, for live views.
 //!
 //! # What it does not own
-//! No I/O, no HTTP, no file formats: the client produces records, the
-//! report crate serializes what this crate computes.
+//! [`RequestRecord`] and its parts ([`RequestTimings`], [`UsageMetrics`],
+//! [`RequestError`] with its [`ErrorKind`]): the plain record the client
+//! fills for each request, with the per-request formulas, is llmload-core's
+//! (re-exported here). No I/O, no HTTP, no file formats: the client produces
+//! records, the report crate serializes what this crate computes.
 
 mod benchmark;
 mod distribution;
 mod histograms;
-mod record;
 mod scheduler;
 
 pub use benchmark::{BenchmarkMetrics, MetricsSummary, Selection, StatusCounts, TextMetrics};
 pub use distribution::{ByStatus, Distribution, Percentiles, StatusDistribution, MERGE_THRESHOLD};
 pub use histograms::{summarize, LatencyHistograms, LiveStats};
-pub use record::{
+pub use llmload_core::{
     ErrorKind, RequestError, RequestRecord, RequestStatus, RequestTimings, RequestType,
     UsageMetrics,
 };

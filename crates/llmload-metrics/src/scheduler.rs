@@ -4,7 +4,7 @@
 use llmload_clock::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::record::{RequestRecord, RequestStatus};
+use llmload_core::{RequestRecord, RequestStatus};
 
 /// Mean duration of each stage, in seconds; `-1.0` where no request had both
 /// ends of the stage (GuideLLM's convention).
