@@ -15,13 +15,16 @@
 //!   [`RequestError`] with its [`ErrorKind`]): the plain record the client
 //!   fills for each request, with the per-request metric formulas (TTFT,
 //!   ITL, TPOT, latency) as methods; its serde form is the journal's line.
+//! - [`BenchmarkRun`]: a finished benchmark (its strategy, records, how it
+//!   ended, its measured window and its verdict), as the engine assembled it.
 //!
 //! # What it does not own
-//! No I/O, no HTTP, no randomness, no scheduling, no statistics, no file
-//! formats: arrival schedules, evaluating constraints and judging belong to
-//! llmload-engine; statistics to llmload-metrics; report formats to
-//! llmload-report. It depends on nothing that pulls hyper, rustls or tokio's
-//! networking, so a crate that only reads results can depend on it alone.
+//! No I/O, no HTTP, no randomness beyond request ids, no scheduling, no
+//! statistics, no file formats: arrival schedules, evaluating constraints,
+//! judging and assembling runs belong to llmload-engine; statistics to
+//! llmload-metrics; report formats to llmload-report. It depends on nothing
+//! that pulls hyper, rustls or tokio's networking, so a crate that only
+//! reads results can depend on it alone.
 //! Except for the request record, the serde derives are for in-memory use;
 //! no file format is defined by them.
 
@@ -29,6 +32,7 @@ mod constraints;
 mod phase;
 mod profile;
 mod record;
+mod run;
 mod strategy;
 mod verdict;
 
@@ -41,5 +45,6 @@ pub use record::{
     ErrorKind, RequestError, RequestRecord, RequestStatus, RequestTimings, RequestType,
     UsageMetrics,
 };
+pub use run::{BenchmarkRun, HostLoad};
 pub use strategy::Strategy;
 pub use verdict::{best_rate, Outcome, Slo, Verdict, MAX_FAILED, MAX_SEND_LAG_S, MIN_REQUESTS};

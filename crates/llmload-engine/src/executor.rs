@@ -503,7 +503,7 @@ pub(crate) async fn run_benchmark(
         ) => d,
         _ => crate::last_request_end(&records).unwrap_or(start),
     };
-    Ok(BenchmarkRun::assemble(
+    Ok(crate::assemble(
         index,
         strategy,
         plan,
@@ -516,7 +516,7 @@ pub(crate) async fn run_benchmark(
             end_processing,
             never_started,
             error_window: state.window_state(),
-            host: crate::HostLoad::read(),
+            host: crate::host_load(),
         },
     ))
 }

@@ -14,12 +14,13 @@
 //!   with every request, collects records, applies constraints, publishes
 //!   [`Progress`], tells a [`RunObserver`] (the journal) of each finished
 //!   request, and handles interruption.
-//! - [`BenchmarkRun::from_records`]: a benchmark reassembled from its
-//!   records alone (a crash journal, or merged shards).
+//! - Assembling each finished [`BenchmarkRun`] (its measured window and its
+//!   verdict), and [`rebuild`]: a benchmark reassembled from its records
+//!   alone (a crash journal, or merged shards).
 //!
 //! # What it does not own
 //! The vocabulary ([`Strategy`], [`Profile`], [`Constraints`], [`Stop`],
-//! [`Verdict`], ...: llmload-core, re-exported here), HTTP
+//! [`Verdict`], [`BenchmarkRun`], ...: llmload-core, re-exported here), HTTP
 //! (llmload-client), prompts (llmload-data), statistics and reports.
 
 mod constraints;
@@ -40,10 +41,10 @@ use serde_json::{Map, Value};
 
 pub use executor::INTERRUPT_GRACE;
 pub use llmload_core::{
-    best_rate, client_ceiling, Constraints, ErrorWindow, Outcome, PhaseMode, Profile,
-    SaturationConfig, SearchConfig, Slo, Stop, StopKind, Strategy, TransientPhase, Verdict,
-    ERROR_MIN_PROCESSED, ERROR_WINDOW, MAX_FAILED, MAX_SEND_LAG_S, MIN_REQUESTS,
-    SWEEP_MAX_CONCURRENCY,
+    best_rate, client_ceiling, BenchmarkRun, Constraints, ErrorWindow, HostLoad, Outcome,
+    PhaseMode, Profile, SaturationConfig, SearchConfig, Slo, Stop, StopKind, Strategy,
+    TransientPhase, Verdict, ERROR_MIN_PROCESSED, ERROR_WINDOW, MAX_FAILED, MAX_SEND_LAG_S,
+    MIN_REQUESTS, SWEEP_MAX_CONCURRENCY,
 };
 pub use profile::{judge_all, next_benchmark, Next};
 pub use progress::{Phase, Progress, ProgressSender};
@@ -122,152 +123,100 @@ pub struct RunPlan {
 /// 0.7+'s `GUIDELLM__MAX_CONCURRENCY`; 0.4 used 512).
 pub const DEFAULT_MAX_CONCURRENCY: u32 = 10_240;
 
-/// One finished benchmark.
-#[derive(Clone, Debug)]
-pub struct BenchmarkRun {
-    /// Position in the run (0-based).
-    pub index: usize,
-    /// How it issued requests.
-    pub strategy: Strategy,
-    /// Its stop conditions.
-    pub constraints: Constraints,
-    /// Every request that started, in completion order.
-    pub records: Vec<RequestRecord>,
-    /// The intended send time of the first request.
-    pub start: Timestamp,
-    /// When the last request reported back.
-    pub end: Timestamp,
-    /// What stopped sending.
-    pub end_queuing: Option<Stop>,
-    /// What cancelled requests in flight, if anything did.
-    pub end_processing: Option<Stop>,
-    /// Start of the measurement window.
-    pub measure_start: Timestamp,
-    /// End of the measurement window.
-    pub measure_end: Timestamp,
-    /// Whether requests are measured when they *start* in the window
-    /// (warmup/cooldown set) rather than GuideLLM's "overlap" rule.
-    pub measure_by_start: bool,
-    /// When requests stopped being sent for good: the deadline for
-    /// `max_seconds`, else the last completion (GuideLLM's `request_end`).
-    pub request_end: Timestamp,
-    /// Requests created (started or not).
-    pub created: u64,
-    /// Requests cancelled before they were sent.
-    pub never_started: u64,
-    /// Final error-window state.
-    pub error_window: ErrorWindow,
-    /// The rampup of its arrival schedule.
-    pub rampup: std::time::Duration,
-    /// How busy the host was when it ended (unknown for a rebuilt benchmark).
-    pub host: Option<HostLoad>,
+/// How busy the host's CPUs are now (`/proc/loadavg`; `None` where there is none).
+pub fn host_load() -> Option<HostLoad> {
+    let text = std::fs::read_to_string("/proc/loadavg").ok()?;
+    let load_1m = text.split_whitespace().next()?.parse().ok()?;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    Some(HostLoad { load_1m, cores })
 }
 
-/// How busy the host's CPUs were.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct HostLoad {
-    /// The 1-minute load average (runnable threads, all processes).
-    pub load_1m: f64,
-    /// CPUs this process may use.
-    pub cores: usize,
+/// A benchmark reassembled from its records alone (a journal after a
+/// crash, or shards merged): it started at the earliest intended or
+/// actual send time and ended at the last report; no stop is known.
+pub fn rebuild(
+    index: usize,
+    strategy: Strategy,
+    plan: &RunPlan,
+    records: Vec<RequestRecord>,
+) -> BenchmarkRun {
+    let start = records
+        .iter()
+        .filter_map(|r| r.timings.targeted_start.or(r.timings.request_start))
+        .min()
+        .unwrap_or_default();
+    let end = records
+        .iter()
+        .filter_map(|r| r.timings.finalized.or(r.request_end_time()))
+        .max()
+        .unwrap_or(start);
+    let mut state = constraints::ConstraintState::new(plan.constraints.clone());
+    for r in &records {
+        let _ = state.on_finished(r, end);
+    }
+    let request_end = last_request_end(&records).unwrap_or(start);
+    assemble(
+        index,
+        strategy,
+        plan,
+        records,
+        Ending {
+            start,
+            end,
+            request_end,
+            end_queuing: None,
+            end_processing: None,
+            never_started: 0,
+            error_window: state.window_state(),
+            host: None,
+        },
+    )
 }
 
-impl HostLoad {
-    /// Read now (`/proc/loadavg`; `None` where there is none).
-    pub fn read() -> Option<HostLoad> {
-        let text = std::fs::read_to_string("/proc/loadavg").ok()?;
-        let load_1m = text.split_whitespace().next()?.parse().ok()?;
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        Some(HostLoad { load_1m, cores })
-    }
-}
-
-impl BenchmarkRun {
-    /// A benchmark reassembled from its records alone (a journal after a
-    /// crash, or shards merged): it started at the earliest intended or
-    /// actual send time and ended at the last report; no stop is known.
-    pub fn from_records(
-        index: usize,
-        strategy: Strategy,
-        plan: &RunPlan,
-        records: Vec<RequestRecord>,
-    ) -> BenchmarkRun {
-        let start = records
-            .iter()
-            .filter_map(|r| r.timings.targeted_start.or(r.timings.request_start))
-            .min()
-            .unwrap_or_default();
-        let end = records
-            .iter()
-            .filter_map(|r| r.timings.finalized.or(r.request_end_time()))
-            .max()
-            .unwrap_or(start);
-        let mut state = constraints::ConstraintState::new(plan.constraints.clone());
-        for r in &records {
-            let _ = state.on_finished(r, end);
-        }
-        let request_end = last_request_end(&records).unwrap_or(start);
-        BenchmarkRun::assemble(
-            index,
-            strategy,
-            plan,
-            records,
-            Ending {
-                start,
-                end,
-                request_end,
-                end_queuing: None,
-                end_processing: None,
-                never_started: 0,
-                error_window: state.window_state(),
-                host: None,
-            },
-        )
-    }
-
-    /// A finished benchmark: its records, how it ended, and the measured
-    /// window those give (warmup and cooldown applied).
-    pub(crate) fn assemble(
-        index: usize,
-        strategy: Strategy,
-        plan: &RunPlan,
-        records: Vec<RequestRecord>,
-        e: Ending,
-    ) -> BenchmarkRun {
-        let w = window::measure(
-            (e.start, e.request_end),
-            &records,
-            &plan.constraints,
-            &plan.warmup,
-            &plan.cooldown,
-        );
-        BenchmarkRun {
-            index,
-            strategy,
-            constraints: plan.constraints.clone(),
-            created: records.len() as u64 + e.never_started,
-            records,
-            start: e.start,
-            end: e.end,
-            end_queuing: e.end_queuing,
-            end_processing: e.end_processing,
-            measure_start: w.start,
-            measure_end: w.end,
-            measure_by_start: w.by_start,
-            request_end: e.request_end,
-            never_started: e.never_started,
-            error_window: e.error_window,
-            rampup: plan.rampup,
-            host: e.host,
-        }
-    }
-
-    /// Whether any request completed.
-    pub fn any_success(&self) -> bool {
-        self.records
-            .iter()
-            .any(|r| r.status == llmload_metrics::RequestStatus::Completed)
-    }
+/// A finished benchmark: its records, how it ended, the measured window
+/// those give (warmup and cooldown applied), and its verdict.
+pub(crate) fn assemble(
+    index: usize,
+    strategy: Strategy,
+    plan: &RunPlan,
+    records: Vec<RequestRecord>,
+    e: Ending,
+) -> BenchmarkRun {
+    let w = window::measure(
+        (e.start, e.request_end),
+        &records,
+        &plan.constraints,
+        &plan.warmup,
+        &plan.cooldown,
+    );
+    let mut run = BenchmarkRun {
+        index,
+        strategy,
+        constraints: plan.constraints.clone(),
+        created: records.len() as u64 + e.never_started,
+        records,
+        start: e.start,
+        end: e.end,
+        end_queuing: e.end_queuing,
+        end_processing: e.end_processing,
+        measure_start: w.start,
+        measure_end: w.end,
+        measure_by_start: w.by_start,
+        request_end: e.request_end,
+        never_started: e.never_started,
+        error_window: e.error_window,
+        rampup: plan.rampup,
+        host: e.host,
+        verdict: None,
+    };
+    // Judged as the search judges its steps; other profiles with its defaults.
+    let default = SearchConfig::default();
+    let judging = match &plan.profile {
+        Profile::Search(cfg) => cfg,
+        _ => &default,
+    };
+    run.verdict = judge(&run, judging.min_achieved, &judging.slo);
+    run
 }
 
 /// How a benchmark ended, besides its records.

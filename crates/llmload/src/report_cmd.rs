@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Parser;
-use llmload_engine::{BenchmarkRun, RunOutcome};
+use llmload_engine::RunOutcome;
 use llmload_report::{Format, Report};
 use serde_json::Value;
 
@@ -89,9 +89,7 @@ fn from_journal(path: &Path) -> Result<Report, CliError> {
             .benchmarks
             .into_iter()
             .enumerate()
-            .map(|(i, (strategy, records))| {
-                BenchmarkRun::from_records(i, strategy, &run_plan, records)
-            })
+            .map(|(i, (strategy, records))| llmload_engine::rebuild(i, strategy, &run_plan, records))
             .collect(),
         interrupted: true,
         aborted: Some(format!(

@@ -6,8 +6,8 @@
 
 use llmload_clock::Timestamp;
 use llmload_engine::{
-    client_ceiling, judge, successful_rate, BenchmarkRun, Constraints, Profile, SearchConfig, Stop,
-    Strategy, TransientPhase, Verdict,
+    client_ceiling, successful_rate, BenchmarkRun, Constraints, Profile, Stop, Strategy,
+    TransientPhase, Verdict,
 };
 use llmload_metrics::{
     BenchmarkMetrics, RequestRecord, RequestStatus, RequestType, SchedulerAverages, Selection,
@@ -280,12 +280,7 @@ pub fn verdict_json(v: &Verdict) -> Value {
     })
 }
 
-fn extras(info: &RunInfo, run: &BenchmarkRun, m: &BenchmarkMetrics) -> Value {
-    let judging = match &info.profile {
-        Profile::Search(cfg) => cfg.clone(),
-        _ => SearchConfig::default(),
-    };
-    let verdict = judge(run, judging.min_achieved, &judging.slo);
+fn extras(run: &BenchmarkRun, m: &BenchmarkMetrics) -> Value {
     let errors: Map<String, Value> = m
         .errors_by_kind
         .iter()
@@ -314,7 +309,7 @@ fn extras(info: &RunInfo, run: &BenchmarkRun, m: &BenchmarkMetrics) -> Value {
         "request_dispatch_delay": m.request_dispatch_delay.as_ref().map(Sds::from),
         "request_scheduled_latency": m.request_scheduled_latency.as_ref().map(Sds::from),
         "goodput": goodput(run, m),
-        "verdict": verdict.as_ref().map(verdict_json),
+        "verdict": run.verdict.as_ref().map(verdict_json),
         "host": run.host.map(|h| json!({"load_1m": h.load_1m, "cores": h.cores})),
     })
 }
@@ -432,7 +427,7 @@ pub fn benchmark(info: &RunInfo, runs: &[BenchmarkRun], run: &BenchmarkRun) -> B
         duration: run.measure_end.secs_since(run.measure_start),
         warmup_duration: run.measure_start.secs_since(request_start),
         cooldown_duration: request_end.secs_since(run.measure_end),
-        llmload: Some(extras(info, run, &metrics)),
+        llmload: Some(extras(run, &metrics)),
     }
 }
 
