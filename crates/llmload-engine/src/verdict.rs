@@ -269,21 +269,8 @@ pub fn judge(run: &BenchmarkRun, min_achieved: f64, slo: &Slo) -> Option<Verdict
     Some(v)
 }
 
-/// Successful completions per second over the measurement window: what
-/// GuideLLM reports as `requests_per_second.successful.mean` and what its
-/// sweep measures.
+/// Successful completions per second over the benchmark's measurement
+/// window ([`llmload_metrics::successful_rate`]).
 pub fn successful_rate(run: &BenchmarkRun) -> f64 {
-    let ends: Vec<(f64, f64)> = run
-        .records
-        .iter()
-        .filter(|r| r.status == RequestStatus::Completed)
-        .filter_map(RequestRecord::request_end_time)
-        .map(|t| (t.as_secs_f64(), 1.0))
-        .collect();
-    Distribution::rate_from_events(
-        ends,
-        Some(run.measure_start.as_secs_f64()),
-        Some(run.measure_end.as_secs_f64()),
-    )
-    .mean
+    llmload_metrics::successful_rate(&run.records, run.measure_start, run.measure_end)
 }

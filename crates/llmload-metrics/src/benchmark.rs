@@ -429,3 +429,17 @@ impl BenchmarkMetrics {
         }
     }
 }
+
+/// Successful completions per second over the measurement window
+/// `[start, end]`: what GuideLLM reports as
+/// `requests_per_second.successful.mean` and what its sweep measures.
+pub fn successful_rate(records: &[RequestRecord], start: Timestamp, end: Timestamp) -> f64 {
+    let ends: Vec<(f64, f64)> = records
+        .iter()
+        .filter(|r| r.status == RequestStatus::Completed)
+        .filter_map(RequestRecord::request_end_time)
+        .map(|t| (t.as_secs_f64(), 1.0))
+        .collect();
+    crate::Distribution::rate_from_events(ends, Some(start.as_secs_f64()), Some(end.as_secs_f64()))
+        .mean
+}

@@ -6,7 +6,8 @@
 //!   ported exactly (weighted, non-interpolated percentiles, population
 //!   variance, time-weighted rates and concurrency).
 //! - [`BenchmarkMetrics`]: every metric of one benchmark, from its records
-//!   and measurement window.
+//!   and measurement window; [`successful_rate`], the rate GuideLLM's sweep
+//!   measures.
 //! - [`LatencyHistograms`] / [`LiveStats`]: HDR histograms and counts that
 //!   merge exactly across workers and shards, for live views.
 //!
@@ -22,7 +23,9 @@ mod distribution;
 mod histograms;
 mod scheduler;
 
-pub use benchmark::{BenchmarkMetrics, MetricsSummary, Selection, StatusCounts, TextMetrics};
+pub use benchmark::{
+    successful_rate, BenchmarkMetrics, MetricsSummary, Selection, StatusCounts, TextMetrics,
+};
 pub use distribution::{ByStatus, Distribution, Percentiles, StatusDistribution, MERGE_THRESHOLD};
 pub use histograms::{summarize, LatencyHistograms, LiveStats};
 pub use llmload_core::{

@@ -16,7 +16,10 @@
 //!
 //! # What it does not own
 //! Measuring (client, engine), the statistics themselves (llmload-metrics),
-//! and detecting hardware (the binary).
+//! the vocabulary of runs (strategies, constraints, verdicts, finished
+//! benchmarks: llmload-core), and detecting hardware (the binary). It
+//! depends on llmload-core and llmload-metrics, never on the engine or the
+//! client, so no HTTP or TLS stack reaches it (`tests/no_network_deps.rs`).
 
 pub mod compare;
 pub mod console;

@@ -5,13 +5,13 @@
 //! `GenerativeBenchmarksReport.load_file` reads llmload reports.
 
 use llmload_clock::Timestamp;
-use llmload_engine::{
-    client_ceiling, successful_rate, BenchmarkRun, Constraints, Profile, Stop, Strategy,
-    TransientPhase, Verdict,
+use llmload_core::{
+    best_rate, client_ceiling, BenchmarkRun, Constraints, Profile, Stop, Strategy, TransientPhase,
+    Verdict,
 };
 use llmload_metrics::{
-    BenchmarkMetrics, RequestRecord, RequestStatus, RequestType, SchedulerAverages, Selection,
-    StatusDistribution,
+    successful_rate, BenchmarkMetrics, RequestRecord, RequestStatus, RequestType,
+    SchedulerAverages, Selection, StatusDistribution,
 };
 use serde_json::{json, Map, Value};
 
@@ -177,7 +177,11 @@ fn profile_json(info: &RunInfo, runs: &[BenchmarkRun], constraints: &Constraints
             m.insert("random_seed".into(), json!(info.random_seed));
         }
         Profile::Sweep { size } => {
-            let rate = |i: usize| runs.get(i).map_or(-1.0, successful_rate);
+            let rate = |i: usize| {
+                runs.get(i).map_or(-1.0, |r| {
+                    successful_rate(&r.records, r.measure_start, r.measure_end)
+                })
+            };
             let measured: Vec<f64> = runs
                 .iter()
                 .skip(2)
@@ -443,7 +447,7 @@ pub fn report(info: &RunInfo, runs: &[BenchmarkRun]) -> Report {
             "scheduling": info.scheduling,
             "profile_stopped": info.aborted,
             "search": info.search.as_ref().map(|steps| json!({
-                "best_rate": llmload_engine::best_rate(steps),
+                "best_rate": best_rate(steps),
                 "client_ceiling": client_ceiling(steps),
                 "steps": steps.iter().map(verdict_json).collect::<Vec<_>>(),
             })),

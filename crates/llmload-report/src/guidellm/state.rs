@@ -2,9 +2,7 @@
 //! condition was configured to, and where it stood when the benchmark ended.
 
 use llmload_clock::Timestamp;
-use llmload_engine::{
-    BenchmarkRun, Constraints, Stop, StopKind, ERROR_MIN_PROCESSED, ERROR_WINDOW,
-};
+use llmload_core::{BenchmarkRun, Constraints, Stop, StopKind, ERROR_MIN_PROCESSED, ERROR_WINDOW};
 use llmload_metrics::RequestStatus;
 use serde_json::{json, Map, Value};
 
