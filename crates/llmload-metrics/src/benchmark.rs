@@ -113,6 +113,9 @@ pub struct BenchmarkMetrics {
     pub errors_by_message: BTreeMap<ErrorKind, BTreeMap<String, u64>>,
 }
 
+/// The confidence level of the intervals (GuideLLM 0.8's default).
+pub const CONFIDENCE: f64 = 0.95;
+
 /// Which requests a benchmark's metrics cover.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Selection {
@@ -185,8 +188,9 @@ impl<'a> Selected<'a> {
         }
     }
 
+    /// One value per request, with confidence intervals.
     fn values(&self, f: impl Fn(&RequestRecord) -> f64) -> StatusDistribution {
-        StatusDistribution::from_weighted(&self.map(|r| vec![(f(r), 1.0)]))
+        StatusDistribution::with_intervals(&self.map(|r| vec![(f(r), 1.0)]), CONFIDENCE)
     }
 
     fn weighted(&self, f: impl Fn(&RequestRecord) -> (f64, f64)) -> StatusDistribution {
@@ -412,17 +416,21 @@ impl BenchmarkMetrics {
                 characters: sel.text_summary(|u| u.text_characters),
             },
             request_dispatch_delay: open_loop.then(|| {
-                StatusDistribution::from_weighted(
+                StatusDistribution::with_intervals(
                     &sel.map(|r| r.dispatch_delay().map(|d| (d, 1.0)).into_iter().collect()),
+                    CONFIDENCE,
                 )
             }),
             request_scheduled_latency: open_loop.then(|| {
-                StatusDistribution::from_weighted(&sel.map(|r| {
-                    r.scheduled_latency()
-                        .map(|d| (d, 1.0))
-                        .into_iter()
-                        .collect()
-                }))
+                StatusDistribution::with_intervals(
+                    &sel.map(|r| {
+                        r.scheduled_latency()
+                            .map(|d| (d, 1.0))
+                            .into_iter()
+                            .collect()
+                    }),
+                    CONFIDENCE,
+                )
             }),
             errors_by_kind,
             errors_by_message,

@@ -104,6 +104,11 @@ pub struct Distribution {
     pub total_sum: f64,
     /// Percentiles without interpolation.
     pub percentiles: Percentiles,
+    /// Confidence intervals of the mean and percentiles (GuideLLM 0.8's
+    /// `mean_ci`, `percentile_cis`): only for metrics recorded once per
+    /// request, with two observations or more.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intervals: Option<crate::confidence::Intervals>,
 }
 
 impl Distribution {
@@ -189,6 +194,7 @@ impl Distribution {
             count,
             total_sum: mean * count as f64,
             percentiles,
+            intervals: None,
         }
     }
 
@@ -494,6 +500,24 @@ impl StatusDistribution {
     /// Weighted values split by status.
     pub fn from_weighted(v: &ByStatus<(f64, f64)>) -> Self {
         v.summarize(|x| Distribution::from_weighted(x, None))
+    }
+
+    /// Values recorded once per request, split by status, each status with
+    /// its confidence intervals at `confidence` (GuideLLM 0.8's
+    /// `SampleUncertainty`: none when any weight is not 1 or under two values).
+    pub fn with_intervals(v: &ByStatus<(f64, f64)>, confidence: f64) -> Self {
+        v.summarize(|x| {
+            let intervals = if x.iter().all(|p| p.1 == 1.0) {
+                let values: Vec<f64> = x.iter().map(|p| p.0).collect();
+                crate::confidence::Intervals::of_values(&values, confidence)
+            } else {
+                None
+            };
+            Distribution {
+                intervals,
+                ..Distribution::from_weighted(x, None)
+            }
+        })
     }
 
     /// Rate distributions split by status. Each status's events are sorted

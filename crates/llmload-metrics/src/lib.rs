@@ -19,6 +19,7 @@
 //! records, the report crate serializes what this crate computes.
 
 mod benchmark;
+pub mod confidence;
 mod distribution;
 mod histograms;
 mod scheduler;

@@ -31,6 +31,7 @@ pub mod guidellm;
 pub mod html;
 pub mod monotonic;
 mod pyfmt;
+pub mod schema2;
 pub mod slo;
 
 use std::fmt;

@@ -310,7 +310,8 @@ pub struct RequestStats {
     /// Always `generative_request_stats`.
     pub type_: String,
     pub request_id: String,
-    /// `chat_completions` or `text_completions`.
+    /// `chat_completions` or `text_completions` (absent from GuideLLM 0.8's records).
+    #[serde(default)]
     pub request_type: String,
     /// The request as sent (GuideLLM writes a Python repr; llmload writes the JSON body).
     pub request_args: Option<String>,
