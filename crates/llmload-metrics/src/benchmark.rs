@@ -1,19 +1,34 @@
-//! Per-benchmark metrics: GuideLLM 0.4.0's `GenerativeMetrics.compile`, in Rust.
+//! Per-benchmark metrics: GuideLLM's `GenerativeMetrics.compile`, in Rust,
+//! as 0.4.0 and as 0.8.1 compute it.
 //!
 //! Given every record of one benchmark and its measurement window, this
-//! computes the distributions GuideLLM writes under `benchmarks[].metrics`,
-//! with the same record selection (any request overlapping the window), the
-//! same weights (output tokens for TPOT, output tokens - 1 for ITL) and the
-//! same windowing (only the request rate and concurrency are clipped to the
-//! window).
+//! computes the distributions GuideLLM writes under `benchmarks[].metrics`.
+//!
+//! - [`BenchmarkMetrics::compile`] / [`BenchmarkMetrics::compile_with`]:
+//!   GuideLLM 0.4.0, with the same record selection (any request
+//!   overlapping the window), the same weights (output tokens for TPOT,
+//!   output tokens - 1 for ITL) and the same windowing (only the request
+//!   rate and concurrency are clipped to the window). The 0.8-only fields
+//!   (`time_to_first_output_token_ms`, `root_dispatch_delay`) stay `None`.
+//! - [`BenchmarkMetrics::compile_08`] / [`BenchmarkMetrics::compile_08_with`]:
+//!   GuideLLM 0.8.1, which also clips the token rates to the window, selects
+//!   TTFT and ITL requests by their first token, computes per-request times
+//!   on epoch-second floats and reports dispatch delays only for profiles
+//!   with an arrival schedule; `benchmark/guidellm08.rs` lists every
+//!   difference.
+//!
+//! Both give every per-request distribution GuideLLM 0.8's confidence
+//! intervals; the 0.4 report ignores them.
 
 use std::collections::BTreeMap;
 
 use llmload_clock::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::distribution::{ByStatus, StatusDistribution};
+use crate::distribution::{ByStatus, Distribution, StatusDistribution};
 use llmload_core::{ErrorKind, RequestRecord, RequestStatus, UsageMetrics};
+
+mod guidellm08;
 
 /// Request counts split by status.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -105,6 +120,19 @@ pub struct BenchmarkMetrics {
     /// llmload: `request_end - targeted_start`, seconds: latency measured from
     /// the intended send time (coordinated-omission corrected).
     pub request_scheduled_latency: Option<StatusDistribution>,
+    /// GuideLLM 0.8: time to the first output (non-reasoning) token, ms,
+    /// over the requests whose `[start, first output token]` overlaps the
+    /// window.
+    /// llmload times no reasoning tokens apart, so this is TTFT's data.
+    /// Only [`BenchmarkMetrics::compile_08`] fills it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_to_first_output_token_ms: Option<StatusDistribution>,
+    /// GuideLLM 0.8: dispatch delay (seconds) of each conversation's first
+    /// request, every status together. llmload sends no conversations, so
+    /// every request is a first one; `None` when no request has a targeted
+    /// start. Only [`BenchmarkMetrics::compile_08`] fills it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub root_dispatch_delay: Option<Distribution>,
     /// llmload: errored requests in the window by error kind.
     pub errors_by_kind: BTreeMap<ErrorKind, u64>,
     /// llmload: the same requests by kind, then by message
@@ -139,12 +167,11 @@ impl<'a> Selected<'a> {
         end: Timestamp,
         selection: Selection,
     ) -> Self {
-        let mut by_status = ByStatus::default();
-        for r in records {
+        Self::with(records, |r| {
             let Some(req_end) = r.request_end_time() else {
-                continue;
+                return false;
             };
-            let selected = match selection {
+            match selection {
                 Selection::Overlap => {
                     req_end >= start
                         && match r.request_start_time() {
@@ -155,10 +182,15 @@ impl<'a> Selected<'a> {
                 Selection::StartedWithin => r
                     .request_start_time()
                     .is_some_and(|s| s >= start && s < end),
-            };
-            if !selected {
-                continue;
             }
+        })
+    }
+
+    /// The records `keep` accepts, split by status as GuideLLM accumulates
+    /// them (a request cancelled before it began resolving is never counted).
+    fn with(records: &'a [RequestRecord], keep: impl Fn(&RequestRecord) -> bool) -> Self {
+        let mut by_status = ByStatus::default();
+        for r in records.iter().filter(|r| keep(r)) {
             match r.status {
                 RequestStatus::Completed => by_status.successful.push(r),
                 RequestStatus::Errored => by_status.errored.push(r),
@@ -321,6 +353,26 @@ fn concat<T: Clone>(a: &ByStatus<T>, b: &ByStatus<T>) -> ByStatus<T> {
     }
 }
 
+/// Errored requests by error kind, and by kind then message.
+type ErrorCounts = (
+    BTreeMap<ErrorKind, u64>,
+    BTreeMap<ErrorKind, BTreeMap<String, u64>>,
+);
+
+fn error_counts(errored: &[&RequestRecord]) -> ErrorCounts {
+    let mut by_kind = BTreeMap::new();
+    let mut by_message: BTreeMap<ErrorKind, BTreeMap<String, u64>> = BTreeMap::new();
+    for e in errored.iter().filter_map(|r| r.error.as_ref()) {
+        *by_kind.entry(e.kind).or_insert(0) += 1;
+        *by_message
+            .entry(e.kind)
+            .or_default()
+            .entry(e.summary())
+            .or_insert(0) += 1;
+    }
+    (by_kind, by_message)
+}
+
 impl BenchmarkMetrics {
     /// Compile every metric from a benchmark's records and its measurement
     /// window `[start, end]`, selecting requests as GuideLLM does.
@@ -343,18 +395,7 @@ impl BenchmarkMetrics {
             s.incomplete.len() as u64,
             s.errored.len() as u64,
         );
-        let mut errors_by_kind = BTreeMap::new();
-        let mut errors_by_message: BTreeMap<ErrorKind, BTreeMap<String, u64>> = BTreeMap::new();
-        for r in &s.errored {
-            if let Some(e) = &r.error {
-                *errors_by_kind.entry(e.kind).or_insert(0) += 1;
-                *errors_by_message
-                    .entry(e.kind)
-                    .or_default()
-                    .entry(e.summary())
-                    .or_insert(0) += 1;
-            }
-        }
+        let (errors_by_kind, errors_by_message) = error_counts(&s.errored);
         let open_loop = s.all().iter().any(|r| r.timings.targeted_start.is_some());
         // Every output token is a timed event: the large lists, built and
         // sorted once, then merged for the all-tokens rate.
@@ -432,6 +473,8 @@ impl BenchmarkMetrics {
                     CONFIDENCE,
                 )
             }),
+            time_to_first_output_token_ms: None,
+            root_dispatch_delay: None,
             errors_by_kind,
             errors_by_message,
         }

@@ -6,8 +6,10 @@
 //!   ported exactly (weighted, non-interpolated percentiles, population
 //!   variance, time-weighted rates and concurrency).
 //! - [`BenchmarkMetrics`]: every metric of one benchmark, from its records
-//!   and measurement window; [`successful_rate`], the rate GuideLLM's sweep
-//!   measures.
+//!   and measurement window, as GuideLLM 0.4.0 compiles it
+//!   ([`BenchmarkMetrics::compile`]) or as 0.8.1 does
+//!   ([`BenchmarkMetrics::compile_08`]); [`successful_rate`], the rate
+//!   GuideLLM's sweep measures.
 //! - [`LatencyHistograms`] / [`LiveStats`]: HDR histograms and counts that
 //!   merge exactly across workers and shards, for live views.
 //!
@@ -26,6 +28,7 @@ mod scheduler;
 
 pub use benchmark::{
     successful_rate, BenchmarkMetrics, MetricsSummary, Selection, StatusCounts, TextMetrics,
+    CONFIDENCE,
 };
 pub use distribution::{ByStatus, Distribution, Percentiles, StatusDistribution, MERGE_THRESHOLD};
 pub use histograms::{summarize, LatencyHistograms, LiveStats};
