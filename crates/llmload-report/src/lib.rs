@@ -3,6 +3,8 @@
 //! # What this crate owns
 //! - [`guidellm`]: the GuideLLM 0.4 `benchmarks.json` format: serde types,
 //!   building them from llmload's benchmark runs, reading records back.
+//! - [`schema2`]: GuideLLM 0.8's report (`metadata.version: 2`) from the
+//!   same runs, with 0.8's confidence intervals.
 //! - [`csv`]: `benchmarks.csv` in GuideLLM 0.4's three-header-row layout.
 //! - [`console`]: the tables printed at the end of a run; [`errors`]: why
 //!   requests failed, by kind and message; [`figures`]: the one definition
@@ -197,6 +199,27 @@ impl Report {
             .map(|(format, path)| (*format, path.as_path(), self.write(*format, path)))
             .collect()
     }
+}
+
+/// Write a GuideLLM 0.8 (schema 2) report, built by [`schema2::report`],
+/// as compact JSON or as YAML with sorted keys (as GuideLLM writes both).
+/// The other formats read the 0.4 report.
+pub fn write_schema2(
+    report: &serde_json::Value,
+    format: Format,
+    path: &Path,
+) -> Result<(), ReportError> {
+    let text = guarded(|| match format {
+        Format::Json => serde_json::to_string(report)
+            .map_err(|e| ReportError(format!("cannot serialize the report: {e}"))),
+        Format::Yaml => serde_yaml::to_string(&sort_keys(report.clone()))
+            .map_err(|e| ReportError(format!("cannot write the report as YAML: {e}"))),
+        other => Err(ReportError(format!(
+            "a schema-2 report is written as JSON or YAML, not {}",
+            other.name()
+        ))),
+    })??;
+    write_atomic(path, text.as_bytes())
 }
 
 thread_local! {

@@ -162,6 +162,9 @@ fn watch_signals(interrupt: CancellationToken, abort: CancellationToken) {
 pub struct Measured {
     /// The GuideLLM-format report.
     pub report: Report,
+    /// The same run as a GuideLLM 0.8 (schema 2) report, when asked for
+    /// (`--schema 0.8`): the JSON and YAML files are written from it.
+    pub schema2: Option<serde_json::Value>,
     /// The model the requests named.
     pub model: String,
     /// Whether Ctrl-C cut the run short.
@@ -189,7 +192,7 @@ impl Measured {
 pub async fn run(plan: Plan) -> Result<ExitCode, CliError> {
     let signals = Signals::install();
     let m = measure(&plan, &signals).await?;
-    write_outputs(&plan, &m.report)?;
+    write_outputs(&plan, &m.report, m.schema2.as_ref())?;
     Ok(m.exit_code())
 }
 
@@ -197,8 +200,12 @@ pub async fn run(plan: Plan) -> Result<ExitCode, CliError> {
 /// on its own: one that fails is one line on stderr and the others are
 /// still written (the JSON first); any failure makes the result an error
 /// (exit code 2) once everything else is out.
-pub fn write_outputs(plan: &Plan, report: &Report) -> Result<(), CliError> {
-    let outcome = write_files(report, &plan.outputs.files);
+pub fn write_outputs(
+    plan: &Plan,
+    report: &Report,
+    schema2: Option<&serde_json::Value>,
+) -> Result<(), CliError> {
+    let outcome = write_files(report, schema2, &plan.outputs.files);
     // Everything is in the report now: the journal has served (unless the
     // JSON asked for could not be written: then it still holds the run).
     let json_lost = plan.outputs.files.iter().any(|(format, path)| {
@@ -251,9 +258,24 @@ pub struct Written<'a> {
 /// Write `report` to each of `files`, the JSON first, each on its own: a
 /// file that fails (an I/O error, or a renderer's bug) is reported on one
 /// line, `llmload: error: FORMAT report PATH: WHY`, and the rest are written.
-pub fn write_files<'a>(report: &Report, files: &'a [(Format, PathBuf)]) -> Written<'a> {
+pub fn write_files<'a>(
+    report: &Report,
+    schema2: Option<&serde_json::Value>,
+    files: &'a [(Format, PathBuf)],
+) -> Written<'a> {
     let mut out = Written::default();
-    for (format, path, result) in report.write_each(files) {
+    // The JSON (every measured number) first, the rest in the order given;
+    // with a schema-2 report, the JSON and YAML are written from it.
+    let mut order: Vec<&'a (Format, PathBuf)> = files.iter().collect();
+    order.sort_by_key(|(format, _)| *format != Format::Json);
+    for (format, path) in order {
+        let result = match schema2 {
+            Some(doc) if matches!(format, Format::Json | Format::Yaml) => {
+                llmload_report::write_schema2(doc, *format, path)
+            }
+            _ => report.write(*format, path),
+        };
+        let path = path.as_path();
         match result {
             Ok(()) => out.written.push(path),
             Err(e) => {
@@ -486,9 +508,14 @@ pub async fn measure(plan: &Plan, signals: &Signals) -> Result<Measured, CliErro
         &outcome,
     );
     let report: Report = guidellm::report(&info, &outcome.benchmarks);
+    let schema2 = plan
+        .outputs
+        .schema2
+        .then(|| llmload_report::schema2::report(&info, &outcome.benchmarks));
     let any_success = outcome.benchmarks.iter().any(|b| b.any_success());
     Ok(Measured {
         report,
+        schema2,
         model: info.model.unwrap_or_default(),
         interrupted: outcome.interrupted,
         any_success,
@@ -538,6 +565,13 @@ pub fn run_info(
         rampup: plan.rampup.as_secs_f64(),
         search: outcome.search.clone(),
         aborted: outcome.aborted.clone(),
+        processor: plan.processor.clone(),
+        outputs: plan
+            .outputs
+            .files
+            .iter()
+            .map(|(f, p)| (f.name().to_string(), p.display().to_string()))
+            .collect(),
     }
 }
 

@@ -186,6 +186,11 @@ pub struct BenchmarkArgs {
     #[arg(long, env = "GUIDELLM_OUTPUT_PATH")]
     pub output_path: Option<PathBuf>,
 
+    /// Layout of the JSON and YAML reports: GuideLLM 0.4's (default) or
+    /// GuideLLM 0.8's (`metadata.version: 2`, what `guidellm run` writes).
+    #[arg(long, value_name = "0.4|0.8", default_value = "0.4")]
+    pub schema: String,
+
     /// Do not print the result tables.
     #[arg(long, visible_alias = "disable-console")]
     pub disable_console_outputs: bool,

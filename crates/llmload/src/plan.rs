@@ -31,6 +31,8 @@ pub struct OutputPlan {
     pub files: Vec<(Format, PathBuf)>,
     /// Print the tables.
     pub console: bool,
+    /// Write the JSON and YAML in GuideLLM 0.8's layout (schema 2).
+    pub schema2: bool,
 }
 
 /// `ttft=200,itl=50,latency=5000` (p99 limits in ms).
@@ -325,7 +327,18 @@ fn parse_outputs(args: &BenchmarkArgs) -> Result<OutputPlan, CliError> {
     if names.is_empty() {
         names = vec!["json".into(), "csv".into()];
     }
-    output_files(&dir, &names, !args.disable_console_outputs)
+    let schema2 = match args.schema.trim() {
+        "0.4" | "1" => false,
+        "0.8" | "2" => true,
+        other => {
+            return Err(CliError::usage(format!(
+                "--schema {other:?}: expected 0.4 (GuideLLM 0.4's report) or 0.8 (GuideLLM 0.8's, schema 2)"
+            )))
+        }
+    };
+    let mut plan = output_files(&dir, &names, !args.disable_console_outputs)?;
+    plan.schema2 = schema2;
+    Ok(plan)
 }
 
 /// Files (and the console) for `--outputs` names in `dir`: a format name
@@ -334,6 +347,7 @@ pub fn output_files(dir: &Path, names: &[String], console: bool) -> Result<Outpu
     let mut plan = OutputPlan {
         files: Vec::new(),
         console,
+        schema2: false,
     };
     for name in names.iter().flat_map(|n| n.split(',')).map(str::trim) {
         if name.is_empty() {

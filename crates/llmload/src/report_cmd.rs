@@ -50,7 +50,7 @@ pub fn run(args: &ReportArgs) -> Result<ExitCode, CliError> {
         .collect();
     // Each format on its own, the JSON first: one that fails is one line
     // on stderr, the others are still written.
-    let outcome = benchmark::write_files(&report, &files);
+    let outcome = benchmark::write_files(&report, None, &files);
     let mut failed = outcome.failed;
     let mut out = std::io::stdout().lock();
     if plan.console {

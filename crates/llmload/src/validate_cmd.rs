@@ -119,7 +119,7 @@ async fn run_one(
 ) -> Result<(Plan, crate::benchmark::Measured), CliError> {
     let plan = Plan::from_args(args)?;
     let m = measure(&plan, signals).await?;
-    if let Err(e) = write_outputs(&plan, &m.report) {
+    if let Err(e) = write_outputs(&plan, &m.report, m.schema2.as_ref()) {
         eprintln!("llmload: error: {e}");
         lost.set(true);
     }

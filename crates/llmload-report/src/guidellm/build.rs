@@ -62,6 +62,10 @@ pub struct RunInfo {
     pub search: Option<Vec<Verdict>>,
     /// Why the profile stopped early, if it did.
     pub aborted: Option<String>,
+    /// `--processor`: the tokenizer that counted prompt tokens.
+    pub processor: Option<String>,
+    /// `(format, path)` of each report file written.
+    pub outputs: Vec<(String, String)>,
 }
 
 fn phase_json(p: &TransientPhase) -> wire::TransientPhase {
@@ -72,7 +76,7 @@ fn phase_json(p: &TransientPhase) -> wire::TransientPhase {
     }
 }
 
-pub(super) fn secs(t: Timestamp) -> f64 {
+pub(crate) fn secs(t: Timestamp) -> f64 {
     t.as_secs_f64()
 }
 
@@ -250,7 +254,7 @@ fn environment_json(info: &RunInfo) -> Value {
 }
 
 /// Up to `n` records, evenly spaced over the run (all when `n` is `None`).
-fn sample(records: Vec<&RequestRecord>, n: Option<u64>) -> Vec<&RequestRecord> {
+pub(crate) fn sample(records: Vec<&RequestRecord>, n: Option<u64>) -> Vec<&RequestRecord> {
     match n {
         Some(n) if (n as usize) < records.len() => {
             let (len, n) = (records.len(), n as usize);
@@ -284,7 +288,7 @@ pub fn verdict_json(v: &Verdict) -> Value {
     })
 }
 
-fn extras(run: &BenchmarkRun, m: &BenchmarkMetrics) -> Value {
+pub(crate) fn extras(run: &BenchmarkRun, m: &BenchmarkMetrics) -> Value {
     let errors: Map<String, Value> = m
         .errors_by_kind
         .iter()

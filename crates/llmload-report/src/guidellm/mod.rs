@@ -1,8 +1,8 @@
 //! GuideLLM 0.4's report format: wire types, building, conversions.
 
-mod build;
+pub(crate) mod build;
 mod convert;
-mod state;
+pub(crate) mod state;
 pub mod wire;
 
 pub use build::{benchmark, report, strategy_from_json, strategy_json, RunInfo};

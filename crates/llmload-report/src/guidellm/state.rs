@@ -204,7 +204,7 @@ fn configured(c: &Constraints) -> Vec<StopKind> {
     v
 }
 
-pub(super) fn scheduler_state(run: &BenchmarkRun, workers: u32) -> Value {
+pub(crate) fn scheduler_state(run: &BenchmarkRun, workers: u32) -> Value {
     let queue_stop = run.end_queuing.as_ref();
     let proc_stop = run.end_processing.as_ref().or(queue_stop);
     let at_queue = queue_stop.map_or(run.end, |s| s.at);

@@ -1,5 +1,248 @@
-//! GuideLLM 0.8's report (`metadata.version: 2`): its distributions with
-//! confidence intervals, and (in progress) the whole report built from the
-//! same finished runs as the 0.4 one.
+//! GuideLLM 0.8's report (`metadata.version: 2`), built from the same
+//! finished runs and run description ([`RunInfo`]) as the 0.4 one: the
+//! run's arguments become `config` (0.8's `BenchmarkScenario`), each
+//! benchmark gains 0.8's fields (turn delays, first output token, round
+//! trips, tool calls, confidence intervals, warnings) and its requests take
+//! 0.8's record shape. GuideLLM 0.8.1's own loader and `export` read it
+//! (scripts/guidellm08-compat.sh); every key path of its reports is in ours
+//! (tests/schema2_keypaths.rs).
 
+mod config;
+mod request;
 pub mod stats;
+
+use llmload_core::{best_rate, client_ceiling, BenchmarkRun, Strategy};
+use llmload_metrics::{
+    BenchmarkMetrics, RequestRecord, RequestStatus, SchedulerAverages, Selection,
+};
+use serde_json::{json, Value};
+
+use crate::guidellm::build::{extras, sample, secs, verdict_json};
+use crate::guidellm::state::scheduler_state;
+use crate::guidellm::RunInfo;
+
+pub use request::request;
+
+/// The schema version GuideLLM 0.7 and later write.
+pub const VERSION: u64 = 2;
+
+/// The whole report.
+pub fn report(info: &RunInfo, runs: &[BenchmarkRun]) -> Value {
+    let rates: Vec<f64> = runs.iter().filter_map(|r| r.strategy.rate()).collect();
+    let constraints = runs
+        .first()
+        .map(|r| r.constraints.clone())
+        .unwrap_or_default();
+    json!({
+        "metadata": {
+            "version": VERSION,
+            "guidellm_version": "0.8.1",
+            "python_version": "none (llmload)",
+            "platform": format!("{}-{}", std::env::consts::OS, std::env::consts::ARCH)
+        },
+        "config": config::scenario(info, &constraints, &rates),
+        "benchmarks": runs.iter().map(|r| benchmark(info, runs, r)).collect::<Vec<_>>(),
+        "conclusions": [],
+        "llmload": {
+            "version": env!("CARGO_PKG_VERSION"),
+            "run_id": info.run_id,
+            "scheduling": info.scheduling,
+            "profile_stopped": info.aborted,
+            "search": info.search.as_ref().map(|steps| json!({
+                "best_rate": best_rate(steps),
+                "client_ceiling": client_ceiling(steps),
+                "steps": steps.iter().map(verdict_json).collect::<Vec<_>>(),
+            })),
+        }
+    })
+}
+
+/// One benchmark.
+pub fn benchmark(info: &RunInfo, runs: &[BenchmarkRun], run: &BenchmarkRun) -> Value {
+    let selection = if run.measure_by_start {
+        Selection::StartedWithin
+    } else {
+        Selection::Overlap
+    };
+    // 0.8 reports dispatch delays only where there is an arrival schedule.
+    let scheduled = matches!(
+        run.strategy,
+        Strategy::Constant { .. } | Strategy::Poisson { .. }
+    );
+    let m = BenchmarkMetrics::compile_08_with(
+        &run.records,
+        run.measure_start,
+        run.measure_end,
+        selection,
+        scheduled,
+    );
+    let avgs = SchedulerAverages::compile(&run.records);
+    let mut sorted: Vec<&RequestRecord> = run.records.iter().collect();
+    sorted.sort_by_key(|r| r.request_start_time());
+    let pick = |s: RequestStatus| -> Vec<Value> {
+        sample(
+            sorted.iter().copied().filter(|r| r.status == s).collect(),
+            info.sample_requests,
+        )
+        .into_iter()
+        .map(|r| request(r, run.start))
+        .collect()
+    };
+    let count = |s: RequestStatus| run.records.iter().filter(|r| r.status == s).count() as u64;
+    let rates: Vec<f64> = runs.iter().filter_map(|r| r.strategy.rate()).collect();
+    let mut state = scheduler_state(run, info.workers);
+    add_scopes(&mut state);
+    let state_map = state.as_object_mut().expect("an object");
+    let mut ordered = serde_json::Map::new();
+    for (k, v) in std::mem::take(state_map) {
+        ordered.insert(k.clone(), v);
+        if k == "end_time" {
+            ordered.insert("start_requests_time".into(), json!(secs(run.start)));
+            ordered.insert("end_requests_time".into(), json!(secs(run.request_end)));
+        }
+    }
+    let rampup = info.rampup;
+    let kind = run.strategy.type_name();
+    json!({
+        "type_": "generative_benchmark",
+        "config": {
+            "id_": uuid::Uuid::new_v4().to_string(),
+            "run_id": info.run_id,
+            "run_index": run.index,
+            "strategy": config::strategy(&run.strategy, info.workers, rampup),
+            "constraints": config::constraint_initializers(&run.constraints, run.index),
+            "sample_size": info.sample_requests,
+            "warmup": config::phase(&info.warmup),
+            "cooldown": config::phase(&info.cooldown),
+            "prefer_response_metrics": true,
+            "slo": null,
+            "confidence": llmload_metrics::CONFIDENCE,
+            "warnings": config::warning_rules(),
+            "profile": config::profile(info, &rates),
+            "requests": config::data_loader(info),
+            "backend": config::backend(info),
+            "environment": {
+                "str": format!("llmload {} single-process environment, {} worker threads",
+                               env!("CARGO_PKG_VERSION"), info.workers),
+                "type": "NonDistributedEnvironment",
+                "class": "NonDistributedEnvironment",
+                "module": "llmload",
+                "attributes": {"run_errors": []}
+            }
+        },
+        "scheduler_state": Value::Object(ordered),
+        "scheduler_metrics": {
+            "start_time": secs(run.start),
+            "request_start_time": secs(run.start),
+            "measure_start_time": secs(run.measure_start),
+            "measure_end_time": secs(run.measure_end),
+            "request_end_time": secs(run.request_end),
+            "end_time": secs(run.end),
+            "requests_made": {
+                "successful": count(RequestStatus::Completed),
+                "errored": count(RequestStatus::Errored),
+                "incomplete": count(RequestStatus::Cancelled),
+                "total": run.records.len()
+            },
+            // GuideLLM's wait on its data pipeline: llmload builds each
+            // body before it is due (lateness shows as dispatch delay), so
+            // there is no sample of it: an empty summary (count 0).
+            "generation_delay": stats::ds(&llmload_metrics::Distribution::empty(0)),
+            "queued_time_avg": avgs.queued_time_avg,
+            "resolve_start_delay_avg": avgs.resolve_start_delay_avg,
+            "resolve_targeted_start_delay_avg": avgs.resolve_targeted_start_delay_avg,
+            "request_start_delay_avg": avgs.request_start_delay_avg,
+            "request_targeted_start_delay_avg": avgs.request_targeted_start_delay_avg,
+            "request_time_avg": avgs.request_time_avg,
+            "resolve_end_delay_avg": avgs.resolve_end_delay_avg,
+            "resolve_time_avg": avgs.resolve_time_avg,
+            "finalized_delay_avg": avgs.finalized_delay_avg,
+            "processed_delay_avg": avgs.processed_delay_avg,
+            "dataset_incomplete": false,
+            "strategy_type": kind
+        },
+        "metrics": stats::metrics(&m),
+        "requests": {
+            "successful": pick(RequestStatus::Completed),
+            "errored": pick(RequestStatus::Errored),
+            "incomplete": pick(RequestStatus::Cancelled),
+            "total": null
+        },
+        "warnings": warnings(&m),
+        "start_time": secs(run.measure_start),
+        "end_time": secs(run.measure_end),
+        "duration": run.measure_end.secs_since(run.measure_start),
+        "warmup_duration": run.measure_start.secs_since(run.start),
+        "cooldown_duration": run.request_end.secs_since(run.measure_end),
+        "llmload": extras(run, &m)
+    })
+}
+
+/// The rules of [`config::warning_rules`] that fired. `root_late` is the
+/// one llmload can judge: every request is a conversation's root, so its
+/// dispatch delay is the root's. `generation_delay_ttft` needs GuideLLM's
+/// data-generation delay, which llmload does not have (prompts are built
+/// before the run), and `dataset_incomplete` applies to trace replay only.
+pub fn warnings(m: &BenchmarkMetrics) -> Vec<Value> {
+    let mut out = Vec::new();
+    if let Some(d) = &m.root_dispatch_delay {
+        let p95 = d.percentiles.p95;
+        if d.count > 0 && p95 > ROOT_LATE_S {
+            out.push(json!({
+                "code": "root_late",
+                "message": format!("p95 root dispatch delay was {p95:.3}s over {} samples (threshold {ROOT_LATE_S:.3}s).", d.count),
+                "observed": p95,
+                "threshold": ROOT_LATE_S,
+                "unit": "seconds",
+                "sample_count": d.count,
+                "note": "This means that conversations were loaded late."
+            }));
+        }
+    }
+    out
+}
+
+/// `root_late`'s threshold (seconds).
+const ROOT_LATE_S: f64 = 0.2;
+
+/// 0.8 names constraints by kind (`max_duration`, not 0.4's `max_seconds`)
+/// and each action's scope (llmload's stop the benchmark they belong to:
+/// `current`).
+fn add_scopes(state: &mut Value) {
+    for key in [
+        "end_queuing_constraints",
+        "end_processing_constraints",
+        "scheduler_constraints",
+    ] {
+        if let Some(Value::Object(m)) = state.get_mut(key) {
+            let renamed: serde_json::Map<String, Value> = std::mem::take(m)
+                .into_iter()
+                .map(|(k, v)| {
+                    let k = if k == "max_seconds" {
+                        "max_duration".to_string()
+                    } else {
+                        k
+                    };
+                    (k, v)
+                })
+                .collect();
+            *m = renamed;
+            for (_, action) in m.iter_mut() {
+                if let Some(d) = action["metadata"]["max_duration"].as_f64() {
+                    action["metadata"]["max_duration"] = config::whole(d);
+                }
+                if let Value::Object(a) = action {
+                    let mut out = serde_json::Map::new();
+                    for (k, v) in std::mem::take(a) {
+                        let after = k == "request_processing";
+                        out.insert(k, v);
+                        if after {
+                            out.insert("stopping_scope".into(), json!("current"));
+                        }
+                    }
+                    *a = out;
+                }
+            }
+        }
+    }
+}
