@@ -566,6 +566,13 @@ pub fn run_info(
         search: outcome.search.clone(),
         aborted: outcome.aborted.clone(),
         processor: plan.processor.clone(),
+        labels: plan
+            .args
+            .labels
+            .iter()
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
         outputs: plan
             .outputs
             .files

@@ -27,6 +27,8 @@ pub struct Cli {
 pub enum Command {
     /// Run a benchmark against a server (GuideLLM's `benchmark [run]`).
     Benchmark(Box<BenchmarkCommand>),
+    /// Run benchmarks with GuideLLM 0.8's options (`guidellm run`): kind=...,key=value specs, scenarios, GuideLLM 0.8 reports.
+    Run(Box<crate::run08::RunArgs>),
     /// Serve an OpenAI-compatible mock LLM (GuideLLM's `mock-server`).
     MockServer(Box<MockArgs>),
     /// Re-export a saved report, llmload's or GuideLLM 0.4's (GuideLLM's
@@ -190,6 +192,10 @@ pub struct BenchmarkArgs {
     /// GuideLLM 0.8's (`metadata.version: 2`, what `guidellm run` writes).
     #[arg(long, value_name = "0.4|0.8", default_value = "0.4")]
     pub schema: String,
+
+    /// key=value label for the GuideLLM 0.8 report's `config.metadata.labels` (repeatable).
+    #[arg(long = "label", hide = true)]
+    pub labels: Vec<String>,
 
     /// Do not print the result tables.
     #[arg(long, visible_alias = "disable-console")]

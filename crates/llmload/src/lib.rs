@@ -23,6 +23,7 @@ mod preflight;
 mod processor;
 pub mod progress;
 mod report_cmd;
+pub mod run08;
 pub mod scenario;
 mod tools_cmd;
 mod validate_cmd;
@@ -80,6 +81,7 @@ pub async fn run(cli: cli::Cli) -> Result<ExitCode, CliError> {
             };
             benchmark::run(plan::Plan::from_args(args)?).await
         }
+        cli::Command::Run(r) => run08::run(&r).await,
         cli::Command::MockServer(m) => mock_cmd::run(*m).await,
         cli::Command::Report(r) => report_cmd::run(&r),
         cli::Command::Validate(cli::ValidateCommand::Redhat(a)) => validate_cmd::redhat(&a).await,

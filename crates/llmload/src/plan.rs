@@ -328,7 +328,7 @@ fn parse_outputs(args: &BenchmarkArgs) -> Result<OutputPlan, CliError> {
         names = vec!["json".into(), "csv".into()];
     }
     let schema2 = match args.schema.trim() {
-        "0.4" | "1" => false,
+        "" | "0.4" | "1" => false,
         "0.8" | "2" => true,
         other => {
             return Err(CliError::usage(format!(

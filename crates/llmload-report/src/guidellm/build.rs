@@ -66,6 +66,8 @@ pub struct RunInfo {
     pub processor: Option<String>,
     /// `(format, path)` of each report file written.
     pub outputs: Vec<(String, String)>,
+    /// `key=value` labels (GuideLLM 0.8's `--label`).
+    pub labels: Vec<(String, String)>,
 }
 
 fn phase_json(p: &TransientPhase) -> wire::TransientPhase {

@@ -343,8 +343,13 @@ pub fn scenario(info: &RunInfo, constraints: &Constraints, rates_run: &[f64]) ->
         .iter()
         .map(|(kind, path)| json!({"kind": kind, "path": path}))
         .collect();
+    let labels: Map<String, Value> = info
+        .labels
+        .iter()
+        .map(|(k, v)| (k.clone(), json!(v)))
+        .collect();
     let mut doc = json!({
-        "metadata": {"labels": {}},
+        "metadata": {"labels": labels},
         "spec": {
             "backend": backend(info),
             "profile": profile(info, rates_run),
