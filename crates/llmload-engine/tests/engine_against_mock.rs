@@ -100,7 +100,15 @@ async fn constant_rate_sends_on_schedule_and_cuts_off_at_max_seconds() {
         let want = b.start + Duration::from_secs_f64(i as f64 / 40.0);
         assert!(t.as_nanos().abs_diff(want.as_nanos()) <= 1, "{i}");
     }
+    // Each request takes ~24 ms (10 ms to the first token, 7 more at 2 ms):
+    // the last ones sent may still stream at the 1 s deadline and be cut
+    // off (cancelled); every earlier one completes in full.
+    let deadline = b.start + Duration::from_secs(1);
     for r in &b.records {
+        let sent = r.timings.targeted_start.unwrap();
+        if r.status == RequestStatus::Cancelled && deadline.secs_since(sent) < 0.1 {
+            continue;
+        }
         assert_eq!(r.status, RequestStatus::Completed, "{:?}", r.error);
         assert_eq!(r.output_tokens(), Some(8));
         assert_eq!(r.prompt_tokens(), Some(r.input.text_tokens.unwrap()));
