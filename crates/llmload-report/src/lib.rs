@@ -119,6 +119,33 @@ impl Report {
         parsed.map_err(|e| ReportError(format!("{}: {e}", path.display())))
     }
 
+    /// Read a report of either schema: GuideLLM 0.4's (or llmload's), or a
+    /// GuideLLM 0.8 one (schema 2), which comes with its 0.4 view
+    /// ([`schema2::read::to_v04`]) and the document itself.
+    pub fn load_any(path: &Path) -> Result<(Report, Option<serde_json::Value>), ReportError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ReportError(format!("{}: cannot read: {e}", path.display())))?;
+        let yaml = matches!(Format::parse(&path.to_string_lossy()), Some(Format::Yaml));
+        let v: serde_json::Value = if yaml {
+            serde_yaml::from_str(&text).map_err(|e| format!("not YAML ({e})"))
+        } else {
+            serde_json::from_str(&text).map_err(|e| format!("not JSON ({e})"))
+        }
+        .map_err(|e| ReportError(format!("{}: {e}", path.display())))?;
+        if schema2::read::is_schema2(&v) {
+            let report = schema2::read::to_v04(&v).map_err(|e| {
+                ReportError(format!(
+                    "{}: a GuideLLM 0.8 report llmload cannot read: {e}",
+                    path.display()
+                ))
+            })?;
+            return Ok((report, Some(v)));
+        }
+        Self::from_value(v)
+            .map(|r| (r, None))
+            .map_err(|e| ReportError(format!("{}: {e}", path.display())))
+    }
+
     /// Parse a report from JSON text.
     pub fn from_json(text: &str) -> Result<Report, String> {
         let v: serde_json::Value =

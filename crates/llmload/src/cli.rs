@@ -29,6 +29,8 @@ pub enum Command {
     Benchmark(Box<BenchmarkCommand>),
     /// Run benchmarks with GuideLLM 0.8's options (`guidellm run`): kind=...,key=value specs, scenarios, GuideLLM 0.8 reports.
     Run(Box<crate::run08::RunArgs>),
+    /// Re-export a saved report with GuideLLM 0.8's options (`guidellm export`).
+    Export(ExportArgs),
     /// Serve an OpenAI-compatible mock LLM (GuideLLM's `mock-server`).
     MockServer(Box<MockArgs>),
     /// Re-export a saved report, llmload's or GuideLLM 0.4's (GuideLLM's
@@ -68,6 +70,24 @@ pub struct ReportArgs {
     /// Formats or file names: json, csv, yaml, html, console (default: all;
     /// the input file itself is never overwritten).
     #[arg(long, visible_alias = "output-formats", value_delimiter = ',')]
+    pub outputs: Vec<String>,
+
+    /// Layout of the JSON and YAML written: 0.4 or 0.8 (default: the
+    /// input's). A 0.8 report converts down to 0.4 (its intervals, turns
+    /// and warnings are dropped); a 0.4 report converts up only from its
+    /// journal (--from-journal), which holds the run.
+    #[arg(long, value_name = "0.4|0.8")]
+    pub schema: Option<String>,
+}
+
+/// `llmload export [PATH] --output kind=...`: GuideLLM 0.8's `export`.
+#[derive(Debug, Clone, Args)]
+pub struct ExportArgs {
+    /// The saved report (default: ./benchmarks.json).
+    #[arg(default_value = "benchmarks.json")]
+    pub path: PathBuf,
+    /// kind=console|csv|html|json|yaml[,path=FILE] (repeatable; default console, json, html, csv).
+    #[arg(long = "output")]
     pub outputs: Vec<String>,
 }
 

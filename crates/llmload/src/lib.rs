@@ -82,6 +82,7 @@ pub async fn run(cli: cli::Cli) -> Result<ExitCode, CliError> {
             benchmark::run(plan::Plan::from_args(args)?).await
         }
         cli::Command::Run(r) => run08::run(&r).await,
+        cli::Command::Export(e) => report_cmd::export(&e),
         cli::Command::MockServer(m) => mock_cmd::run(*m).await,
         cli::Command::Report(r) => report_cmd::run(&r),
         cli::Command::Validate(cli::ValidateCommand::Redhat(a)) => validate_cmd::redhat(&a).await,

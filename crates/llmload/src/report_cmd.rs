@@ -14,11 +14,44 @@ use crate::cli::{Cli, Command, ReportArgs};
 use crate::plan::{output_files, Plan};
 use crate::{benchmark, journal, scenario, CliError};
 
+/// Which layout to write: `Some(true)` 0.8, `Some(false)` 0.4, `None` the input's.
+fn schema_choice(raw: Option<&str>) -> Result<Option<bool>, CliError> {
+    match raw.map(str::trim) {
+        None => Ok(None),
+        Some("0.4" | "1") => Ok(Some(false)),
+        Some("0.8" | "2") => Ok(Some(true)),
+        Some(other) => Err(CliError::usage(format!(
+            "--schema {other:?}: expected 0.4 (GuideLLM 0.4's report) or 0.8 (GuideLLM 0.8's, schema 2)"
+        ))),
+    }
+}
+
 /// Re-export `args.file`, or rebuild from `--from-journal`.
 pub fn run(args: &ReportArgs) -> Result<ExitCode, CliError> {
-    let report = match &args.from_journal {
-        Some(path) => from_journal(path)?,
-        None => Report::load(&args.file).map_err(|e| CliError::usage(e.to_string()))?,
+    let want = schema_choice(args.schema.as_deref())?;
+    let (report, schema2) = match &args.from_journal {
+        Some(path) => from_journal(path, want == Some(true))?,
+        None => {
+            let (report, doc) =
+                Report::load_any(&args.file).map_err(|e| CliError::usage(e.to_string()))?;
+            match (doc, want) {
+                (Some(doc), None | Some(true)) => (report, Some(doc)),
+                (Some(_), Some(false)) => {
+                    eprintln!(
+                        "llmload: {}: written in GuideLLM 0.4's layout without 0.8's confidence intervals, per-turn metrics, warnings and 0.8-only distributions",
+                        args.file.display()
+                    );
+                    (report, None)
+                }
+                (None, Some(true)) => {
+                    return Err(CliError::usage(format!(
+                        "--schema 0.8: {} is a GuideLLM 0.4 report; a 0.8 report needs the run itself: rerun with --schema 0.8, or rebuild from its journal (--from-journal FILE --schema 0.8)",
+                        args.file.display()
+                    )))
+                }
+                (None, _) => (report, None),
+            }
+        }
     };
     let names = if args.outputs.is_empty() {
         ["console", "json", "csv", "yaml", "html"]
@@ -50,7 +83,7 @@ pub fn run(args: &ReportArgs) -> Result<ExitCode, CliError> {
         .collect();
     // Each format on its own, the JSON first: one that fails is one line
     // on stderr, the others are still written.
-    let outcome = benchmark::write_files(&report, None, &files);
+    let outcome = benchmark::write_files(&report, schema2.as_ref(), &files);
     let mut failed = outcome.failed;
     let mut out = std::io::stdout().lock();
     if plan.console {
@@ -65,8 +98,45 @@ pub fn run(args: &ReportArgs) -> Result<ExitCode, CliError> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The report of the run a journal recorded: every request it holds.
-fn from_journal(path: &Path) -> Result<Report, CliError> {
+/// `llmload export PATH --output kind=...`: GuideLLM 0.8's `export`, as
+/// `llmload report PATH --outputs ...` in the input's layout.
+pub fn export(args: &crate::cli::ExportArgs) -> Result<ExitCode, CliError> {
+    let mut outputs = Vec::new();
+    for raw in &args.outputs {
+        let v = crate::run08::option_value("--output", raw)?;
+        let kind = v["kind"].as_str().unwrap_or_default();
+        match (kind, v["path"].as_str()) {
+            ("plot", _) => {
+                return Err(CliError::usage(
+                    "--output: kind=plot is not supported by llmload (html has the charts)",
+                ))
+            }
+            ("json" | "yaml" | "csv" | "html", Some(path)) => outputs.push(path.to_string()),
+            ("json" | "yaml" | "csv" | "html" | "console", None) => outputs.push(kind.to_string()),
+            (other, _) => {
+                return Err(CliError::usage(format!(
+                    "--output: kind={other}: expected console, csv, html, json or yaml"
+                )))
+            }
+        }
+    }
+    if outputs.is_empty() {
+        outputs = ["console", "json", "html", "csv"]
+            .map(String::from)
+            .to_vec();
+    }
+    run(&ReportArgs {
+        file: args.path.clone(),
+        output_dir: None,
+        from_journal: None,
+        outputs,
+        schema: None,
+    })
+}
+
+/// The report of the run a journal recorded: every request it holds, and
+/// its GuideLLM 0.8 report when `schema2`.
+fn from_journal(path: &Path, schema2: bool) -> Result<(Report, Option<Value>), CliError> {
     let bad = |why: String| CliError::usage(format!("--from-journal {}: {why}", path.display()));
     let replay = journal::read(path).map_err(bad)?;
     let h = &replay.header;
@@ -108,5 +178,9 @@ fn from_journal(path: &Path) -> Result<Report, CliError> {
         h["workers"].as_u64().unwrap_or(1) as u32,
         &outcome,
     );
-    Ok(llmload_report::guidellm::report(&info, &outcome.benchmarks))
+    let v2 = schema2.then(|| llmload_report::schema2::report(&info, &outcome.benchmarks));
+    Ok((
+        llmload_report::guidellm::report(&info, &outcome.benchmarks),
+        v2,
+    ))
 }

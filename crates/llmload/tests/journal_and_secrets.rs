@@ -106,6 +106,29 @@ fn sigkill_at_a_random_moment_then_rebuild_from_the_journal() {
     assert!(totals["successful"].as_u64().unwrap() > 0);
     assert!(out_dir.join("benchmarks.html").exists());
 
+    // The same journal as a GuideLLM 0.8 report: the same requests.
+    let v2_dir = dir.join("rebuilt-0.8");
+    let out = common::run(&[
+        "report",
+        "--from-journal",
+        journal.to_str().unwrap(),
+        "--schema",
+        "0.8",
+        "--output-dir",
+        v2_dir.to_str().unwrap(),
+        "--outputs",
+        "json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v2 = common::report(&v2_dir);
+    assert_eq!(v2["metadata"]["version"], 2);
+    assert_eq!(report_request_ids(&v2), recorded);
+    assert!(!serde_json::to_string(&v2).unwrap().contains(SECRET));
+
     // Not a journal: one line, exit 2.
     let gpt2 = common::shared("tokenizers/gpt2");
     let out = common::run(&[

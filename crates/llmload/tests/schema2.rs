@@ -114,3 +114,82 @@ fn a_sweep_covers_guidellm_08s_sweep_report() {
     // The CSV is still written (from the same run).
     assert!(dir.join("benchmarks.csv").exists());
 }
+
+#[test]
+fn guidellm_08s_own_reports_export_and_convert_down() {
+    let fixture = |rel: &str| common::shared(&format!("fixtures/guidellm-0.8.1/{rel}"));
+    let theirs: Value = serde_json::from_str(
+        &std::fs::read_to_string(fixture("constant/benchmarks.json")).unwrap(),
+    )
+    .unwrap();
+    // `export`, as GuideLLM 0.8's: JSON in the input's layout (unchanged),
+    // CSV, HTML and the console tables from it.
+    let dir = common::tempdir("schema2-export");
+    let out = common::llmload()
+        .current_dir(&dir)
+        .args(["export"])
+        .arg(fixture("constant/benchmarks.json"))
+        .args([
+            "--output",
+            "kind=json,path=again.json",
+            "--output",
+            "kind=csv",
+        ])
+        .args(["--output", "kind=html", "--output", "kind=console"])
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("constant@2"), "{text}");
+    let again: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("again.json")).unwrap()).unwrap();
+    assert_eq!(again, theirs);
+    for f in ["benchmarks.csv", "benchmarks.html"] {
+        assert!(std::fs::metadata(dir.join(f)).unwrap().len() > 1000, "{f}");
+    }
+    // Down to 0.4 (YAML in): the same numbers in 0.4's layout, and a word on what is dropped.
+    let down = dir.join("down");
+    let out = common::run(&[
+        "report",
+        fixture("constant/benchmarks.yaml").to_str().unwrap(),
+        "--schema",
+        "0.4",
+        "--outputs",
+        "json",
+        "--output-dir",
+        down.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("confidence intervals"));
+    let v04 = common::report(&down);
+    assert!(v04.get("metadata").is_none() && v04["args"]["profile"] == "constant");
+    let ttft = |r: &Value| {
+        r["benchmarks"][0]["metrics"]["time_to_first_token_ms"]["successful"]["mean"].as_f64()
+    };
+    assert_eq!(ttft(&v04), ttft(&theirs));
+    assert!(
+        v04["benchmarks"][0]["metrics"]["time_to_first_token_ms"]["successful"]
+            .get("mean_ci")
+            .is_none()
+    );
+    // A 0.4 report cannot go up without its run.
+    let out = common::run(&[
+        "report",
+        common::shared("fixtures/guidellm-0.4.0/vllm-constant2-benchmarks.json")
+            .to_str()
+            .unwrap(),
+        "--schema",
+        "0.8",
+        "--outputs",
+        "json",
+        "--output-dir",
+        down.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--from-journal"));
+}

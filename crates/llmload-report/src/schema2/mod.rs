@@ -8,6 +8,7 @@
 //! (tests/schema2_keypaths.rs).
 
 mod config;
+pub mod read;
 mod request;
 pub mod stats;
 

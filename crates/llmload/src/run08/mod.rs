@@ -7,6 +7,8 @@
 
 mod spec;
 
+pub use spec::option_value;
+
 use std::process::ExitCode;
 
 use clap::Args;
