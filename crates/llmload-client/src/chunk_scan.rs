@@ -10,7 +10,7 @@
 
 use std::borrow::Cow;
 
-use crate::openai::{Chunk, RawChoice as Choice, RawDelta as Delta, Usage};
+use crate::openai::{Chunk, PromptTokensDetails, RawChoice as Choice, RawDelta as Delta, Usage};
 
 /// Nesting depth beyond which skipping gives up (serde_json allows 128).
 const MAX_DEPTH: u32 = 64;
@@ -372,11 +372,35 @@ impl<'a> Scanner<'a> {
                     seen.once(1)?;
                     u.completion_tokens = p.opt_u64()?;
                 }
+                b"prompt_tokens_details" => {
+                    seen.once(2)?;
+                    u.prompt_tokens_details = p.prompt_tokens_details()?;
+                }
                 _ => p.skip(2)?,
             }
             Some(())
         })?;
         Some(Some(u))
+    }
+
+    /// `null` or `{"cached_tokens": N, ...}`.
+    fn prompt_tokens_details(&mut self) -> Option<Option<PromptTokensDetails>> {
+        if self.peek()? == b'n' {
+            return self.null().map(|_| None);
+        }
+        let mut d = PromptTokensDetails::default();
+        let mut seen = Seen::default();
+        self.object(|p, key| {
+            match key {
+                b"cached_tokens" => {
+                    seen.once(0)?;
+                    d.cached_tokens = p.opt_u64()?;
+                }
+                _ => p.skip(3)?,
+            }
+            Some(())
+        })?;
+        Some(Some(d))
     }
 }
 
@@ -473,6 +497,10 @@ mod tests {
             r#"{"choices":null,"usage":{"prompt_tokens":0,"completion_tokens":18446744073709551615}}"#,
         );
         same(r#"{"choices":[],"usage":null,"x":{"a":[1,-2.5e+3,true,false,null,{}]}}"#);
+        same(
+            r#"{"choices":[],"usage":{"prompt_tokens":64,"completion_tokens":8,"prompt_tokens_details":{"cached_tokens":48,"audio_tokens":null}}}"#,
+        );
+        same(r#"{"choices":[],"usage":{"prompt_tokens":64,"prompt_tokens_details":null}}"#);
     }
 
     #[test]

@@ -233,6 +233,7 @@ impl Client {
             if let Some(p) = u.prompt_tokens {
                 rec.input.text_tokens = Some(p);
             }
+            rec.cached_tokens = u.prompt_tokens_details.and_then(|d| d.cached_tokens);
         }
         rec.output.text_tokens = got
             .usage

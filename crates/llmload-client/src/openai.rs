@@ -23,6 +23,17 @@ pub struct Usage {
     /// Generated tokens.
     #[serde(default)]
     pub completion_tokens: Option<u64>,
+    /// `prompt_tokens_details` (vLLM with `--enable-prompt-tokens-details`).
+    #[serde(default)]
+    pub prompt_tokens_details: Option<PromptTokensDetails>,
+}
+
+/// `usage.prompt_tokens_details`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+pub struct PromptTokensDetails {
+    /// Prompt tokens served from the server's prefix cache.
+    #[serde(default)]
+    pub cached_tokens: Option<u64>,
 }
 
 /// What one stream chunk (or a whole non-streamed body) carried.
@@ -426,7 +437,8 @@ mod tests {
             u.usage,
             Some(Usage {
                 prompt_tokens: Some(31),
-                completion_tokens: Some(8)
+                completion_tokens: Some(8),
+                prompt_tokens_details: None,
             })
         );
         let err = br#"{"error":{"message":"boom","type":"BadRequestError","code":400}}"#;

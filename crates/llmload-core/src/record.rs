@@ -239,6 +239,10 @@ pub struct RequestRecord {
     /// The JSON body as sent, when kept (shared, not copied).
     #[serde(with = "bytes_as_str")]
     pub request_body: Option<Bytes>,
+    /// Prompt tokens the server served from its prefix cache
+    /// (`usage.prompt_tokens_details.cached_tokens`), when it says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cached_tokens: Option<u64>,
 }
 
 mod bytes_as_str {
@@ -276,6 +280,7 @@ impl RequestRecord {
             response_id: None,
             output_text: None,
             request_body: None,
+            cached_tokens: None,
         }
     }
 

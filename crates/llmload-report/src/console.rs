@@ -236,6 +236,16 @@ pub fn render(report: &Report) -> String {
         if let Some(stop) = b.llmload.as_ref().and_then(stopped_early) {
             out.push_str(&format!("{}: stopped early: {stop}\n", strategy_label(b)));
         }
+        let cache = b.llmload.as_ref().map(|x| &x["prefix_cache"]);
+        if let Some(c) = cache.filter(|c| c.is_object()) {
+            out.push_str(&format!(
+                "{}: prefix cache hit {}% of prompt tokens ({} of {}, as the server reported)\n",
+                strategy_label(b),
+                num(c["hit_percent"].as_f64().unwrap_or(0.0)),
+                c["cached_tokens"],
+                c["prompt_tokens"]
+            ));
+        }
     }
     verdicts(report, &mut out);
     out

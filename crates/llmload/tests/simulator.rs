@@ -492,3 +492,69 @@ fn on_a_busy_host_the_search_finds_the_knee_or_blames_the_host() {
         }
     }
 }
+
+#[test]
+fn repeated_prompts_hit_the_prefix_cache_as_the_server_counts_them() {
+    let dir = common::tempdir("sim-prefix");
+    let gpt2 = common::shared("tokenizers/gpt2");
+    let mock = common::MockProcess::start(&common::words(&format!(
+        "--simulate --enable-prefix-caching --step-ms 1 --processor {}",
+        gpt2.display()
+    )));
+    // 4 different prompts of ~300 words, each sent 5 times, one at a time.
+    let words = ["alpha", "bravo", "charlie", "delta"];
+    let mut lines = String::new();
+    for _ in 0..5 {
+        for (i, w) in words.iter().enumerate() {
+            let text = format!("{i} {}", vec![*w; 300].join(" "));
+            lines.push_str(&serde_json::json!({ "prompt": text }).to_string());
+            lines.push('\n');
+        }
+    }
+    let data = dir.join("repeats.jsonl");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(&data, lines).unwrap();
+    let before = scrape(&mock.url);
+    let out = common::run(&common::words(&format!(
+        "benchmark --target {} --rate-type synchronous --max-requests 20 --data {} \
+         --processor {} --schema 0.8 --outputs json --disable-progress \
+         --disable-console-outputs --output-dir {}",
+        mock.url,
+        data.display(),
+        gpt2.display(),
+        dir.display()
+    )));
+    assert!(out.status.success(), "{}", output(&out));
+    let after = scrape(&mock.url);
+    let hits = after["vllm:prefix_cache_hits_total"] - before["vllm:prefix_cache_hits_total"];
+    let report = common::report(&dir);
+    let b = &report["benchmarks"][0];
+    let reqs = b["requests"]["successful"].as_array().unwrap();
+    assert_eq!(reqs.len(), 20);
+    let cached: u64 = reqs
+        .iter()
+        .map(|r| r["cached_tokens"].as_u64().unwrap())
+        .sum();
+    assert_eq!(
+        cached as f64, hits,
+        "the requests' cached_tokens and the server's counter"
+    );
+    let first: Vec<u64> = reqs[..4]
+        .iter()
+        .map(|r| r["cached_tokens"].as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        first,
+        [0, 0, 0, 0],
+        "the first of each prompt finds nothing cached"
+    );
+    let cache = &b["llmload"]["prefix_cache"];
+    assert_eq!(cache["cached_tokens"].as_u64(), Some(cached));
+    let pct = cache["hit_percent"].as_f64().unwrap();
+    // 16 of 20 repeat a prompt, whose full 16-token blocks are all cached.
+    assert!((70.0..80.0).contains(&pct), "{cache}");
+    assert_eq!(
+        reqs[5]["input_metrics"]["cached_tokens"],
+        reqs[5]["cached_tokens"]
+    );
+}

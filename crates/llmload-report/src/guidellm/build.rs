@@ -319,16 +319,15 @@ pub(crate) fn extras(run: &BenchmarkRun, m: &BenchmarkMetrics) -> Value {
         "request_dispatch_delay": m.request_dispatch_delay.as_ref().map(Sds::from),
         "request_scheduled_latency": m.request_scheduled_latency.as_ref().map(Sds::from),
         "goodput": goodput(run, m),
+        "prefix_cache": prefix_cache(run),
         "verdict": run.verdict.as_ref().map(verdict_json),
         "host": run.host.map(|h| json!({"load_1m": h.load_1m, "cores": h.cores})),
     })
 }
 
-/// Per SLO use case: the fraction of measured successful requests that met
-/// every limit, and that fraction of the successful request rate.
-fn goodput(run: &BenchmarkRun, m: &BenchmarkMetrics) -> Value {
-    let measured: Vec<&RequestRecord> = run
-        .records
+/// The measured successful requests (as goodput counts them).
+fn measured(run: &BenchmarkRun) -> impl Iterator<Item = &RequestRecord> {
+    run.records
         .iter()
         .filter(|r| r.status == RequestStatus::Completed)
         .filter(|r| match (r.request_start_time(), r.request_end_time()) {
@@ -336,7 +335,35 @@ fn goodput(run: &BenchmarkRun, m: &BenchmarkMetrics) -> Value {
             (Some(a), Some(b)) => b >= run.measure_start && a <= run.measure_end,
             _ => false,
         })
-        .collect();
+}
+
+/// Of the prompt tokens of the measured successful requests whose server
+/// reported `cached_tokens`, how many it served from its prefix cache
+/// (`null` when none reported).
+fn prefix_cache(run: &BenchmarkRun) -> Value {
+    let (mut n, mut prompt, mut cached) = (0u64, 0u64, 0u64);
+    for r in measured(run) {
+        if let (Some(c), Some(p)) = (r.cached_tokens, r.prompt_tokens()) {
+            n += 1;
+            prompt += p;
+            cached += c;
+        }
+    }
+    if n == 0 {
+        return Value::Null;
+    }
+    let percent = if prompt == 0 {
+        0.0
+    } else {
+        100.0 * cached as f64 / prompt as f64
+    };
+    json!({"requests": n, "prompt_tokens": prompt, "cached_tokens": cached, "hit_percent": percent})
+}
+
+/// Per SLO use case: the fraction of measured successful requests that met
+/// every limit, and that fraction of the successful request rate.
+fn goodput(run: &BenchmarkRun, m: &BenchmarkMetrics) -> Value {
+    let measured: Vec<&RequestRecord> = measured(run).collect();
     let rate = m.requests_per_second.successful.mean;
     let per_case = crate::slo::use_cases().iter().map(|uc| {
         let g = crate::slo::goodput(

@@ -202,6 +202,7 @@ pub fn request_stats(r: &RequestRecord, scheduler_start: Timestamp) -> RequestSt
         output_tokens_per_second: r.output_tokens_per_second(),
         iter_tokens_per_iteration: r.iter_tokens_per_iteration(),
         output_tokens_per_iteration: r.output_tokens_per_iteration(),
+        cached_tokens: r.cached_tokens,
         llmload: Some(extras),
     }
 }
@@ -269,5 +270,6 @@ pub fn record_from_stats(s: &RequestStats) -> RequestRecord {
         response_id: extras.response_id,
         output_text: s.output.clone(),
         request_body: s.request_args.clone().map(bytes::Bytes::from),
+        cached_tokens: s.cached_tokens,
     }
 }

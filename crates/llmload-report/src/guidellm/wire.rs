@@ -334,6 +334,10 @@ pub struct RequestStats {
     pub output_tokens_per_second: Option<f64>,
     pub iter_tokens_per_iteration: Option<f64>,
     pub output_tokens_per_iteration: Option<f64>,
+    /// Prompt tokens served from the server's prefix cache (GuideLLM 0.8's
+    /// field; written only when the server said).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cached_tokens: Option<u64>,
     /// llmload's additions (error kind, HTTP status, response id, delays).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub llmload: Option<RequestExtras>,

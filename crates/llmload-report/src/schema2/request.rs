@@ -101,7 +101,7 @@ pub fn request(r: &RequestRecord, scheduler_start: Timestamp) -> Value {
             "started_at": secs(t.request_start.or(t.resolve_start)),
             "completed_at": secs(t.request_end.or(t.resolve_end))
         },
-        "input_metrics": usage(&r.input, None),
+        "input_metrics": usage(&r.input, r.cached_tokens),
         "response_metrics": null,
         "output_metrics": usage(&r.output, None),
         "request_start_time": secs(r.request_start_time()),
@@ -112,7 +112,7 @@ pub fn request(r: &RequestRecord, scheduler_start: Timestamp) -> Value {
         "turn_scheduling_delay": dispatch,
         "request_scheduled_latency": r.scheduled_latency(),
         "prompt_tokens": r.prompt_tokens(),
-        "cached_tokens": null,
+        "cached_tokens": r.cached_tokens,
         "output_tokens": r.output_tokens(),
         "total_tokens": r.total_tokens(),
         "time_to_first_token_ms": ttft,
