@@ -129,8 +129,10 @@ fn ttft_is_within_a_millisecond_of_the_mocks_truth_per_request(run: &Run) {
         "median of measured - true TTFT {median:.3} ms; all: {diffs:.3?}"
     );
     let mean_truth = truths.iter().sum::<f64>() / truths.len() as f64;
+    // The mock sleeps 20 ms before the first token: never less, and late
+    // by its timer on a loaded host (22.7 ms seen in CI beside a build).
     assert!(
-        (mean_truth - 20.0).abs() < 2.0,
+        (19.5..26.0).contains(&mean_truth),
         "the mock's own TTFT {mean_truth}"
     );
 }
