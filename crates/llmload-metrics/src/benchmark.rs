@@ -225,6 +225,12 @@ impl<'a> Selected<'a> {
         StatusDistribution::with_intervals(&self.map(|r| vec![(f(r), 1.0)]), CONFIDENCE)
     }
 
+    /// One value per request, without intervals (GuideLLM 0.4 has none:
+    /// sorting every metric again for them would be work thrown away).
+    fn plain(&self, f: impl Fn(&RequestRecord) -> f64) -> StatusDistribution {
+        StatusDistribution::from_weighted(&self.map(|r| vec![(f(r), 1.0)]))
+    }
+
     fn weighted(&self, f: impl Fn(&RequestRecord) -> (f64, f64)) -> StatusDistribution {
         StatusDistribution::from_weighted(&self.map(|r| vec![f(r)]))
     }
@@ -426,12 +432,12 @@ impl BenchmarkMetrics {
                 window.map(|w| w.0),
                 window.map(|w| w.1),
             ),
-            request_latency: sel.values(|r| f0(r.request_latency())),
-            request_streaming_iterations_count: sel.values(|r| r.timings.request_iterations as f64),
-            prompt_token_count: sel.values(|r| u0(r.prompt_tokens())),
-            output_token_count: sel.values(|r| u0(r.output_tokens())),
-            total_token_count: sel.values(|r| u0(r.total_tokens())),
-            time_to_first_token_ms: sel.values(|r| f0(r.time_to_first_token_ms())),
+            request_latency: sel.plain(|r| f0(r.request_latency())),
+            request_streaming_iterations_count: sel.plain(|r| r.timings.request_iterations as f64),
+            prompt_token_count: sel.plain(|r| u0(r.prompt_tokens())),
+            output_token_count: sel.plain(|r| u0(r.output_tokens())),
+            total_token_count: sel.plain(|r| u0(r.total_tokens())),
+            time_to_first_token_ms: sel.plain(|r| f0(r.time_to_first_token_ms())),
             time_per_output_token_ms: sel
                 .weighted(|r| (f0(r.time_per_output_token_ms()), u0(r.output_tokens()))),
             inter_token_latency_ms: sel.weighted(|r| {
@@ -457,21 +463,17 @@ impl BenchmarkMetrics {
                 characters: sel.text_summary(|u| u.text_characters),
             },
             request_dispatch_delay: open_loop.then(|| {
-                StatusDistribution::with_intervals(
+                StatusDistribution::from_weighted(
                     &sel.map(|r| r.dispatch_delay().map(|d| (d, 1.0)).into_iter().collect()),
-                    CONFIDENCE,
                 )
             }),
             request_scheduled_latency: open_loop.then(|| {
-                StatusDistribution::with_intervals(
-                    &sel.map(|r| {
-                        r.scheduled_latency()
-                            .map(|d| (d, 1.0))
-                            .into_iter()
-                            .collect()
-                    }),
-                    CONFIDENCE,
-                )
+                StatusDistribution::from_weighted(&sel.map(|r| {
+                    r.scheduled_latency()
+                        .map(|d| (d, 1.0))
+                        .into_iter()
+                        .collect()
+                }))
             }),
             time_to_first_output_token_ms: None,
             root_dispatch_delay: None,

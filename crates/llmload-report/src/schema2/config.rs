@@ -204,6 +204,19 @@ pub fn strategy(s: &Strategy, workers: u32, rampup: f64) -> Value {
     }
 }
 
+/// The length fields of `synthetic_text` that GuideLLM 0.4's `--data`
+/// spec also has (the first eight of [`SYNTHETIC_FIELDS`]).
+pub(crate) const LENGTH_FIELDS: [&str; 8] = [
+    "prompt_tokens",
+    "prompt_tokens_stdev",
+    "prompt_tokens_min",
+    "prompt_tokens_max",
+    "output_tokens",
+    "output_tokens_stdev",
+    "output_tokens_min",
+    "output_tokens_max",
+];
+
 /// Every field of `synthetic_text`, null unless given.
 const SYNTHETIC_FIELDS: [&str; 20] = [
     "prompt_tokens",

@@ -7,7 +7,7 @@
 //! (scripts/guidellm08-compat.sh); every key path of its reports is in ours
 //! (tests/schema2_keypaths.rs).
 
-mod config;
+pub(crate) mod config;
 pub mod read;
 mod request;
 pub mod stats;

@@ -22,16 +22,7 @@ pub fn is_schema2(doc: &Value) -> bool {
 fn data_arg(d: &Value) -> String {
     match d["kind"].as_str() {
         Some("synthetic_text") => {
-            let keys = [
-                "prompt_tokens",
-                "prompt_tokens_stdev",
-                "prompt_tokens_min",
-                "prompt_tokens_max",
-                "output_tokens",
-                "output_tokens_stdev",
-                "output_tokens_min",
-                "output_tokens_max",
-            ];
+            let keys = super::config::LENGTH_FIELDS;
             keys.iter()
                 .filter_map(|k| {
                     d.get(*k)

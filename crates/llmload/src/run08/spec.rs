@@ -72,6 +72,9 @@ fn split_top(s: &str, sep: char) -> Vec<&str> {
     out
 }
 
+/// The largest list index `key[i]` may name (a list is filled up to it).
+const MAX_INDEX: usize = 1024;
+
 /// Set `path` (dotted, with `[i]` indexes) in `root` to `value`.
 pub fn set_path(root: &mut Value, path: &str, value: Value) -> Result<(), String> {
     let mut at = root;
@@ -83,7 +86,9 @@ pub fn set_path(root: &mut Value, path: &str, value: Value) -> Result<(), String
                 let i: usize = rest
                     .trim_end_matches(']')
                     .parse()
-                    .map_err(|_| format!("{path}: expected key[N]"))?;
+                    .ok()
+                    .filter(|i| *i < MAX_INDEX)
+                    .ok_or_else(|| format!("{path}: expected key[N] with N < {MAX_INDEX}"))?;
                 (k, Some(i))
             }
             None => (*part, None),
@@ -224,6 +229,10 @@ mod tests {
         assert_eq!(v["rate"], json!([1.5, 3]));
         let v = option_value("--profile", "kind=constant,rate=[1,2]").unwrap();
         assert_eq!(v["rate"], json!([1, 2]));
+        let e = option_value("--data", "kind=x,a[99999999999]=1")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("a[99999999999]"), "{e}");
         let e = option_value("--profile", "rate=5").unwrap_err().to_string();
         assert!(e.contains("--profile") && e.contains("'kind'"), "{e}");
     }
