@@ -87,7 +87,7 @@ async fn streamed_chat_matches_the_mock_log() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn measured_ttft_is_within_half_a_millisecond_of_the_truth() {
+async fn measured_ttft_is_within_a_millisecond_of_the_truth() {
     let m = mock(30, 2).await;
     let client = Client::new(ClientConfig::new(m.url())).unwrap();
     let mut recs = Vec::new();
@@ -113,10 +113,15 @@ async fn measured_ttft_is_within_half_a_millisecond_of_the_truth() {
     }
     // The typical request (the median: a host's stall of one request or
     // two, seen at 0.9 ms on the mean of 10, says nothing of the client).
+    // Tests run debug builds of our crates: the median was 0.56 ms in a CI
+    // run on a busy 2-core host (0.30-0.50 ms on a quiet one); release
+    // builds measure ~0.1 ms (benches/engine_load.rs). A TTFT taken at the
+    // wrong event is off by more: the response headers by the mock's 30 ms,
+    // the second chunk by its 2 ms ITL, so 1 ms still tells right from wrong.
     diffs.sort_by(f64::total_cmp);
     let median = diffs[diffs.len() / 2];
     assert!(
-        median < 0.5,
+        median < 1.0,
         "median TTFT {median} ms above the truth: {diffs:?}"
     );
     m.shutdown().await;
