@@ -152,7 +152,7 @@ fn write_str(s: &str, ascii: bool, out: &mut String) {
 }
 
 /// `YYYY-MM-DD HH:MM:SS` in local time, as GuideLLM's CSV writes times.
-fn timestamp(t: f64) -> String {
+pub(crate) fn timestamp(t: f64) -> String {
     use chrono::TimeZone;
     if !t.is_finite() {
         return py_float(t);
@@ -379,7 +379,7 @@ fn benchmark_columns(b: &Benchmark) -> Columns {
     c
 }
 
-fn quote(field: &str) -> String {
+pub(crate) fn quote(field: &str) -> String {
     if field.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", field.replace('"', "\"\""))
     } else {

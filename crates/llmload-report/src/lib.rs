@@ -229,8 +229,8 @@ impl Report {
 }
 
 /// Write a GuideLLM 0.8 (schema 2) report, built by [`schema2::report`],
-/// as compact JSON or as YAML with sorted keys (as GuideLLM writes both).
-/// The other formats read the 0.4 report.
+/// as compact JSON, as YAML with sorted keys (as GuideLLM writes both) or
+/// as GuideLLM 0.8's CSV. The other formats read the 0.4 report.
 pub fn write_schema2(
     report: &serde_json::Value,
     format: Format,
@@ -241,8 +241,9 @@ pub fn write_schema2(
             .map_err(|e| ReportError(format!("cannot serialize the report: {e}"))),
         Format::Yaml => serde_yaml::to_string(&sort_keys(report.clone()))
             .map_err(|e| ReportError(format!("cannot write the report as YAML: {e}"))),
+        Format::Csv => Ok(schema2::csv::to_csv(report)),
         other => Err(ReportError(format!(
-            "a schema-2 report is written as JSON or YAML, not {}",
+            "a schema-2 report is written as JSON, YAML or CSV, not {}",
             other.name()
         ))),
     })??;

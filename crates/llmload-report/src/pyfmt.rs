@@ -18,7 +18,16 @@ pub fn py_float(x: f64) -> String {
         };
     }
     // Rust's `{:e}` gives the shortest round-trip digits: "-3.6e1", "1e-5".
-    let sci = format!("{x:e}");
+    // When that takes all 17 digits, two strings may round-trip equally
+    // close (16.9315338134765625 is 16.931533813476562 or ...563): Python
+    // writes the correctly rounded one, ties to even, as `{:.16e}` does.
+    let mut sci = format!("{x:e}");
+    if sci
+        .split_once('e')
+        .is_some_and(|(m, _)| m.chars().filter(char::is_ascii_digit).count() >= 17)
+    {
+        sci = format!("{x:.16e}");
+    }
     let (mantissa, exp) = sci.split_once('e').expect("{:e} has an exponent");
     let exp: i32 = exp.parse().expect("integer exponent");
     let negative = mantissa.starts_with('-');
@@ -60,6 +69,7 @@ mod tests {
     fn matches_python_repr() {
         for (x, s) in [
             (36.0, "36.0"),
+            (16.931533813476562, "16.931533813476562"),
             (69.37499999999999, "69.37499999999999"),
             (0.36124940713246656, "0.36124940713246656"),
             (0.0001, "0.0001"),

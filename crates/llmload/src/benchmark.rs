@@ -265,12 +265,12 @@ pub fn write_files<'a>(
 ) -> Written<'a> {
     let mut out = Written::default();
     // The JSON (every measured number) first, the rest in the order given;
-    // with a schema-2 report, the JSON and YAML are written from it.
+    // with a schema-2 report, the JSON, YAML and CSV are written from it.
     let mut order: Vec<&'a (Format, PathBuf)> = files.iter().collect();
     order.sort_by_key(|(format, _)| *format != Format::Json);
     for (format, path) in order {
         let result = match schema2 {
-            Some(doc) if matches!(format, Format::Json | Format::Yaml) => {
+            Some(doc) if matches!(format, Format::Json | Format::Yaml | Format::Csv) => {
                 llmload_report::write_schema2(doc, *format, path)
             }
             _ => report.write(*format, path),

@@ -60,6 +60,7 @@ fn a_constant_run_covers_guidellm_08s_report_in_json_and_yaml() {
     common::keypaths::assert_covers_08(&json, "constant/benchmarks.json", &OPTIONAL);
     common::keypaths::assert_covers_08(&yaml, "constant/benchmarks.yaml", &OPTIONAL);
     assert_eq!(json, yaml, "the YAML holds the same report");
+    common::keypaths::assert_csv_covers_08(&dir.join("benchmarks.csv"), "constant/benchmarks.csv");
     let b = &json["benchmarks"][0];
     let ok = b["metrics"]["request_totals"]["successful"]
         .as_u64()

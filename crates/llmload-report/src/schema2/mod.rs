@@ -8,6 +8,7 @@
 //! (tests/schema2_keypaths.rs).
 
 pub(crate) mod config;
+pub mod csv;
 pub mod read;
 mod request;
 pub mod stats;

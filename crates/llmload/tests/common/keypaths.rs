@@ -107,3 +107,42 @@ fn covers(ours_report: &Value, theirs_report: &Value, name: &str, optional: &[&s
     }
     assert!(mismatched.is_empty(), "{name}: {mismatched:#?}");
 }
+
+/// Panics unless the CSV at `ours` has every column of GuideLLM 0.8.1's
+/// `fixtures/guidellm-0.8.1/{rel}` for successful requests (a status's
+/// columns appear only when its values do not sum to 0, so the fixture
+/// run's incomplete and errored columns depend on what happened in it),
+/// and a number wherever GuideLLM wrote one.
+#[allow(dead_code)]
+pub fn assert_csv_covers_08(ours: &std::path::Path, rel: &str) {
+    let read = |text: &str| llmload_data::parse_csv(text);
+    let ours = read(&std::fs::read_to_string(ours).unwrap());
+    let theirs = read(
+        &std::fs::read_to_string(super::shared(&format!("fixtures/guidellm-0.8.1/{rel}"))).unwrap(),
+    );
+    let columns = |rows: &Vec<Vec<String>>| -> BTreeMap<(String, String, String), String> {
+        (0..rows[0].len())
+            .map(|c| {
+                (
+                    (rows[0][c].clone(), rows[1][c].clone(), rows[2][c].clone()),
+                    rows[3][c].clone(),
+                )
+            })
+            .collect()
+    };
+    let (ours, theirs) = (columns(&ours), columns(&theirs));
+    let mut missing = Vec::new();
+    for (h, v) in &theirs {
+        if h.1.starts_with("Incomplete") || h.1.starts_with("Errored") {
+            continue;
+        }
+        match ours.get(h) {
+            None => missing.push(format!("{h:?}")),
+            Some(x) if v.parse::<f64>().is_ok() && x.parse::<f64>().is_err() => {
+                missing.push(format!("{h:?}: {x:?} is not a number"))
+            }
+            Some(_) => {}
+        }
+    }
+    assert!(missing.is_empty(), "{rel}: {}", missing.join("\n"));
+}
