@@ -265,7 +265,8 @@ pub struct BodySpec<'a> {
     pub max_tokens: Option<u64>,
     /// Stream the response (with usage in the last chunk).
     pub stream: bool,
-    /// A system prompt: a system message for chat, prepended for completions.
+    /// A system prompt: a system message for chat, prepended (and a
+    /// space) for completions.
     pub system: Option<&'a str>,
     /// Chat messages sent as they are, instead of `system` + `prompt`.
     pub messages: Option<&'a Value>,
@@ -308,7 +309,8 @@ pub fn encode_body(spec: &BodySpec<'_>, extra: Option<&Map<String, Value>>) -> B
             }
         }),
         prompt: (!chat).then(|| match spec.system {
-            Some(system) => Cow::Owned(format!("{system}{}", spec.prompt)),
+            // GuideLLM joins the prefix and the text with a space.
+            Some(system) => Cow::Owned(format!("{system} {}", spec.prompt)),
             None => Cow::Borrowed(spec.prompt),
         }),
     };
@@ -371,7 +373,7 @@ mod tests {
                 output_tokens: None,
                 max_tokens: Some(16),
                 stream: true,
-                system: Some("sys "),
+                system: Some("sys"),
                 messages: None,
             },
             Some(&extra),

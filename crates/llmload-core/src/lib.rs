@@ -42,7 +42,7 @@ pub use constraints::{
 pub use phase::{PhaseMode, ResolvedPhase, TransientPhase};
 pub use profile::{client_ceiling, Profile, SearchConfig, SWEEP_MAX_CONCURRENCY};
 pub use record::{
-    ErrorKind, RequestError, RequestRecord, RequestStatus, RequestTimings, RequestType,
+    ErrorKind, RequestError, RequestRecord, RequestStatus, RequestTimings, RequestType, Turn,
     UsageMetrics,
 };
 pub use run::{BenchmarkRun, HostLoad};

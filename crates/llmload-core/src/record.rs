@@ -193,6 +193,19 @@ pub struct RequestTimings {
     /// only when the cap was full at its intended time).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cap_released: Option<Timestamp>,
+    /// When the turn before this one (multi-turn conversations) was answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub predecessor_completed: Option<Timestamp>,
+}
+
+/// Where a request stands in a multi-turn conversation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Turn {
+    /// The conversation (shared by its turns).
+    pub conversation_id: uuid::Uuid,
+    /// 0 for the first turn; turn `k` carries the `k` turns before it (and
+    /// their replies) as its history.
+    pub index: u32,
 }
 
 /// Token, word and character counts for one side (input or output) of a request.
@@ -243,6 +256,10 @@ pub struct RequestRecord {
     /// (`usage.prompt_tokens_details.cached_tokens`), when it says.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cached_tokens: Option<u64>,
+    /// Its place in a multi-turn conversation (`None`: a single-turn request,
+    /// the root of its own conversation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub turn: Option<Turn>,
 }
 
 mod bytes_as_str {
@@ -281,12 +298,18 @@ impl RequestRecord {
             output_text: None,
             request_body: None,
             cached_tokens: None,
+            turn: None,
         }
     }
 
     /// Start of the request: headers written, else when resolving began.
     pub fn request_start_time(&self) -> Option<Timestamp> {
         self.timings.request_start.or(self.timings.resolve_start)
+    }
+
+    /// The turn's index in its conversation (0 for single-turn requests).
+    pub fn turn_index(&self) -> u32 {
+        self.turn.map_or(0, |t| t.index)
     }
 
     /// End of the request: after the response, else when resolving ended.

@@ -7,11 +7,14 @@
 //! - [`PromptBuilder`] / [`SyntheticSource`]: prompts that encode to exactly
 //!   the drawn number of tokens, each with a unique prefix, built from a
 //!   pre-tokenized public-domain corpus in microseconds.
-//! - [`RequestSpec`]: one request to send (prompt and lengths).
+//! - [`RequestSpec`]: one request to send (prompt and lengths), or the
+//!   first turn of a conversation with its [`FollowUps`].
+//! - [`ConversationSpec`]: multi-turn conversations and shared prefixes.
 //!
 //! # What it does not own
 //! HTTP bodies (the client encodes them), scheduling (the engine).
 
+mod conversation;
 mod corpus;
 mod dataset;
 mod spec;
@@ -20,6 +23,7 @@ pub mod tokenizer;
 
 use std::fmt;
 
+pub use conversation::{ConversationSpec, DelayDist, PrefixBucket};
 pub use corpus::Corpus;
 pub use dataset::{parse_csv, ColumnMapping, Dataset, DatasetSource, TEXT_COLUMNS};
 pub use spec::{LengthDist, SyntheticSpec, SPEC_KEYS};
@@ -85,6 +89,11 @@ pub enum DataPlan {
 }
 
 impl DataPlan {
+    /// Whether requests come as multi-turn conversations.
+    pub fn multi_turn(&self) -> bool {
+        matches!(self, DataPlan::Synthetic { spec, .. } if spec.conversation.multi_turn())
+    }
+
     /// The requests of benchmark `bench` (1-based) of the run.
     pub fn source(&self, bench: u64) -> Box<dyn RequestSource> {
         match self {
@@ -124,6 +133,21 @@ pub struct RequestSpec {
     pub system: Option<String>,
     /// Chat messages to send as they are (datasets with a `messages` column).
     pub messages: Option<serde_json::Value>,
+    /// The later turns, when this is the first turn of a conversation.
+    pub follow_ups: Option<Box<FollowUps>>,
+}
+
+/// The turns after the first of a multi-turn conversation. Each is sent
+/// once the turn before it has been answered (and `delay` has passed),
+/// with the conversation so far as its history: the system prompt, every
+/// earlier user message and the server's actual reply to each.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FollowUps {
+    /// Each later turn's new user message (`prompt_tokens`: its own tokens,
+    /// not the history's).
+    pub turns: Vec<RequestSpec>,
+    /// Think time between a reply and the next turn.
+    pub delay: std::time::Duration,
 }
 
 impl RequestSpec {
@@ -138,6 +162,7 @@ impl RequestSpec {
             prompt_chars,
             system: None,
             messages: None,
+            follow_ups: None,
         }
     }
 }

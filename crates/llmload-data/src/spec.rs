@@ -5,9 +5,12 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use serde_json::{Map, Value};
 
+use crate::conversation::{ConversationSpec, CONVERSATION_KEYS};
 use crate::DataError;
 
-/// Keys a synthetic spec accepts (GuideLLM 0.4's, plus `samples` and `source`).
+/// Keys a synthetic spec accepts besides the conversation keys
+/// ([`SyntheticSpec::keys`] lists them all): GuideLLM 0.4's, plus `samples`
+/// and `source`.
 pub const SPEC_KEYS: [&str; 10] = [
     "prompt_tokens",
     "prompt_tokens_stdev",
@@ -37,7 +40,7 @@ pub struct LengthDist {
 impl LengthDist {
     /// GuideLLM's defaults: without bounds, `[max(1, mean - 5σ), mean + 5σ]`
     /// (just `mean` when σ is 0).
-    fn new(
+    pub(crate) fn new(
         key: &str,
         mean: u64,
         stdev: Option<f64>,
@@ -105,6 +108,8 @@ pub struct SyntheticSpec {
     pub samples: Option<u64>,
     /// `source`: a text file to cut prompts from instead of the built-in corpus.
     pub source: Option<String>,
+    /// Turns per conversation and shared prefixes (GuideLLM 0.8's keys).
+    pub conversation: Box<ConversationSpec>,
     /// The spec as written, for reports.
     pub raw: String,
 }
@@ -134,6 +139,15 @@ fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
 }
 
 impl SyntheticSpec {
+    /// Every key a spec accepts.
+    pub fn keys() -> Vec<&'static str> {
+        SPEC_KEYS
+            .iter()
+            .chain(&CONVERSATION_KEYS)
+            .copied()
+            .collect()
+    }
+
     /// Whether `s` looks like a synthetic spec rather than a path: it is a
     /// JSON object, or `key=value` pairs whose first key is a spec key.
     pub fn looks_like_spec(s: &str) -> bool {
@@ -142,7 +156,7 @@ impl SyntheticSpec {
             || t.split(',')
                 .next()
                 .and_then(|p| p.split_once('='))
-                .is_some_and(|(k, _)| SPEC_KEYS.contains(&k.trim()))
+                .is_some_and(|(k, _)| Self::keys().contains(&k.trim()))
     }
 
     /// Parse `key=value,...` or a JSON object.
@@ -211,14 +225,15 @@ impl SyntheticSpec {
 
     /// Build from a key/value map (a JSON or YAML object).
     pub fn from_map(map: &Map<String, Value>, raw: &str) -> Result<SyntheticSpec, DataError> {
+        let keys = Self::keys();
         for k in map.keys() {
-            if !SPEC_KEYS.contains(&k.as_str()) {
-                let hint = closest(k, &SPEC_KEYS)
+            if !keys.contains(&k.as_str()) {
+                let hint = closest(k, &keys)
                     .map(|c| format!("did you mean {c:?}? "))
                     .unwrap_or_default();
                 return Err(DataError::new(format!(
                     "--data: unknown key {k:?} ({hint}expected one of {})",
-                    SPEC_KEYS.join(", ")
+                    keys.join(", ")
                 )));
             }
         }
@@ -280,6 +295,7 @@ impl SyntheticSpec {
             output,
             samples: count("samples")?,
             source,
+            conversation: Box::new(ConversationSpec::from_map(map)?),
             raw: raw.to_string(),
         })
     }

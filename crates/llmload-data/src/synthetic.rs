@@ -8,9 +8,10 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use tokenizers::{Model, OffsetReferential, OffsetType, PreTokenizer, Tokenizer};
 
+use crate::conversation::ConversationSpec;
 use crate::corpus::Corpus;
 use crate::spec::SyntheticSpec;
-use crate::{DataError, RequestSpec};
+use crate::{DataError, FollowUps, RequestSpec};
 
 /// Attempts at a random start before giving up on a length.
 const TRIES: usize = 256;
@@ -190,6 +191,7 @@ impl PromptBuilder {
                 prompt_chars: pc + c.chars(u, e),
                 system: None,
                 messages: None,
+                follow_ups: None,
             });
         }
         Err(DataError::new(format!(
@@ -211,6 +213,22 @@ pub struct SyntheticSource {
     output_rng: ChaCha8Rng,
     offset_rng: ChaCha8Rng,
     memo: Memo,
+    /// Conversations: their own draws, apart from the single-turn ones so
+    /// that a spec without conversation keys draws exactly as before.
+    turns: Option<Box<TurnDraws>>,
+}
+
+/// The draws of multi-turn conversations and shared prefixes.
+#[derive(Debug)]
+struct TurnDraws {
+    first_prompt_rng: ChaCha8Rng,
+    first_output_rng: ChaCha8Rng,
+    delay_rng: ChaCha8Rng,
+    prefix_rng: ChaCha8Rng,
+    /// Each bucket's prefixes, built on first use.
+    prefixes: Option<Vec<Vec<String>>>,
+    /// Which prefix a draw may pick (see `ConversationSpec::prefix_table`).
+    table: Vec<(usize, u64)>,
 }
 
 /// What a source's earlier prompts learnt about the tokenizer.
@@ -229,20 +247,61 @@ impl SyntheticSource {
         let s = seed.wrapping_add(bench);
         SyntheticSource {
             builder,
-            spec,
             bench,
             index: 0,
             prompt_rng: ChaCha8Rng::seed_from_u64(s),
             output_rng: ChaCha8Rng::seed_from_u64(s.wrapping_add(1)),
             offset_rng: ChaCha8Rng::seed_from_u64(s.wrapping_add(3)),
             memo: Memo::default(),
+            turns: {
+                let c = &spec.conversation;
+                (c.multi_turn() || !c.prefixes.is_empty()).then(|| {
+                    Box::new(TurnDraws {
+                        delay_rng: ChaCha8Rng::seed_from_u64(s.wrapping_add(2)),
+                        first_prompt_rng: ChaCha8Rng::seed_from_u64(s.wrapping_add(4)),
+                        first_output_rng: ChaCha8Rng::seed_from_u64(s.wrapping_add(5)),
+                        prefix_rng: ChaCha8Rng::seed_from_u64(s.wrapping_add(6)),
+                        prefixes: None,
+                        table: c.prefix_table(),
+                    })
+                })
+            },
+            spec,
         }
     }
 
-    /// The next request.
+    /// The next request (the first turn of a conversation, with its later
+    /// turns, when the spec asks for several).
     pub fn next_spec(&mut self) -> Result<RequestSpec, DataError> {
-        let n = self.spec.prompt.sample(&mut self.prompt_rng);
-        let output_tokens = self.spec.output.map(|o| o.sample(&mut self.output_rng));
+        let Some(mut draws) = self.turns.take() else {
+            return self.next_turn(None);
+        };
+        let result = self.next_conversation(&mut draws);
+        self.turns = Some(draws);
+        result
+    }
+
+    /// One turn's new user message: its length from `first` (turn 0's
+    /// distributions and draws) or the plain ones, its text opening with the
+    /// source's unique marker.
+    fn next_turn(&mut self, first: Option<&mut TurnDraws>) -> Result<RequestSpec, DataError> {
+        let c = &self.spec.conversation;
+        let (n, output_tokens) = match first {
+            Some(d) => (
+                match c.first_prompt {
+                    Some(p) => p.sample(&mut d.first_prompt_rng),
+                    None => self.spec.prompt.sample(&mut self.prompt_rng),
+                },
+                match (c.first_output, self.spec.output) {
+                    (Some(o), _) => Some(o.sample(&mut d.first_output_rng)),
+                    (None, o) => o.map(|o| o.sample(&mut self.output_rng)),
+                },
+            ),
+            None => (
+                self.spec.prompt.sample(&mut self.prompt_rng),
+                self.spec.output.map(|o| o.sample(&mut self.output_rng)),
+            ),
+        };
         let prefix = format!("{}-{}:", self.bench, self.index);
         self.index += 1;
         let mut spec =
@@ -250,6 +309,52 @@ impl SyntheticSource {
                 .build_hinted(n, &prefix, &mut self.offset_rng, &mut self.memo)?;
         spec.output_tokens = output_tokens;
         Ok(spec)
+    }
+
+    fn next_conversation(&mut self, d: &mut TurnDraws) -> Result<RequestSpec, DataError> {
+        let c = (*self.spec.conversation).clone();
+        let system = self.prefix(d, &c)?;
+        let mut first = self.next_turn(Some(d))?;
+        first.system = system;
+        if c.multi_turn() {
+            let delay = c.delay.map_or(0.0, |x| x.sample(&mut d.delay_rng));
+            let turns = (1..c.turns)
+                .map(|_| self.next_turn(None))
+                .collect::<Result<Vec<_>, _>>()?;
+            first.follow_ups = Some(Box::new(FollowUps {
+                turns,
+                delay: std::time::Duration::from_secs_f64(delay),
+            }));
+        }
+        Ok(first)
+    }
+
+    /// A conversation's shared prefix: one of the buckets' prefixes, drawn
+    /// uniformly from the weighted table (`None` without buckets).
+    fn prefix(
+        &mut self,
+        d: &mut TurnDraws,
+        c: &ConversationSpec,
+    ) -> Result<Option<String>, DataError> {
+        if d.table.is_empty() {
+            return Ok(None);
+        }
+        if d.prefixes.is_none() {
+            let mut built = Vec::with_capacity(c.prefixes.len());
+            for b in &c.prefixes {
+                let texts = (0..b.count)
+                    .map(|_| match b.tokens {
+                        0 => Ok(String::new()),
+                        n => self.builder.build(n, "", &mut d.prefix_rng),
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                built.push(texts);
+            }
+            d.prefixes = Some(built);
+        }
+        let (bucket, k) = d.table[d.prefix_rng.random_range(0..d.table.len())];
+        let text = &d.prefixes.as_ref().expect("built")[bucket][k as usize];
+        Ok((!text.is_empty()).then(|| text.clone()))
     }
 }
 

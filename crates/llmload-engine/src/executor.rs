@@ -17,10 +17,11 @@ use llmload_metrics::{LiveStats, RequestRecord, RequestStatus, UsageMetrics};
 use tokio::sync::{mpsc, Mutex, OwnedSemaphorePermit, Semaphore};
 
 use crate::constraints::ConstraintState;
-use crate::producer::{start_producer, Feed, Prepared};
+use crate::producer::{start_producer, Prepared};
 use crate::progress::{Phase, Progress};
 use crate::saturation::Saturation;
 use crate::strategy::Arrivals;
+use crate::turns::{Encoding, Source, Turns};
 use crate::{BenchmarkRun, EngineError, RunContext, RunPlan};
 
 /// How early the dispatcher hands a request to its task, which checks out a
@@ -45,12 +46,14 @@ struct Shared {
     cancel: CancellationToken,
     records: mpsc::UnboundedSender<RequestRecord>,
     created: Arc<AtomicU64>,
+    /// Conversations under way (multi-turn data).
+    turns: Option<Arc<Turns>>,
 }
 
 impl Shared {
     async fn send(
         &self,
-        p: Prepared,
+        mut p: Prepared,
         due: Option<Timestamp>,
         worker: u32,
         dequeued: Timestamp,
@@ -71,7 +74,15 @@ impl Shared {
         if self.keep_body {
             rec.request_body = Some(p.body.clone());
         }
+        let conversation = p.conversation.take();
+        if let Some(c) = &conversation {
+            rec.turn = Some(c.turn());
+            rec.timings.predecessor_completed = c.predecessor_completed;
+        }
         self.client.execute(p.body, &mut rec, &self.cancel).await;
+        if let (Some(c), Some(turns)) = (conversation, &self.turns) {
+            turns.answered(c, &rec);
+        }
         let _ = self.records.send(rec);
     }
 }
@@ -112,7 +123,7 @@ struct Schedule {
 async fn dispatch_open(
     shared: Arc<Shared>,
     schedule: Schedule,
-    mut rx: Feed,
+    mut rx: Source,
     stop: CancellationToken,
     exhausted: Arc<std::sync::Mutex<Option<String>>>,
 ) -> DispatchEnd {
@@ -195,7 +206,7 @@ async fn dispatch_closed(
     shared: Arc<Shared>,
     streams: u32,
     stagger: Stagger,
-    rx: Feed,
+    rx: Source,
     stop: CancellationToken,
     max_requests: Option<u64>,
     exhausted: Arc<std::sync::Mutex<Option<String>>>,
@@ -302,6 +313,18 @@ pub(crate) async fn run_benchmark(
         return Err(EngineError(format!("--data: {e}")));
     }
 
+    let turns = ctx.data.multi_turn().then(|| Arc::new(Turns::default()));
+    let rx = Source::new(
+        rx,
+        turns.clone().map(|t| {
+            let enc = Encoding {
+                request_type: ctx.client.request_type(),
+                stream: ctx.client.is_streaming(),
+                body: ctx.body.clone(),
+            };
+            (t, enc)
+        }),
+    );
     let (rec_tx, mut rec_rx) = mpsc::unbounded_channel();
     let stop_queuing = CancellationToken::new();
     let created = Arc::new(AtomicU64::new(0));
@@ -311,6 +334,7 @@ pub(crate) async fn run_benchmark(
         cancel: CancellationToken::new(),
         records: rec_tx,
         created: Arc::clone(&created),
+        turns,
     });
     let start = now() + Duration::from_millis(1);
     llmload_clock::priority::sending_starts();
@@ -328,7 +352,7 @@ pub(crate) async fn run_benchmark(
             start,
             rampup: plan.rampup,
         };
-        let closed = |streams: u32, rx: Feed| {
+        let closed = |streams: u32, rx: Source| {
             tokio::spawn(dispatch_closed(
                 shared.clone(),
                 streams,

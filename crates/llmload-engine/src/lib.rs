@@ -30,6 +30,7 @@ mod profile;
 pub mod progress;
 mod saturation;
 mod strategy;
+mod turns;
 mod verdict;
 mod window;
 

@@ -25,6 +25,8 @@ pub(crate) struct Prepared {
     pub(crate) words: u64,
     pub(crate) chars: u64,
     pub(crate) queued: Timestamp,
+    /// The conversation this request is a turn of (multi-turn data).
+    pub(crate) conversation: Option<Box<crate::turns::Conversation>>,
 }
 
 /// Requests the producer handed over in batches (so it is woken once per
@@ -111,7 +113,7 @@ pub(crate) fn start_producer(
                         return;
                     }
                 }
-                let spec = match source.next_request() {
+                let mut spec = match source.next_request() {
                     Ok(Some(s)) => s,
                     Ok(None) => break,
                     Err(e) => {
@@ -139,6 +141,7 @@ pub(crate) fn start_producer(
                     words: spec.prompt_words,
                     chars: spec.prompt_chars,
                     queued: now(),
+                    conversation: crate::turns::Conversation::open(&mut spec),
                 };
                 batch.push(p);
                 made += 1;

@@ -30,6 +30,8 @@ use llmload_core::{ErrorKind, RequestRecord, RequestStatus, UsageMetrics};
 
 mod guidellm08;
 
+pub use guidellm08::TurnMetrics;
+
 /// Request counts split by status.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StatusCounts {
@@ -133,6 +135,19 @@ pub struct BenchmarkMetrics {
     /// start. Only [`BenchmarkMetrics::compile_08`] fills it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub root_dispatch_delay: Option<Distribution>,
+    /// GuideLLM 0.8: the part of each request's dispatch delay spent
+    /// waiting for the turn before it to be answered (0 for a first turn),
+    /// seconds; profiles with an arrival schedule only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub turn_predecessor_delay: Option<StatusDistribution>,
+    /// GuideLLM 0.8: the rest of the dispatch delay (the sender's own lag
+    /// and think time past the intended start), seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub turn_scheduling_delay: Option<StatusDistribution>,
+    /// GuideLLM 0.8: distributions per turn position of multi-turn
+    /// conversations (`None` when every request is a first turn).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub turns: Option<Vec<TurnMetrics>>,
     /// llmload: errored requests in the window by error kind.
     pub errors_by_kind: BTreeMap<ErrorKind, u64>,
     /// llmload: the same requests by kind, then by message
@@ -477,6 +492,9 @@ impl BenchmarkMetrics {
             }),
             time_to_first_output_token_ms: None,
             root_dispatch_delay: None,
+            turn_predecessor_delay: None,
+            turn_scheduling_delay: None,
+            turns: None,
             errors_by_kind,
             errors_by_message,
         }

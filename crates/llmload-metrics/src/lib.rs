@@ -28,12 +28,12 @@ mod scheduler;
 
 pub use benchmark::{
     successful_rate, BenchmarkMetrics, MetricsSummary, Selection, StatusCounts, TextMetrics,
-    CONFIDENCE,
+    TurnMetrics, CONFIDENCE,
 };
 pub use distribution::{ByStatus, Distribution, Percentiles, StatusDistribution, MERGE_THRESHOLD};
 pub use histograms::{summarize, LatencyHistograms, LiveStats};
 pub use llmload_core::{
-    ErrorKind, RequestError, RequestRecord, RequestStatus, RequestTimings, RequestType,
+    ErrorKind, RequestError, RequestRecord, RequestStatus, RequestTimings, RequestType, Turn,
     UsageMetrics,
 };
 pub use scheduler::SchedulerAverages;

@@ -116,6 +116,9 @@ pub struct MockConfig {
     /// Tokens a chat template adds to a chat request's prompt (vLLM with
     /// Qwen2.5's default system prompt: 29), plus 5 per message after the first.
     pub chat_template_tokens: u64,
+    /// Keep each request's messages in its log entry (tests of what a
+    /// client sent; off by default: it holds every prompt).
+    pub log_messages: bool,
     /// The context length: longer prompts get vLLM's HTTP 400.
     pub max_model_len: u64,
     /// `root` of the model in `GET /v1/models` (vLLM: the path it loaded
@@ -158,6 +161,7 @@ impl Default for MockConfig {
             serves_tokenize: false,
             engine: None,
             chat_template_tokens: 0,
+            log_messages: false,
             max_model_len: 131_072,
             root: None,
             version: concat!("llmload-mock-", env!("CARGO_PKG_VERSION")).into(),

@@ -31,6 +31,9 @@ pub struct RequestLog {
     pub fault: Option<crate::Fault>,
     /// Whether the response headers were delayed (`slow_headers`).
     pub headers_delayed: bool,
+    /// The prompt received, `(role, text)` per message (`log_messages` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub messages: Option<Vec<(String, String)>>,
 }
 
 impl RequestLog {

@@ -126,17 +126,11 @@ fn authorized(req: &Request<Incoming>, cfg: &crate::MockConfig) -> bool {
         == Some(key.as_str())
 }
 
-/// The prompt text of a chat or completions request body, and how many
-/// chat messages it has.
-fn prompt_text(body: &Value, chat: bool) -> (String, u64) {
-    let mut out = String::new();
-    let mut messages = 0;
-    let mut add = |s: &str| {
-        if !out.is_empty() {
-            out.push('\n');
-        }
-        out.push_str(s);
-    };
+/// The prompt of a chat or completions request body: each message's role
+/// and text (its text parts joined by newlines); a completions prompt is one
+/// part without a role.
+fn prompt_parts(body: &Value, chat: bool) -> Vec<(String, String)> {
+    let mut out = Vec::new();
     if chat {
         for m in body
             .get("messages")
@@ -144,40 +138,48 @@ fn prompt_text(body: &Value, chat: bool) -> (String, u64) {
             .into_iter()
             .flatten()
         {
-            messages += 1;
-            match m.get("content") {
-                Some(Value::String(s)) => add(s),
-                Some(Value::Array(parts)) => {
-                    for p in parts {
-                        if let Some(t) = p.get("text").and_then(Value::as_str) {
-                            add(t);
-                        }
-                    }
-                }
-                _ => {}
-            }
+            let role = m.get("role").and_then(Value::as_str).unwrap_or("");
+            let text = match m.get("content") {
+                Some(Value::String(s)) => s.clone(),
+                Some(Value::Array(parts)) => parts
+                    .iter()
+                    .filter_map(|p| p.get("text").and_then(Value::as_str))
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+                _ => String::new(),
+            };
+            out.push((role.to_string(), text));
         }
     } else {
-        match body.get("prompt") {
-            Some(Value::String(s)) => add(s),
-            Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).for_each(add),
-            _ => {}
-        }
+        let text = match body.get("prompt") {
+            Some(Value::String(s)) => s.clone(),
+            Some(Value::Array(a)) => a
+                .iter()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join("\n"),
+            _ => String::new(),
+        };
+        out.push((String::new(), text));
     }
-    (out, messages)
+    out
 }
 
-/// The prompt's token ids as the server counts them: a chat request gets
-/// the chat template's tokens (placeholders) before its text.
-fn prompt_ids(cfg: &crate::MockConfig, text: &str, chat_messages: Option<u64>) -> Vec<u32> {
+/// The prompt's token ids as the server counts them. A chat request gets
+/// the chat template's tokens (placeholders) around its messages, as a
+/// template lays them out: `chat_template_tokens` before the first
+/// message's text, 5 before each later message's. A conversation's next
+/// turn thus starts with every token of the turn before (what a prefix
+/// cache finds), as with vLLM.
+fn prompt_ids(cfg: &crate::MockConfig, parts: &[(String, String)], chat: bool) -> Vec<u32> {
     let mut ids = Vec::new();
-    if let Some(n) = chat_messages {
-        let template = cfg.chat_template_tokens + 5 * n.saturating_sub(1);
-        if cfg.chat_template_tokens > 0 {
-            ids.extend((0..template).map(|i| 151_643 + (i % 8) as u32));
+    for (i, (_, text)) in parts.iter().enumerate() {
+        if chat && cfg.chat_template_tokens > 0 {
+            let n = if i == 0 { cfg.chat_template_tokens } else { 5 };
+            ids.extend((0..n).map(|k| 151_643 + (k % 8) as u32));
         }
+        ids.extend((cfg.tokenizer)(text));
     }
-    ids.extend((cfg.tokenizer)(text));
     ids
 }
 
@@ -198,8 +200,7 @@ async fn tokenize(req: Request<Incoming>, shared: &Shared) -> Response<MockBody>
         _ => return bad_request("JSON decode error: the body is not a JSON object"),
     };
     let chat = v.get("messages").is_some();
-    let (text, messages) = prompt_text(&v, chat);
-    let ids = prompt_ids(&shared.config, &text, chat.then_some(messages));
+    let ids = prompt_ids(&shared.config, &prompt_parts(&v, chat), chat);
     json(
         StatusCode::OK,
         wire::tokenize(&ids, shared.config.max_model_len),
@@ -331,8 +332,8 @@ async fn completion(
         .pointer("/stream_options/include_usage")
         .and_then(Value::as_bool)
         .unwrap_or(false);
-    let (prompt, messages) = prompt_text(&v, chat);
-    let ids = prompt_ids(cfg, &prompt, chat.then_some(messages));
+    let parts = prompt_parts(&v, chat);
+    let ids = prompt_ids(cfg, &parts, chat);
     let prompt_tokens = ids.len() as u64;
     if prompt_tokens >= cfg.max_model_len.max(1) {
         return json(
@@ -349,6 +350,7 @@ async fn completion(
     let log = RequestLog {
         response_id: prefix.id().to_string(),
         prompt_tokens,
+        messages: cfg.log_messages.then_some(parts),
         ..base
     };
     let engine = shared.engine.as_ref();

@@ -245,6 +245,23 @@ pub fn render(report: &Report) -> String {
                 c["cached_tokens"],
                 c["prompt_tokens"]
             ));
+            if let Some(turns) = c["by_turn"].as_array() {
+                let each: Vec<String> = turns
+                    .iter()
+                    .map(|t| {
+                        format!(
+                            "turn {} {}%",
+                            t["turn_index"],
+                            num(t["hit_percent"].as_f64().unwrap_or(0.0))
+                        )
+                    })
+                    .collect();
+                out.push_str(&format!(
+                    "{}: prefix cache hit by turn: {}\n",
+                    strategy_label(b),
+                    each.join(", ")
+                ));
+            }
         }
     }
     verdicts(report, &mut out);

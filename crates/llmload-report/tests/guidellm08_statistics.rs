@@ -8,7 +8,7 @@ use std::path::Path;
 use llmload_clock::Timestamp;
 use llmload_metrics::{BenchmarkMetrics, MetricsSummary, StatusDistribution, TextMetrics};
 use llmload_report::guidellm::{record_from_stats, wire};
-use llmload_report::schema2::stats::{ds, sds};
+use llmload_report::schema2::stats::{ds, sds, turns};
 use serde_json::{json, Value};
 
 fn close(a: f64, b: f64) -> bool {
@@ -23,6 +23,11 @@ fn compare(ours: &Value, theirs: &Value, path: &str, out: &mut Vec<String>) {
                     Some(x) => compare(x, v, &format!("{path}.{k}"), out),
                     None => out.push(format!("{path}.{k}: missing")),
                 }
+            }
+        }
+        (Value::Array(a), Value::Array(b)) if a.len() == b.len() => {
+            for (i, (x, y)) in a.iter().zip(b).enumerate() {
+                compare(x, y, &format!("{path}[{i}]"), out);
             }
         }
         (Value::Number(a), Value::Number(b)) => {
@@ -85,6 +90,9 @@ fn ours(m: &BenchmarkMetrics) -> Vec<(&'static str, Value)> {
             "root_dispatch_delay",
             m.root_dispatch_delay.as_ref().map_or(Value::Null, ds),
         ),
+        ("turn_predecessor_delay", opt(&m.turn_predecessor_delay)),
+        ("turn_scheduling_delay", opt(&m.turn_scheduling_delay)),
+        ("turns", m.turns.as_deref().map_or(Value::Null, turns)),
         ("text", text(&m.text)),
     ]);
     v
@@ -110,21 +118,11 @@ fn text(t: &TextMetrics) -> Value {
     })
 }
 
-/// Distributions llmload cannot compute from the fixture's records, by
-/// fixture, with why.
-fn excluded(fixture: &str, key: &str) -> bool {
-    // `root_dispatch_delay` keeps the first request of each conversation
-    // (GuideLLM's `info.preceding_nodes == 0`). llmload sends no
-    // conversations and its RequestRecord carries no turn position, so it
-    // counts every request: right for the single-turn fixtures, but the
-    // multi-turn ones hold 12 roots among 34 requests and 9 among 24.
-    fixture == "multiturn" && key == "root_dispatch_delay"
-}
-
 #[test]
 fn statistics_match_guidellm_08_on_every_fixture() {
     let dir = Path::new(env!("LLMLOAD_SHARED")).join("fixtures/guidellm-0.8.1");
     let mut checked = 0;
+    let mut turns_checked = 0;
     let mut all = Vec::new();
     for name in ["constant", "sweep", "multiturn"] {
         let path = dir.join(name).join("benchmarks.json");
@@ -152,8 +150,9 @@ fn statistics_match_guidellm_08_on_every_fixture() {
                 t("measure_end_time"),
                 schedule,
             );
+            turns_checked += usize::from(m.turns.is_some());
             let mut diffs = Vec::new();
-            for (key, value) in ours(&m).into_iter().filter(|(k, _)| !excluded(name, k)) {
+            for (key, value) in ours(&m).into_iter() {
                 compare(
                     &value,
                     &b["metrics"][key],
@@ -178,4 +177,8 @@ fn statistics_match_guidellm_08_on_every_fixture() {
     }
     assert!(all.is_empty(), "{}", all.join("\n\n"));
     assert_eq!(checked, 5, "constant 1, sweep 2, multi-turn 2 benchmarks");
+    assert!(
+        turns_checked >= 2,
+        "the multi-turn fixture's per-turn metrics were compared"
+    );
 }

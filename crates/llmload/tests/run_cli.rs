@@ -120,7 +120,7 @@ fn the_reference_examples_run_with_llmload_in_place_of_guidellm() {
 }
 
 #[test]
-fn every_single_turn_rhaiis_scenario_runs_shortened_and_multi_turn_is_refused() {
+fn every_rhaiis_scenario_runs_shortened() {
     // Fast tokens (1000 in 0.2 s), so a 2 s benchmark completes requests;
     // the mock counts prompt tokens with the tokenizer llmload finds.
     let model = common::shared("tokenizers/gpt2").display().to_string();
@@ -184,13 +184,41 @@ fn every_single_turn_rhaiis_scenario_runs_shortened_and_multi_turn_is_refused() 
             }
         }
     }
+    // Multi-turn with shared prefixes: 5 turns of 1000/1000 tokens, 10
+    // prefixes of 512; 3 s at 1 and 2 streams hold whole conversations.
+    let name = "concurrent-1k-1k-multiturn";
     let (out, text) = run_in(
-        &dir.join("multiturn"),
-        "run --scenario rhaiis/concurrent-1k-1k-multiturn --backend kind=openai_http,target=mock \
-         --disable-progress",
+        &dir.join(name),
+        &format!(
+            "run --scenario rhaiis/{name} --backend kind=openai_http,target={} \
+             --constraint kind=max_duration,seconds=3 --override profile.streams 1,2 \
+             --output kind=json --disable-progress --disable-console-outputs",
+            mock.url
+        ),
     );
-    assert_eq!(out.status.code(), Some(2), "{text}");
-    assert!(text.contains("--data") && text.contains("turns"), "{text}");
+    assert!(out.status.success(), "{name}: {text}");
+    let r = json(&dir.join(name).join("benchmarks.json"));
+    let d = &r["config"]["spec"]["data"][0];
+    assert_eq!(d["turns"], 5, "{d}");
+    assert_eq!(
+        d["prefix_buckets"],
+        serde_json::json!([{"bucket_weight": 100, "prefix_count": 10, "prefix_tokens": 512}])
+    );
+    for b in r["benchmarks"].as_array().unwrap() {
+        let reqs = b["requests"]["successful"].as_array().unwrap();
+        let later = reqs
+            .iter()
+            .filter(|q| q["info"]["turn_index"].as_u64() > Some(0))
+            .count();
+        assert!(later >= 1, "{name}: no later turn completed");
+        assert!(b["metrics"]["turns"]
+            .as_array()
+            .is_some_and(|t| t.len() >= 2));
+        for q in reqs.iter().filter(|q| q["info"]["turn_index"] == 0) {
+            // 512 prefix tokens (a system message) and 1000 of its own.
+            assert_eq!(q["prompt_tokens"], 1512, "{name}");
+        }
+    }
 }
 
 #[test]

@@ -10,9 +10,8 @@
 
 mod common;
 
-use std::collections::HashMap;
-use std::io::{Read, Write};
-use std::net::TcpStream;
+use common::scrape;
+
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -65,36 +64,6 @@ fn verdicts(report: &Value) -> Vec<Value> {
         .iter()
         .map(|b| b["llmload"]["verdict"].clone())
         .collect()
-}
-
-/// `GET path` from `http://HOST:PORT`, the body.
-fn http_get(url: &str, path: &str) -> String {
-    let host = url.trim_start_matches("http://");
-    let mut s = TcpStream::connect(host).unwrap();
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut text = String::new();
-    s.read_to_string(&mut text).unwrap();
-    let (_, body) = text.split_once("\r\n\r\n").unwrap();
-    body.to_string()
-}
-
-/// The `vllm:` samples of a scrape, by series name without labels
-/// (labelled series summed).
-fn scrape(url: &str) -> HashMap<String, f64> {
-    let mut out = HashMap::new();
-    for line in http_get(url, "/metrics").lines() {
-        if line.starts_with('#') || line.is_empty() {
-            continue;
-        }
-        let (series, value) = line.rsplit_once(' ').unwrap();
-        let name = series.split('{').next().unwrap().to_string();
-        *out.entry(name).or_insert(0.0) += value.parse::<f64>().unwrap();
-    }
-    out
 }
 
 fn sum_of(report: &Value, key: &str) -> f64 {

@@ -22,9 +22,13 @@
 //! - text summaries leave a side out when no request has a value for it
 //!   (0.4: when every value is zero) and do not count missing values as 0.
 //!
-//! Not computed: `turn_predecessor_delay` and `turn_scheduling_delay` (a
-//! [`RequestRecord`] has no `predecessor_completed`), the round-trip times
-//! of GuideLLM's websocket backend, per-turn metrics and goodput.
+//! - a conversation's later turns are left out of `root_dispatch_delay`
+//!   (a slow earlier turn moves them); `turn_predecessor_delay` splits the
+//!   dispatch delay into the wait for the turn before and the rest, and
+//!   `turns` holds distributions per turn position.
+//!
+//! Not computed: the round-trip times of GuideLLM's websocket backend and
+//! goodput.
 
 use llmload_clock::Timestamp;
 use llmload_core::{RequestRecord, UsageMetrics};
@@ -34,6 +38,25 @@ use super::{
     StatusCounts, TextMetrics, CONFIDENCE,
 };
 use crate::distribution::{ByStatus, Distribution, StatusDistribution};
+
+/// One turn position's distributions (0.8's `GenerativeTurnMetrics`): the
+/// requests at that index of their conversation, selected as the whole
+/// benchmark's metrics of the same names are.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct TurnMetrics {
+    /// The turn position, from 0.
+    pub turn_index: u32,
+    /// Requests at this position by status.
+    pub request_totals: StatusCounts,
+    /// Request latency, seconds.
+    pub request_latency: StatusDistribution,
+    /// Prompt tokens (the history included).
+    pub prompt_token_count: StatusDistribution,
+    /// Time to first token, ms.
+    pub time_to_first_token_ms: StatusDistribution,
+    /// Inter-token latency, ms, weighted by output tokens - 1.
+    pub inter_token_latency_ms: StatusDistribution,
+}
 
 /// `later - earlier` in seconds, on epoch-second floats as GuideLLM 0.8.
 fn secs(later: Timestamp, earlier: Timestamp) -> f64 {
@@ -79,6 +102,85 @@ fn dispatch_delay(r: &RequestRecord) -> Option<f64> {
 
 fn scheduled_latency(r: &RequestRecord) -> Option<f64> {
     Some(secs(r.timings.request_end?, r.timings.targeted_start?))
+}
+
+/// `max(0, min(start, predecessor_completed) - targeted)`; 0 without a predecessor.
+fn predecessor_delay(r: &RequestRecord) -> Option<f64> {
+    let t = &r.timings;
+    let (targeted, start) = (t.targeted_start?, t.request_start?);
+    Some(match t.predecessor_completed {
+        None => 0.0,
+        Some(p) => secs(start.min(p), targeted).max(0.0),
+    })
+}
+
+fn scheduling_delay(r: &RequestRecord) -> Option<f64> {
+    Some(dispatch_delay(r)? - predecessor_delay(r)?)
+}
+
+impl<'a> Selected<'a> {
+    /// The selected requests at turn position `k`.
+    fn turn(&self, k: u32) -> Selected<'a> {
+        let keep = |v: &[&'a RequestRecord]| -> Vec<&'a RequestRecord> {
+            v.iter().copied().filter(|r| r.turn_index() == k).collect()
+        };
+        let s = &self.by_status;
+        Selected {
+            by_status: ByStatus {
+                successful: keep(&s.successful),
+                incomplete: keep(&s.incomplete),
+                errored: keep(&s.errored),
+            },
+        }
+    }
+
+    fn turn_indices(&self, into: &mut std::collections::BTreeSet<u32>) {
+        let s = &self.by_status;
+        for r in s.successful.iter().chain(&s.incomplete).chain(&s.errored) {
+            into.insert(r.turn_index());
+        }
+    }
+}
+
+/// 0.8's `GenerativeTurnMetrics.compile_by_turn`: `None` when every
+/// request is at turn 0.
+fn by_turn(sel: &Selected, first: &Selected, after: &Selected) -> Option<Vec<TurnMetrics>> {
+    let mut indices = std::collections::BTreeSet::new();
+    for s in [sel, first, after] {
+        s.turn_indices(&mut indices);
+    }
+    if indices.iter().all(|&k| k == 0) {
+        return None;
+    }
+    let f0 = |x: Option<f64>| x.unwrap_or(0.0);
+    let turns = indices.into_iter().map(|k| {
+        let (s, f, a) = (sel.turn(k), first.turn(k), after.turn(k));
+        let b = &s.by_status;
+        let (ok, inc, err) = (
+            b.successful.len() as u64,
+            b.incomplete.len() as u64,
+            b.errored.len() as u64,
+        );
+        TurnMetrics {
+            turn_index: k,
+            request_totals: StatusCounts {
+                successful: ok,
+                errored: err,
+                incomplete: inc,
+                total: ok + inc + err,
+            },
+            request_latency: s.plain(|r| f0(request_latency(r))),
+            prompt_token_count: s.plain(|r| r.prompt_tokens().unwrap_or(0) as f64),
+            time_to_first_token_ms: f.plain(|r| f0(time_to_first_token_ms(r))),
+            inter_token_latency_ms: a.weighted(|r| {
+                (
+                    f0(inter_token_latency_ms(r)),
+                    r.output_tokens().unwrap_or(1) as f64 - 1.0,
+                )
+            }),
+        }
+    });
+    Some(turns.collect())
 }
 
 impl BenchmarkMetrics {
@@ -151,7 +253,18 @@ impl BenchmarkMetrics {
                 CONFIDENCE,
             )
         };
-        let root_delays: Vec<f64> = s.all().iter().filter_map(|r| dispatch_delay(r)).collect();
+        let plain = |f: fn(&RequestRecord) -> Option<f64>| {
+            StatusDistribution::from_weighted(
+                &sel.map(|r| f(r).map(|d| (d, 1.0)).into_iter().collect()),
+            )
+        };
+        // A conversation's first turns (0.8: `preceding_nodes == 0`).
+        let root_delays: Vec<f64> = s
+            .all()
+            .iter()
+            .filter(|r| r.turn_index() == 0)
+            .filter_map(|r| dispatch_delay(r))
+            .collect();
         BenchmarkMetrics {
             request_totals: StatusCounts {
                 successful: n_ok,
@@ -205,6 +318,9 @@ impl BenchmarkMetrics {
             request_scheduled_latency: arrival_schedule.then(|| per_request(scheduled_latency)),
             root_dispatch_delay: (!root_delays.is_empty())
                 .then(|| Distribution::from_values(root_delays)),
+            turn_predecessor_delay: arrival_schedule.then(|| plain(predecessor_delay)),
+            turn_scheduling_delay: arrival_schedule.then(|| plain(scheduling_delay)),
+            turns: by_turn(&sel, &first_token, &after_first_token),
             errors_by_kind,
             errors_by_message,
         }

@@ -339,25 +339,43 @@ fn measured(run: &BenchmarkRun) -> impl Iterator<Item = &RequestRecord> {
 
 /// Of the prompt tokens of the measured successful requests whose server
 /// reported `cached_tokens`, how many it served from its prefix cache
-/// (`null` when none reported).
+/// (`null` when none reported); for multi-turn conversations, also per
+/// turn position (`by_turn`).
 fn prefix_cache(run: &BenchmarkRun) -> Value {
-    let (mut n, mut prompt, mut cached) = (0u64, 0u64, 0u64);
+    // Per turn index: (requests, prompt tokens, cached tokens).
+    let mut turns: std::collections::BTreeMap<u32, (u64, u64, u64)> = Default::default();
     for r in measured(run) {
         if let (Some(c), Some(p)) = (r.cached_tokens, r.prompt_tokens()) {
-            n += 1;
-            prompt += p;
-            cached += c;
+            let t = turns.entry(r.turn_index()).or_default();
+            *t = (t.0 + 1, t.1 + p, t.2 + c);
         }
     }
-    if n == 0 {
+    if turns.is_empty() {
         return Value::Null;
     }
-    let percent = if prompt == 0 {
-        0.0
-    } else {
-        100.0 * cached as f64 / prompt as f64
+    let entry = |(n, prompt, cached): (u64, u64, u64)| {
+        let percent = if prompt == 0 {
+            0.0
+        } else {
+            100.0 * cached as f64 / prompt as f64
+        };
+        json!({"requests": n, "prompt_tokens": prompt, "cached_tokens": cached, "hit_percent": percent})
     };
-    json!({"requests": n, "prompt_tokens": prompt, "cached_tokens": cached, "hit_percent": percent})
+    let total = turns
+        .values()
+        .fold((0, 0, 0), |a, t| (a.0 + t.0, a.1 + t.1, a.2 + t.2));
+    let mut v = entry(total);
+    if turns.keys().any(|&k| k > 0) {
+        v["by_turn"] = turns
+            .into_iter()
+            .map(|(k, t)| {
+                let mut e = entry(t);
+                e["turn_index"] = json!(k);
+                e
+            })
+            .collect();
+    }
+    v
 }
 
 /// Per SLO use case: the fraction of measured successful requests that met

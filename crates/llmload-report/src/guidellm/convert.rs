@@ -4,7 +4,7 @@ use llmload_clock::Timestamp;
 use llmload_metrics::{
     BenchmarkMetrics, Distribution, ErrorKind, MetricsSummary as MSummary, RequestError,
     RequestRecord, RequestStatus, RequestTimings, RequestType, StatusCounts, StatusDistribution,
-    UsageMetrics,
+    Turn, UsageMetrics,
 };
 
 use super::wire::{
@@ -181,10 +181,13 @@ pub fn request_stats(r: &RequestRecord, scheduler_start: Timestamp) -> RequestSt
                 request_end: secs(t.request_end),
                 resolve_end: secs(t.resolve_end),
                 finalized: secs(t.finalized),
+                predecessor_completed: secs(t.predecessor_completed),
             },
             error,
             started_at: secs(t.request_start.or(t.resolve_start)),
             completed_at: secs(t.request_end.or(t.resolve_end)),
+            conversation_id: r.turn.map(|t| t.conversation_id.to_string()),
+            turn_index: r.turn.map(|t| t.index),
         },
         input_metrics: usage(&r.input),
         output_metrics: usage(&r.output),
@@ -263,6 +266,7 @@ pub fn record_from_stats(s: &RequestStats) -> RequestRecord {
             resolve_end: stamp(t.resolve_end),
             finalized: stamp(t.finalized),
             cap_released: None,
+            predecessor_completed: stamp(t.predecessor_completed),
         },
         input: u(&s.input_metrics),
         output: u(&s.output_metrics),
@@ -271,5 +275,9 @@ pub fn record_from_stats(s: &RequestStats) -> RequestRecord {
         output_text: s.output.clone(),
         request_body: s.request_args.clone().map(bytes::Bytes::from),
         cached_tokens: s.cached_tokens,
+        turn: s.info.conversation_id.as_deref().map(|c| Turn {
+            conversation_id: c.parse().unwrap_or_else(|_| uuid::Uuid::nil()),
+            index: s.info.turn_index.unwrap_or(0),
+        }),
     }
 }

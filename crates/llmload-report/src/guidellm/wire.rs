@@ -287,6 +287,9 @@ pub struct Timings {
     pub request_end: Option<f64>,
     pub resolve_end: Option<f64>,
     pub finalized: Option<f64>,
+    /// When the turn before was answered (GuideLLM 0.8; llmload's multi-turn runs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub predecessor_completed: Option<f64>,
 }
 
 /// `requests.*[].info`.
@@ -302,6 +305,12 @@ pub struct RequestInfo {
     pub error: Option<String>,
     pub started_at: Option<f64>,
     pub completed_at: Option<f64>,
+    /// The conversation (GuideLLM 0.8 always; llmload's 0.4 reports for multi-turn runs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conversation_id: Option<String>,
+    /// The turn's index in its conversation (as `conversation_id`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub turn_index: Option<u32>,
 }
 
 /// One request record (`GenerativeRequestStats`) with its computed fields.

@@ -419,6 +419,7 @@ fn benchmark_section(h: &mut String, i: usize, b: &Benchmark) {
         }
         h.push_str("</tbody></table>");
     }
+    prefix_cache(h, b);
     if let Some(stop) = b
         .llmload
         .as_ref()
@@ -433,6 +434,36 @@ fn benchmark_section(h: &mut String, i: usize, b: &Benchmark) {
         );
     }
     h.push_str("</details>");
+}
+
+/// The server's prefix-cache hits (as its usage reported them), overall
+/// and per turn of multi-turn conversations.
+fn prefix_cache(h: &mut String, b: &Benchmark) {
+    let Some(c) = b
+        .llmload
+        .as_ref()
+        .and_then(|x| x.get("prefix_cache"))
+        .filter(|c| c.is_object())
+    else {
+        return;
+    };
+    h.push_str(r#"<h3>Prefix cache</h3><table class="num"><thead><tr><th></th><th>requests</th><th>prompt tokens</th><th>cached tokens</th><th>hit %</th></tr></thead><tbody>"#);
+    let row = |h: &mut String, name: &str, e: &Value| {
+        let _ = write!(
+            h,
+            r#"<tr><th>{}</th><td class="n">{}</td><td class="n">{}</td><td class="n">{}</td><td class="n">{}</td></tr>"#,
+            esc(name),
+            e["requests"],
+            e["prompt_tokens"],
+            e["cached_tokens"],
+            short(e["hit_percent"].as_f64().unwrap_or(0.0))
+        );
+    };
+    row(h, "all", c);
+    for t in c["by_turn"].as_array().into_iter().flatten() {
+        row(h, &format!("turn {}", t["turn_index"]), t);
+    }
+    h.push_str("</tbody></table>");
 }
 
 fn configuration(h: &mut String, report: &Report) {

@@ -284,15 +284,22 @@ pub fn data(raw: &str) -> Value {
             out.insert(f.into(), Value::Null);
         }
         let prefix = m.get("prefix_tokens").and_then(Value::as_u64).unwrap_or(0);
-        out.insert(
-            "prefix_buckets".into(),
-            if prefix > 0 {
-                json!([{"bucket_weight": 100, "prefix_count":
-                    m.get("prefix_count").cloned().unwrap_or(json!(1)), "prefix_tokens": prefix}])
-            } else {
-                Value::Null
-            },
-        );
+        let buckets = match m.get("prefix_buckets").and_then(Value::as_array) {
+            Some(b) => Value::Array(
+                b.iter()
+                    .map(|b| {
+                        let f = |k: &str, d: u64| b.get(k).cloned().unwrap_or(json!(d));
+                        json!({"bucket_weight": f("bucket_weight", 100),
+                               "prefix_count": f("prefix_count", 1),
+                               "prefix_tokens": f("prefix_tokens", 0)})
+                    })
+                    .collect(),
+            ),
+            None if prefix > 0 => json!([{"bucket_weight": 100, "prefix_count":
+                m.get("prefix_count").cloned().unwrap_or(json!(1)), "prefix_tokens": prefix}]),
+            None => Value::Null,
+        };
+        out.insert("prefix_buckets".into(), buckets);
         return Value::Object(out);
     }
     let kind = match raw.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()) {

@@ -1,8 +1,9 @@
 //! One request record in GuideLLM 0.8's shape (`GenerativeRequestStats`).
 //!
-//! llmload sends single-turn conversations: every request is the root of
-//! its own conversation (`turn_index` 0, no predecessor), so its turn delays
-//! are 0 and its scheduling delay is its dispatch delay. `request_args`
+//! A single-turn request is the root of its own conversation (`turn_index`
+//! 0, no predecessor, its id as the conversation's); a multi-turn
+//! conversation's turn `k` is node `main_k`, child of `main_{k-1}`, with the
+//! `k` turns before it as its history. `request_args`
 //! holds the JSON body as sent, in 0.8's `{method, stream, headers, params,
 //! body, files, content}` envelope.
 
@@ -48,10 +49,26 @@ pub fn request(r: &RequestRecord, scheduler_start: Timestamp) -> Value {
         _ => e.to_string(),
     });
     let dispatch = r.dispatch_delay();
+    let k = r.turn_index();
+    let conversation = r
+        .turn
+        .map_or_else(|| id.clone(), |t| t.conversation_id.to_string());
+    let predecessor = match (
+        dispatch,
+        t.predecessor_completed,
+        t.targeted_start,
+        t.request_start,
+    ) {
+        (Some(_), Some(p), Some(target), Some(start)) => {
+            Some((start.min(p).as_secs_f64() - target.as_secs_f64()).max(0.0))
+        }
+        (Some(_), ..) => Some(0.0),
+        _ => None,
+    };
     let ttft = r.time_to_first_token_ms();
     let timings = json!({
         "targeted_start": secs(t.targeted_start),
-        "predecessor_completed": null,
+        "predecessor_completed": secs(t.predecessor_completed),
         "queued": secs(t.queued),
         "dequeued": secs(t.dequeued),
         "scheduled_at": secs(t.scheduled_at),
@@ -83,13 +100,13 @@ pub fn request(r: &RequestRecord, scheduler_start: Timestamp) -> Value {
         "tool_calls": null,
         "info": {
             "request_id": id,
-            "conversation_id": id,
-            "history_len": 0,
-            "turn_index": 0,
-            "preceding_nodes": 0,
-            "node_id": "main_0",
+            "conversation_id": conversation,
+            "history_len": k,
+            "turn_index": k,
+            "preceding_nodes": k,
+            "node_id": format!("main_{k}"),
             "agent_id": "default",
-            "parent_node_ids": [],
+            "parent_node_ids": if k == 0 { vec![] } else { vec![format!("main_{}", k - 1)] },
             "status": r.status.as_str(),
             "scheduler_node_id": r.worker,
             "scheduler_process_id": 0,
@@ -108,8 +125,8 @@ pub fn request(r: &RequestRecord, scheduler_start: Timestamp) -> Value {
         "request_end_time": secs(r.request_end_time()),
         "request_latency": r.request_latency(),
         "request_dispatch_delay": dispatch,
-        "turn_predecessor_delay": dispatch.map(|_| 0.0),
-        "turn_scheduling_delay": dispatch,
+        "turn_predecessor_delay": predecessor,
+        "turn_scheduling_delay": dispatch.zip(predecessor).map(|(d, p)| d - p),
         "request_scheduled_latency": r.scheduled_latency(),
         "prompt_tokens": r.prompt_tokens(),
         "cached_tokens": r.cached_tokens,

@@ -84,16 +84,28 @@ fn zeros(like: &StatusDistribution) -> StatusDistribution {
     )
 }
 
+/// `metrics.turns`: one entry per turn position.
+pub fn turns(t: &[llmload_metrics::TurnMetrics]) -> Value {
+    t.iter()
+        .map(|t| {
+            let c = &t.request_totals;
+            json!({
+                "turn_index": t.turn_index,
+                "request_totals": {"successful": c.successful, "errored": c.errored,
+                                   "incomplete": c.incomplete, "total": c.total},
+                "request_latency": sds(&t.request_latency),
+                "prompt_token_count": sds(&t.prompt_token_count),
+                "time_to_first_token_ms": sds(&t.time_to_first_token_ms),
+                "inter_token_latency_ms": sds(&t.inter_token_latency_ms)
+            })
+        })
+        .collect()
+}
+
 /// `benchmarks[].metrics`, from [`BenchmarkMetrics::compile_08`](llmload_metrics::BenchmarkMetrics::compile_08).
 pub fn metrics(m: &llmload_metrics::BenchmarkMetrics) -> Value {
     let t = &m.request_totals;
     let opt = |d: &Option<StatusDistribution>| d.as_ref().map_or(Value::Null, sds);
-    // Single-turn requests: no predecessor (0), scheduling delay = dispatch
-    // delay; both only where 0.8 has an arrival schedule.
-    let predecessor = m
-        .request_dispatch_delay
-        .as_ref()
-        .map_or(Value::Null, |d| sds(&zeros(d)));
     json!({
         "request_totals": {"successful": t.successful, "errored": t.errored,
                            "incomplete": t.incomplete, "total": t.total},
@@ -102,8 +114,8 @@ pub fn metrics(m: &llmload_metrics::BenchmarkMetrics) -> Value {
         "request_latency": sds(&m.request_latency),
         "request_dispatch_delay": opt(&m.request_dispatch_delay),
         "request_scheduled_latency": opt(&m.request_scheduled_latency),
-        "turn_predecessor_delay": predecessor,
-        "turn_scheduling_delay": opt(&m.request_dispatch_delay),
+        "turn_predecessor_delay": opt(&m.turn_predecessor_delay),
+        "turn_scheduling_delay": opt(&m.turn_scheduling_delay),
         "root_dispatch_delay": m.root_dispatch_delay.as_ref().map_or(Value::Null, ds),
         "request_streaming_iterations_count": sds(&m.request_streaming_iterations_count),
         "prompt_token_count": sds(&m.prompt_token_count),
@@ -132,7 +144,7 @@ pub fn metrics(m: &llmload_metrics::BenchmarkMetrics) -> Value {
         "video": none(&["tokens", "frames", "seconds", "bytes"]),
         "audio": none(&["tokens", "samples", "seconds", "bytes"]),
         "tool_call": none(&["tokens", "mixed_tokens", "count"]),
-        "turns": null,
+        "turns": m.turns.as_deref().map_or(Value::Null, turns),
         "slo_attainment": null,
         "slo_determined_requests": 0,
         "request_goodput": null

@@ -363,27 +363,37 @@ pub fn to_benchmark_argv(doc: &Value, a: &RunArgs) -> Result<Vec<String>, CliErr
         let (d, kind) = obj("--data", d)?;
         match kind {
             "synthetic_text" => {
-                let lengths = ["prompt_tokens", "prompt_tokens_stdev", "prompt_tokens_min", "prompt_tokens_max",
-                               "output_tokens", "output_tokens_stdev", "output_tokens_min", "output_tokens_max"];
-                let mut known: Vec<&str> = lengths.to_vec();
-                known.extend(["load_kwargs", "turns", "prefix_buckets", "prefix_count", "prefix_tokens"]);
+                let keys = llmload_data::SyntheticSpec::keys();
+                let mut known: Vec<&str> = keys
+                    .iter()
+                    .copied()
+                    .filter(|k| !matches!(*k, "samples" | "source"))
+                    .collect();
+                known.push("load_kwargs");
+                // Tool calling and sub-agent branches: accepted only empty
+                // (as 0.8.1 writes them in a full config).
+                for k in ["tool_call_turns", "tools", "tool_response_tokens", "tool_response_tokens_stdev",
+                          "tool_response_tokens_min", "tool_response_tokens_max", "server_tool_call_turns", "branches"] {
+                    match d.get(k) {
+                        None | Some(Value::Null) => {}
+                        Some(Value::Array(a)) if a.is_empty() => {}
+                        Some(_) => return Err(refuse("--data", &format!("kind=synthetic_text: {k} (tool calling, branches) is not supported by llmload"))),
+                    }
+                    known.push(k);
+                }
                 check_keys("--data", kind, d, &known)?;
-                if d.get("turns").and_then(Value::as_u64).is_some_and(|t| t > 1) {
-                    return Err(refuse("--data", "kind=synthetic_text: turns > 1 (multi-turn conversations) is not supported by llmload yet"));
-                }
-                let prefixed = d.get("prefix_tokens").and_then(Value::as_u64).is_some_and(|t| t > 0)
-                    || d.get("prefix_buckets").is_some_and(|b| !b.is_null() && b.as_array().is_none_or(|a| !a.is_empty()));
-                if prefixed {
-                    return Err(refuse("--data", "kind=synthetic_text: shared prefixes (prefix_tokens, prefix_buckets) are not supported by llmload yet"));
-                }
                 if d.get("prompt_tokens").and_then(Value::as_u64).is_none() {
                     return Err(refuse("--data", "kind=synthetic_text: prompt_tokens required (an integer > 0)"));
                 }
-                let spec: Vec<String> = lengths
+                // Passed on as a JSON spec: --data reads the same keys.
+                let spec: Map<String, Value> = d
                     .iter()
-                    .filter_map(|k| d.get(*k).filter(|v| !v.is_null()).map(|v| format!("{k}={v}")))
+                    .filter(|(k, v)| {
+                        *k != "load_kwargs" && !v.is_null() && keys.contains(&k.as_str())
+                    })
+                    .map(|(k, v)| (k.clone(), v.clone()))
                     .collect();
-                push("--data", spec.join(","));
+                push("--data", Value::Object(spec).to_string());
             }
             "text_file" | "csv_file" | "json_file" | "parquet_file" => {
                 let path = d.get("path").and_then(Value::as_str).ok_or_else(|| refuse("--data", &format!("kind={kind}: path required")))?;

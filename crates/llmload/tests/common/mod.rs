@@ -150,3 +150,34 @@ pub fn constant_run(url: &str, rate: u32, data: &str, out_dir: &Path) -> Vec<Str
     .map(String::from)
     .to_vec()
 }
+
+/// `GET path` from `http://HOST:PORT`, the body.
+pub fn http_get(url: &str, path: &str) -> String {
+    let host = url.trim_start_matches("http://");
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(host).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut text = String::new();
+    s.read_to_string(&mut text).unwrap();
+    let (_, body) = text.split_once("\r\n\r\n").unwrap();
+    body.to_string()
+}
+
+/// The `vllm:` samples of a scrape, by series name without labels
+/// (labelled series summed).
+pub fn scrape(url: &str) -> std::collections::HashMap<String, f64> {
+    let mut out = std::collections::HashMap::new();
+    for line in http_get(url, "/metrics").lines() {
+        if line.starts_with('#') || line.is_empty() {
+            continue;
+        }
+        let (series, value) = line.rsplit_once(' ').unwrap();
+        let name = series.split('{').next().unwrap().to_string();
+        *out.entry(name).or_insert(0.0) += value.parse::<f64>().unwrap();
+    }
+    out
+}
