@@ -566,6 +566,11 @@ pub fn run_info(
         search: outcome.search.clone(),
         aborted: outcome.aborted.clone(),
         processor: plan.processor.clone(),
+        overrides: plan
+            .args
+            .overrides_record
+            .as_deref()
+            .and_then(|s| serde_json::from_str::<Vec<serde_json::Value>>(s).ok()),
         labels: plan
             .args
             .labels

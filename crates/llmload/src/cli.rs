@@ -217,6 +217,11 @@ pub struct BenchmarkArgs {
     #[arg(long = "label", hide = true)]
     pub labels: Vec<String>,
 
+    /// GuideLLM 0.8's per-benchmark overrides as a JSON list, for the 0.8
+    /// report's `config.benchmarks` (`llmload run --override`).
+    #[arg(long = "overrides-record", hide = true)]
+    pub overrides_record: Option<String>,
+
     /// Do not print the result tables.
     #[arg(long, visible_alias = "disable-console")]
     pub disable_console_outputs: bool,

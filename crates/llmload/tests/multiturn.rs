@@ -12,6 +12,15 @@ use std::collections::BTreeMap;
 use common::scrape;
 use serde_json::Value;
 
+/// Where ours may be null or empty (as in tests/schema2.rs): the data
+/// generation delay llmload does not have, warnings, length spreads.
+const OPTIONAL: [&str; 4] = [
+    ".benchmarks[].scheduler_metrics.generation_delay",
+    ".benchmarks[].warnings[]",
+    ".config.spec.data[].prompt_tokens_stdev",
+    ".config.spec.data[].output_tokens_stdev",
+];
+
 /// The simulator's KV block (vLLM's default) and chat template tokens.
 const BLOCK: u64 = 16;
 const TEMPLATE: u64 = 29;
@@ -235,4 +244,38 @@ fn under_a_constant_rate_a_reply_makes_its_next_turn_due_at_the_next_arrival() {
     );
     let sched = &b["metrics"]["turn_scheduling_delay"]["successful"]["count"];
     assert_eq!(sched, 30);
+}
+
+#[test]
+fn a_run_shaped_like_guidellms_multi_turn_fixture_covers_its_report() {
+    // The fixture's command (streams 1 and 2, 3 turns, 2 prefixes of 64
+    // tokens, a duration cut), against the simulator.
+    let mock = simulator();
+    let dir = common::tempdir("multiturn-fixture");
+    let gpt2 = common::shared("tokenizers/gpt2").display().to_string();
+    let r = run(
+        &dir,
+        &format!(
+            r#"run --backend kind=openai_http,target={} --profile kind=concurrent
+               --override profile.streams 1,2 --constraint kind=max_duration,seconds=2
+               --tokenizer kind=huggingface_auto,model={gpt2}
+               --data {{"kind":"synthetic_text","prompt_tokens":100,"output_tokens":64,"turns":3,"prefix_buckets":[{{"bucket_weight":100,"prefix_count":2,"prefix_tokens":64}}]}}
+               --output kind=json --output kind=csv --disable-progress --disable-console-outputs"#,
+            mock.url
+        ),
+    );
+    // Which turns were cut off at the end (fixture: later ones) depends on the run.
+    let mut optional = OPTIONAL.to_vec();
+    optional.push(".benchmarks[].requests.incomplete[].info.parent_node_ids");
+    optional.push(".benchmarks[].requests.incomplete[].info.timings.predecessor_completed");
+    common::keypaths::assert_covers_08(&r, "multiturn/benchmarks.json", &optional);
+    common::keypaths::assert_csv_covers_08(&dir.join("benchmarks.csv"), "multiturn/benchmarks.csv");
+    for b in r["benchmarks"].as_array().unwrap() {
+        assert_eq!(
+            b["metrics"]["turns"].as_array().map(Vec::len),
+            Some(3),
+            "{}",
+            b["metrics"]["turns"]
+        );
+    }
 }

@@ -68,6 +68,9 @@ pub struct RunInfo {
     pub outputs: Vec<(String, String)>,
     /// `key=value` labels (GuideLLM 0.8's `--label`).
     pub labels: Vec<(String, String)>,
+    /// GuideLLM 0.8's per-benchmark overrides (`config.benchmarks`, e.g.
+    /// `[{"profile.streams": 1}, {"profile.streams": 2}]`), when given.
+    pub overrides: Option<Vec<serde_json::Value>>,
 }
 
 fn phase_json(p: &TransientPhase) -> wire::TransientPhase {

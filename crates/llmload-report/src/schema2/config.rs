@@ -159,10 +159,19 @@ pub fn constraint_args(c: &Constraints) -> Vec<(&'static str, Value)> {
 }
 
 /// `benchmarks[].config.constraints`: keyed, with the sub-benchmark index.
-pub fn constraint_initializers(c: &Constraints, index: usize) -> Value {
+/// With per-benchmark overrides (`benchmarks`), 0.8.1 gives each argument
+/// as the list of its values, one per benchmark (`"seconds": [8, 8]`).
+pub fn constraint_initializers(c: &Constraints, index: usize, benchmarks: Option<usize>) -> Value {
     let m: Map<String, Value> = constraint_args(c)
         .into_iter()
-        .map(|(k, args)| {
+        .map(|(k, mut args)| {
+            if let (Some(n), Value::Object(a)) = (benchmarks, &mut args) {
+                for (key, v) in a.iter_mut() {
+                    if key != "kind" && key != "stopping_scope" {
+                        *v = Value::Array(vec![v.clone(); n]);
+                    }
+                }
+            }
             (
                 k.to_string(),
                 json!({"type_": k, "args": args, "current_index": index}),
@@ -384,7 +393,7 @@ pub fn scenario(info: &RunInfo, constraints: &Constraints, rates_run: &[f64]) ->
             "outputs": outputs,
             "metrics": metrics(info)
         },
-        "benchmarks": [null]
+        "benchmarks": info.overrides.clone().map_or(json!([null]), Value::Array)
     });
     // The tokenizer that counted prompt tokens (GuideLLM's loader takes an
     // absent one, not a null).

@@ -112,7 +112,11 @@ pub fn benchmark(info: &RunInfo, runs: &[BenchmarkRun], run: &BenchmarkRun) -> V
             "run_id": info.run_id,
             "run_index": run.index,
             "strategy": config::strategy(&run.strategy, info.workers, rampup),
-            "constraints": config::constraint_initializers(&run.constraints, run.index),
+            "constraints": config::constraint_initializers(
+                &run.constraints,
+                run.index,
+                info.overrides.as_ref().map(Vec::len),
+            ),
             "sample_size": info.sample_requests,
             "warmup": config::phase(&info.warmup),
             "cooldown": config::phase(&info.cooldown),

@@ -496,6 +496,11 @@ pub fn to_benchmark_argv(doc: &Value, a: &RunArgs) -> Result<Vec<String>, CliErr
     if !backend_args.is_empty() {
         push("--backend-args", Value::Object(backend_args).to_string());
     }
+    if let Some(list) = doc.get("benchmarks").and_then(Value::as_array) {
+        if list.iter().all(Value::is_object) && !list.is_empty() {
+            push("--overrides-record", Value::Array(list.clone()).to_string());
+        }
+    }
     for (k, v) in doc["metadata"]["labels"].as_object().into_iter().flatten() {
         push(
             "--label",
