@@ -16,7 +16,7 @@ pub mod benchmark;
 pub mod cli;
 pub mod cli_flows;
 mod deployment;
-pub mod journal;
+pub use llmload_journal as journal;
 mod mock_cmd;
 pub mod plan;
 mod preflight;

@@ -13,6 +13,15 @@
 //! at most the requests that were in flight. The `args` are the report's
 //! (secrets redacted), and records hold no headers, so no secret is written.
 //! The journal is removed once the report has been written.
+//!
+//! # What this crate owns
+//! The journal's format, its writer (a [`RunObserver`] the engine tells of
+//! every benchmark start and finished request) and its reader.
+//!
+//! # What it does not own
+//! Running benchmarks (llmload-engine), building reports from what it read
+//! back (llmload-report, through the binary's `report --from-journal`),
+//! where the journal lives (beside the report, the binary decides).
 
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
