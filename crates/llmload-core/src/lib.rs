@@ -16,7 +16,8 @@
 //!   fills for each request, with the per-request metric formulas (TTFT,
 //!   ITL, TPOT, latency) as methods; its serde form is the journal's line.
 //! - [`BenchmarkRun`]: a finished benchmark (its strategy, records, how it
-//!   ended, its measured window and its verdict), as the engine assembled it.
+//!   ended, its measured window and its verdict), as the engine assembled it,
+//!   with the [`ServerScrape`]s of the server's `/metrics` taken meanwhile.
 //!
 //! # What it does not own
 //! No I/O, no HTTP, no randomness beyond request ids, no scheduling, no
@@ -33,6 +34,7 @@ mod phase;
 mod profile;
 mod record;
 mod run;
+mod server;
 mod strategy;
 mod verdict;
 
@@ -46,5 +48,6 @@ pub use record::{
     UsageMetrics,
 };
 pub use run::{BenchmarkRun, HostLoad};
+pub use server::ServerScrape;
 pub use strategy::Strategy;
 pub use verdict::{best_rate, Outcome, Slo, Verdict, MAX_FAILED, MAX_SEND_LAG_S, MIN_REQUESTS};

@@ -50,6 +50,10 @@ pub struct BenchmarkRun {
     /// the run's max-throughput search judges, or with the search's default
     /// settings when the profile is not a search.
     pub verdict: Option<Verdict>,
+    /// The server's metrics scraped from just before its first request to
+    /// just after its last (empty when not scraped).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub server: Vec<crate::ServerScrape>,
 }
 
 /// How busy the host's CPUs were.

@@ -29,6 +29,7 @@ mod producer;
 mod profile;
 pub mod progress;
 mod saturation;
+mod scrape;
 mod strategy;
 mod turns;
 mod verdict;
@@ -49,6 +50,7 @@ pub use llmload_core::{
 };
 pub use profile::{judge_all, next_benchmark, Next};
 pub use progress::{Phase, Progress, ProgressSender};
+pub use scrape::{probe_server_metrics, ServerMetricsConfig};
 pub use strategy::Arrivals;
 pub use verdict::{judge, seconds_to_judge, successful_rate};
 pub use window::Window;
@@ -87,6 +89,9 @@ pub struct RunContext {
     /// Told of each benchmark's start and of every finished request as it
     /// arrives (a crash-safe journal, for instance).
     pub observer: Option<std::sync::Arc<dyn RunObserver>>,
+    /// Scrape the server's `/metrics` during the run (each benchmark keeps
+    /// the scrapes from just before its first request to just after its last).
+    pub server_metrics: Option<ServerMetricsConfig>,
 }
 
 /// Watches a run as it goes. Called from the collector: keep it cheap
@@ -209,6 +214,7 @@ pub(crate) fn assemble(
         rampup: plan.rampup,
         host: e.host,
         verdict: None,
+        server: Vec::new(),
     };
     // Judged as the search judges its steps; other profiles with its defaults.
     let default = SearchConfig::default();
@@ -268,6 +274,10 @@ pub struct RunOutcome {
 /// Run every benchmark of `plan`. Stops early when interrupted; what ran is kept.
 pub async fn run(plan: &RunPlan, ctx: &RunContext) -> Result<RunOutcome, EngineError> {
     let mut out = RunOutcome::default();
+    let scraper = match &ctx.server_metrics {
+        Some(cfg) => Some(scrape::Scraper::start(cfg).map_err(EngineError)?),
+        None => None,
+    };
     loop {
         let next = next_benchmark(
             &plan.profile,
@@ -299,8 +309,17 @@ pub async fn run(plan: &RunPlan, ctx: &RunContext) -> Result<RunOutcome, EngineE
             }
             _ => None,
         };
-        let run =
+        let before = match &scraper {
+            Some(s) => s.scrape_now().await,
+            None => None,
+        };
+        let mut run =
             executor::run_benchmark(ctx, index, strategy, longer.as_ref().unwrap_or(plan)).await?;
+        if let (Some(s), Some(from)) = (&scraper, before) {
+            if let Some(to) = s.scrape_now().await {
+                run.server = s.between(from, to);
+            }
+        }
         let interrupted = matches!(
             run.end_queuing,
             Some(Stop {

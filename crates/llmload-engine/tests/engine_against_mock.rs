@@ -34,6 +34,7 @@ fn ctx(url: &str, model: &str, spec: &str) -> RunContext {
         Arc::new(tokenizer::load(concat!(env!("LLMLOAD_SHARED"), "/tokenizers/gpt2")).unwrap());
     let builder = PromptBuilder::new(tok, BUILTIN_CORPUS[..200_000].to_string()).unwrap();
     RunContext {
+        server_metrics: None,
         client: Client::new(ClientConfig::new(url)).unwrap(),
         data: DataPlan::Synthetic {
             builder,

@@ -25,6 +25,7 @@ pub mod confidence;
 mod distribution;
 mod histograms;
 mod scheduler;
+pub mod server;
 
 pub use benchmark::{
     successful_rate, BenchmarkMetrics, MetricsSummary, Selection, StatusCounts, TextMetrics,

@@ -236,6 +236,14 @@ pub fn render(report: &Report) -> String {
         if let Some(stop) = b.llmload.as_ref().and_then(stopped_early) {
             out.push_str(&format!("{}: stopped early: {stop}\n", strategy_label(b)));
         }
+        if let Some(sm) = b
+            .llmload
+            .as_ref()
+            .map(|x| &x["server_metrics"])
+            .filter(|v| v.is_object())
+        {
+            out.push_str(&crate::server::console_lines(&strategy_label(b), sm));
+        }
         let cache = b.llmload.as_ref().map(|x| &x["prefix_cache"]);
         if let Some(c) = cache.filter(|c| c.is_object()) {
             out.push_str(&format!(

@@ -34,6 +34,7 @@ pub mod html;
 pub mod monotonic;
 mod pyfmt;
 pub mod schema2;
+pub mod server;
 pub mod slo;
 
 use std::fmt;

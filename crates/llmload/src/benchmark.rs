@@ -459,8 +459,10 @@ pub async fn measure(plan: &Plan, signals: &Signals) -> Result<Measured, CliErro
     let (progress_tx, progress_rx) = llmload_engine::progress::channel();
     let run_id = uuid::Uuid::new_v4().to_string();
     let journal = start_journal(plan, &client.target().url(), &model, &run_id);
+    let server_metrics = server_metrics(plan, &client.target().url()).await;
     let display = progress::start(plan, progress_rx);
     let ctx = RunContext {
+        server_metrics,
         client,
         data,
         body: BodyOptions {
@@ -635,4 +637,39 @@ pub fn worker_threads() -> usize {
         .and_then(|v| v.parse().ok())
         .filter(|&n| n >= 1)
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
+}
+
+/// Where to scrape the server's metrics during the run: the URLs of
+/// `--server-metrics` (`off`: nowhere), else the target's `/metrics`. Each
+/// is checked once before the run: one that does not answer with vLLM's
+/// families costs one warning, and the run goes on without.
+async fn server_metrics(plan: &Plan, target: &str) -> Option<llmload_engine::ServerMetricsConfig> {
+    let raw = plan.args.server_metrics.as_deref().map(str::trim);
+    let urls: Vec<String> = match raw {
+        Some("off") => return None,
+        Some(list) => list
+            .split(',')
+            .map(|u| u.trim().to_string())
+            .filter(|u| !u.is_empty())
+            .collect(),
+        None => {
+            let scheme_end = target.find("://").map_or(0, |i| i + 3);
+            let origin = match target[scheme_end..].find('/') {
+                Some(i) => &target[..scheme_end + i],
+                None => target,
+            };
+            vec![format!("{origin}/metrics")]
+        }
+    };
+    let cfg = llmload_engine::ServerMetricsConfig {
+        urls,
+        interval: Duration::from_secs_f64(plan.args.server_metrics_interval.unwrap_or(1.0)),
+    };
+    match llmload_engine::probe_server_metrics(&cfg).await {
+        Ok(()) => Some(cfg),
+        Err(e) => {
+            eprintln!("llmload: warning: server metrics not scraped: {e} (--server-metrics off to silence)");
+            None
+        }
+    }
 }

@@ -217,6 +217,16 @@ pub struct BenchmarkArgs {
     #[arg(long = "label", hide = true)]
     pub labels: Vec<String>,
 
+    /// Scrape the server's Prometheus metrics during the run: `off`, or the
+    /// metrics URLs (comma-separated, one per replica). Default: the
+    /// target's /metrics when it serves vLLM's (one warning when it does not).
+    #[arg(long, value_name = "URL,...|off")]
+    pub server_metrics: Option<String>,
+
+    /// Seconds between two scrapes of the server's metrics [default: 1].
+    #[arg(long, value_name = "SECONDS")]
+    pub server_metrics_interval: Option<f64>,
+
     /// GuideLLM 0.8's per-benchmark overrides as a JSON list, for the 0.8
     /// report's `config.benchmarks` (`llmload run --override`).
     #[arg(long = "overrides-record", hide = true)]

@@ -387,6 +387,21 @@ impl Plan {
             let scenario = crate::scenario::load(&spec)?;
             crate::scenario::apply(&mut args, &spec, &scenario)?;
         }
+        if let Some(i) = args.server_metrics_interval {
+            if !(i.is_finite() && i >= 0.05) {
+                return Err(CliError::usage(format!(
+                    "--server-metrics-interval: expected seconds >= 0.05, got {i}"
+                )));
+            }
+        }
+        for url in args.server_metrics.iter().flat_map(|s| s.split(',')) {
+            let url = url.trim();
+            if url != "off" && llmload_client::Target::parse(url).is_err() {
+                return Err(CliError::usage(format!(
+                    "--server-metrics: expected `off` or http(s) URLs of /metrics, got {url:?}"
+                )));
+            }
+        }
         let target =
             match args.target.as_deref() {
                 None => return Err(CliError::usage(

@@ -31,6 +31,20 @@ impl Client {
             .await
     }
 
+    /// `GET` a text document (`/metrics`) within `limit`, connecting included.
+    pub async fn get_text(&self, route: &str, limit: Duration) -> Result<String, ClientError> {
+        let path = self.inner.target.path(route);
+        match tokio::time::timeout(
+            limit,
+            self.call(Method::GET, route, Bytes::new(), Some(limit)),
+        )
+        .await
+        {
+            Ok(body) => Ok(String::from_utf8_lossy(&body?).into_owned()),
+            Err(_) => Err(ClientError::timeout(format!("GET {path} timed out"))),
+        }
+    }
+
     /// `POST` a JSON body to `route` (`/tokenize`, ...) and read a JSON
     /// answer, all of it (connecting included) within `limit`. Any answer
     /// other than 2xx JSON is an error.
@@ -61,6 +75,21 @@ impl Client {
         body: Bytes,
         limit: Option<Duration>,
     ) -> Result<Value, ClientError> {
+        let path = self.inner.target.path(route);
+        let body = self.call(method.clone(), route, body, limit).await?;
+        serde_json::from_slice(&body)
+            .map_err(|e| ClientError::parse(format!("{method} {path}: not JSON: {e}")))
+    }
+
+    /// One request on a pooled connection, each read within `limit`: the
+    /// body of a 2xx answer.
+    async fn call(
+        &self,
+        method: Method,
+        route: &str,
+        body: Bytes,
+        limit: Option<Duration>,
+    ) -> Result<Bytes, ClientError> {
         let never = CancellationToken::new();
         let path = self.inner.target.path(route);
         let mut conn = self.inner.pool.checkout().await?;
@@ -88,8 +117,7 @@ impl Client {
                 format!("{method} {path}: {}", body_message(&body)),
             ));
         }
-        serde_json::from_slice(&body)
-            .map_err(|e| ClientError::parse(format!("{method} {path}: not JSON: {e}")))
+        Ok(body)
     }
 
     /// Model ids from `GET /v1/models`, in the server's order.

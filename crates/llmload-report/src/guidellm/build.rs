@@ -323,6 +323,7 @@ pub(crate) fn extras(run: &BenchmarkRun, m: &BenchmarkMetrics) -> Value {
         "request_scheduled_latency": m.request_scheduled_latency.as_ref().map(Sds::from),
         "goodput": goodput(run, m),
         "prefix_cache": prefix_cache(run),
+        "server_metrics": crate::server::section(run),
         "verdict": run.verdict.as_ref().map(verdict_json),
         "host": run.host.map(|h| json!({"load_1m": h.load_1m, "cores": h.cores})),
     })

@@ -1,0 +1,171 @@
+//! The server's own /metrics scraped during every run (`--server-metrics`),
+//! against the simulated engine: a benchmark's counter deltas equal
+//! llmload's own totals exactly, its waiting queue is ~0 below the knee and
+//! grows above it, and a server without /metrics costs one warning.
+
+mod common;
+
+use std::time::Duration;
+
+use llmload_mock::EngineModel;
+use serde_json::Value;
+
+/// A batch of 4 in 2 ms steps: the knee at 64/32 tokens is ~44 req/s.
+const ENGINE: &str =
+    "--simulate --max-num-seqs 4 --step-ms 2 --step-per-seq-ms 0.2 --prefill-ms-per-token 0.01";
+
+fn knee() -> f64 {
+    EngineModel {
+        max_num_seqs: 4,
+        step_base: Duration::from_millis(2),
+        step_per_seq: Duration::from_micros(200),
+        prefill_per_token: Duration::from_micros(10),
+        ..EngineModel::default()
+    }
+    .sustainable_rate(64, 32)
+}
+
+fn run(url: &str, dir: &std::path::Path, limits: &str) -> (Value, String) {
+    let out = common::run(&common::words(&format!(
+        "benchmark --target {url} --rate-type constant {limits} \
+         --data prompt_tokens=64,output_tokens=32 --processor {} \
+         --server-metrics-interval 0.2 --outputs json --disable-progress --output-dir {}",
+        common::shared("tokenizers/gpt2").display(),
+        dir.display()
+    )));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{text}");
+    (common::report(dir), text)
+}
+
+fn sum(b: &Value, key: &str) -> f64 {
+    b["requests"]["successful"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r[key].as_f64().unwrap())
+        .sum()
+}
+
+#[test]
+fn counters_equal_llmloads_totals_and_the_queue_shows_the_knee() {
+    let gpt2 = common::shared("tokenizers/gpt2");
+    let mock = common::MockProcess::start(&common::words(&format!(
+        "{ENGINE} --processor {}",
+        gpt2.display()
+    )));
+    let knee = knee();
+    assert!((35.0..55.0).contains(&knee), "{knee}");
+
+    // Below the knee, every request finished (no cut-off): exact agreement.
+    let dir = common::tempdir("server-metrics-below");
+    let (r, text) = run(
+        &mock.url,
+        &dir,
+        &format!("--rate {:.1} --max-requests 40", 0.5 * knee),
+    );
+    let b = &r["benchmarks"][0];
+    let sm = &b["llmload"]["server_metrics"];
+    assert!(sm.is_object(), "{}", b["llmload"]);
+    let d = &sm["benchmark"];
+    let ok = b["requests"]["successful"].as_array().unwrap().len();
+    assert_eq!(ok, 40);
+    assert_eq!(d["vllm:request_success_total"].as_f64(), Some(40.0), "{d}");
+    assert_eq!(
+        d["vllm:generation_tokens_total"].as_f64(),
+        Some(sum(b, "output_tokens"))
+    );
+    assert_eq!(
+        d["vllm:prompt_tokens_total"].as_f64(),
+        Some(sum(b, "prompt_tokens"))
+    );
+    assert!(
+        sm["cross_checks"]["warnings"]
+            .as_array()
+            .unwrap()
+            .is_empty(),
+        "{sm}"
+    );
+    let waiting_below = sm["gauges"]["vllm:num_requests_waiting"]["max"]
+        .as_f64()
+        .unwrap();
+    assert!(waiting_below <= 1.0, "{sm}");
+    assert!(
+        sm["scrapes"].as_u64().unwrap() >= 5,
+        "every 0.2 s over ~2 s"
+    );
+    let ttft = &sm["histograms"]["vllm:time_to_first_token_seconds"];
+    assert_eq!(ttft["count"], 40.0);
+    assert!(
+        text.contains("server (") && text.contains("waiting mean"),
+        "{text}"
+    );
+
+    // Twice the knee for 3 s: the queue grows, and the report shows it.
+    let dir = common::tempdir("server-metrics-above");
+    let (r, _) = run(
+        &mock.url,
+        &dir,
+        &format!("--rate {:.1} --max-seconds 3", 2.0 * knee),
+    );
+    let sm = &r["benchmarks"][0]["llmload"]["server_metrics"];
+    let w = &sm["gauges"]["vllm:num_requests_waiting"];
+    // ~knee requests a second queue up: well over 20 by the end.
+    assert!(w["max"].as_f64().unwrap() > 20.0, "{w}");
+    assert!(
+        w["mean"].as_f64().unwrap() > 5.0 * waiting_below.max(1.0),
+        "{w}"
+    );
+}
+
+#[test]
+fn a_server_without_metrics_costs_one_warning() {
+    let dir = common::tempdir("server-metrics-none");
+    let out = common::run(&common::words(&format!(
+        "benchmark --target mock --rate-type constant --rate 10 --max-requests 5 \
+         --data prompt_tokens=16,output_tokens=4 --server-metrics http://127.0.0.1:9/metrics \
+         --outputs json --disable-progress --disable-console-outputs --output-dir {}",
+        dir.display()
+    )));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(
+        stderr.matches("warning").count(),
+        1,
+        "one warning: {stderr}"
+    );
+    assert!(stderr.contains("server metrics not scraped"), "{stderr}");
+    let r = common::report(&dir);
+    assert!(r["benchmarks"][0]["llmload"]["server_metrics"].is_null());
+    assert_eq!(
+        r["benchmarks"][0]["requests"]["successful"]
+            .as_array()
+            .unwrap()
+            .len(),
+        5
+    );
+    common::refused(
+        &[
+            "benchmark",
+            "--target",
+            "mock",
+            "--server-metrics-interval",
+            "0",
+        ],
+        "--server-metrics-interval",
+    );
+    common::refused(
+        &[
+            "benchmark",
+            "--target",
+            "mock",
+            "--server-metrics",
+            "ftp://x",
+        ],
+        "--server-metrics",
+    );
+}
