@@ -3,7 +3,9 @@
 //! just before each benchmark's first request and once just after its last
 //! response, so that a benchmark's counter deltas cover exactly its
 //! requests. Each scrape is stamped at its midpoint on llmload's clock;
-//! parsing runs off the runtime's workers.
+//! parsing runs off the runtime's workers. The gaps between scrapes are
+//! jittered around the interval so that they do not alias with a periodic
+//! load.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -116,13 +118,16 @@ impl Scraper {
             cfg.interval.max(Duration::from_millis(50)),
         );
         tokio::spawn(async move {
-            let mut tick = tokio::time::interval(every);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            // Gaps drawn uniformly from [0.5, 1.5] intervals: a fixed period
+            // in step with a constant rate (1 s against 2 req/s) would take
+            // every sample at the same phase of the load, all busy or all idle.
+            let mut rng = <rand::rngs::SmallRng as rand::SeedableRng>::from_os_rng();
             loop {
+                let gap = every.mul_f64(rand::Rng::random_range(&mut rng, 0.5..1.5));
                 tokio::select! {
                     biased;
                     _ = st.cancelled() => return,
-                    _ = tick.tick() => {}
+                    _ = tokio::time::sleep(gap) => {}
                 }
                 if let Ok(x) = scrape(&r).await {
                     s.lock().unwrap_or_else(|e| e.into_inner()).push(x);
