@@ -14,8 +14,56 @@ pub fn section(run: &BenchmarkRun) -> Value {
     let mut v = serde_json::to_value(&s).unwrap_or(Value::Null);
     if let Value::Object(m) = &mut v {
         m.insert("cross_checks".into(), cross_checks(run, &s));
+        m.insert("series".into(), series(run));
     }
     v
+}
+
+/// Each scrape beside what llmload saw at the same instant, on the
+/// benchmark's time axis (seconds since its start): the server's running
+/// and waiting requests and KV cache use, its generation rate since the
+/// scrape before, and llmload's requests in flight then.
+fn series(run: &BenchmarkRun) -> Value {
+    let t0 = run.start;
+    let mut starts: Vec<f64> = Vec::with_capacity(run.records.len());
+    let mut ends: Vec<f64> = Vec::with_capacity(run.records.len());
+    for r in &run.records {
+        if let Some(s) = r.timings.request_start {
+            starts.push(s.secs_since(t0));
+            ends.push(
+                r.request_end_time()
+                    .map_or(f64::INFINITY, |e| e.secs_since(t0)),
+            );
+        }
+    }
+    starts.sort_by(f64::total_cmp);
+    ends.sort_by(f64::total_cmp);
+    let in_flight = |t: f64| {
+        starts.partition_point(|&s| s <= t) as i64 - ends.partition_point(|&e| e <= t) as i64
+    };
+    let mut prev: Option<(f64, f64)> = None;
+    let mut out = Vec::with_capacity(run.server.len());
+    for sc in &run.server {
+        let t = sc.at.secs_since(t0);
+        let v = |k: &str| sc.values.get(k).copied();
+        let generated = v("vllm:generation_tokens_total");
+        let rate = match (prev, generated) {
+            (Some((pt, pg)), Some(g)) if t > pt && g >= pg => Some((g - pg) / (t - pt)),
+            _ => None,
+        };
+        if let Some(g) = generated {
+            prev = Some((t, g));
+        }
+        out.push(json!({
+            "t": t,
+            "running": v("vllm:num_requests_running"),
+            "waiting": v("vllm:num_requests_waiting"),
+            "kv_cache_perc": v("vllm:kv_cache_usage_perc"),
+            "generation_tokens_per_s": rate,
+            "llmload_in_flight": in_flight(t).max(0),
+        }));
+    }
+    Value::Array(out)
 }
 
 /// The server's counters over the whole benchmark against llmload's own

@@ -29,7 +29,7 @@ fn run(url: &str, dir: &std::path::Path, limits: &str) -> (Value, String) {
     let out = common::run(&common::words(&format!(
         "benchmark --target {url} --rate-type constant {limits} \
          --data prompt_tokens=64,output_tokens=32 --processor {} \
-         --server-metrics-interval 0.2 --outputs json --disable-progress --output-dir {}",
+         --server-metrics-interval 0.2 --outputs json,html --disable-progress --output-dir {}",
         common::shared("tokenizers/gpt2").display(),
         dir.display()
     )));

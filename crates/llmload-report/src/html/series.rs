@@ -174,6 +174,49 @@ fn concurrency(records: &[&RequestStats], start: f64, end: f64) -> Option<Chart>
     })
 }
 
+/// The server's running and waiting requests at each scrape, beside
+/// llmload's requests in flight at the same instants, on the benchmark's
+/// time axis (`llmload.server_metrics.series`).
+fn server_timeline(b: &Benchmark) -> Option<Chart> {
+    let points = b
+        .llmload
+        .as_ref()?
+        .get("server_metrics")?
+        .get("series")?
+        .as_array()?;
+    let line = |name: &str, key: &str| Series {
+        name: name.into(),
+        points: points
+            .iter()
+            .filter_map(|p| {
+                let (x, y) = (p["t"].as_f64()?, p[key].as_f64()?);
+                Some(Point {
+                    x,
+                    y,
+                    tip: format!("{name}: {} at {} s", short(y), short(x)),
+                })
+            })
+            .collect(),
+        line: true,
+        markers: true,
+    };
+    let series = vec![
+        line("llmload: in flight", "llmload_in_flight"),
+        line("server: running", "running"),
+        line("server: waiting", "waiting"),
+    ];
+    if series.iter().all(|s| s.points.is_empty()) {
+        return None;
+    }
+    Some(Chart {
+        title: "The server's queue beside llmload's requests in flight (its /metrics)".into(),
+        x_label: "seconds since the benchmark started".into(),
+        y_label: "requests".into(),
+        body: Body::Series(series),
+        diagonal: false,
+    })
+}
+
 /// The charts of one benchmark.
 pub fn charts(b: &Benchmark) -> Charts {
     let ok: Vec<&RequestStats> = b.requests.successful.iter().collect();
@@ -228,6 +271,7 @@ pub fn charts(b: &Benchmark) -> Charts {
     if !sampled {
         charts.extend(concurrency(&all, start, b.end_time.max(start)));
     }
+    charts.extend(server_timeline(b));
     Charts {
         charts,
         sampled,
