@@ -8,7 +8,8 @@
 //! of the mock's logged truth at 1,000 rps.
 //!
 //! Run: `cargo bench -p llmload-benches --bench engine_load [-- SCENARIO...]`
-//! (scenarios: rate2000 rate5000 streams10k cpu64 ttft1000; default all).
+//! (scenarios: rate2000 rate5000 streams10k cpu64 ttft1000; default all;
+//! `scrape`, alone: the cost of scraping the server's /metrics).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -77,31 +78,59 @@ fn summary(name: &str, u: &Usage, b: &Value) -> (f64, f64) {
 }
 
 fn rate(bin: &Path, rate: u32, secs: u32, tokens: u32) -> (f64, f64) {
+    rate_with(bin, rate, secs, tokens, &[], "")
+}
+
+fn rate_with(
+    bin: &Path,
+    rate: u32,
+    secs: u32,
+    tokens: u32,
+    extra: &[&str],
+    what: &str,
+) -> (f64, f64) {
     let mock = Mock::start(bin, &["--ttft-ms", "10", "--itl-ms", "1", "--model", "m"]);
     let dir = out_dir(&format!("rate{rate}"));
-    let data = format!("prompt_tokens=32,output_tokens={tokens}");
-    let (u, r) = benchmark(
-        bin,
-        &mock.url,
-        &dir,
-        &[
-            "--rate-type",
-            "constant",
-            "--rate",
-            &rate.to_string(),
-            "--max-seconds",
-            &secs.to_string(),
-            "--data",
-            &data,
-            "--sample-requests",
-            "0",
-        ],
+    let (data, rate_s, secs_s) = (
+        format!("prompt_tokens=32,output_tokens={tokens}"),
+        rate.to_string(),
+        secs.to_string(),
     );
+    let mut args = vec![
+        "--rate-type",
+        "constant",
+        "--rate",
+        &rate_s,
+        "--max-seconds",
+        &secs_s,
+        "--data",
+        &data,
+        "--sample-requests",
+        "0",
+    ];
+    args.extend_from_slice(extra);
+    let (u, r) = benchmark(bin, &mock.url, &dir, &args);
     summary(
-        &format!("constant {rate} rps x {secs} s, {tokens}-token streams"),
+        &format!("constant {rate} rps x {secs} s, {tokens}-token streams{what}"),
         &u,
         &r["benchmarks"][0],
     )
+}
+
+/// Scraping the server's /metrics every second against not scraping, in
+/// alternation (three of each): CPU per request and p99 send lag.
+fn scrape(bin: &Path) {
+    for _ in 0..3 {
+        rate_with(
+            bin,
+            2000,
+            15,
+            16,
+            &["--server-metrics", "off"],
+            ", scraping off",
+        );
+        rate_with(bin, 2000, 15, 16, &[], ", scraping every 1 s");
+    }
 }
 
 fn streams10k(bin: &Path) {
@@ -265,5 +294,9 @@ fn main() {
     }
     if want("ttft1000") {
         ttft1000(&bin);
+    }
+    // Not in the default set: 90 s of alternating runs.
+    if args.iter().any(|a| a == "scrape") {
+        scrape(&bin);
     }
 }
