@@ -249,6 +249,9 @@ pub struct HistogramStats {
     pub p50: f64,
     pub p90: f64,
     pub p99: f64,
+    /// The bucket holding the median, `[lower, upper]` bounds: the
+    /// resolution of `p50`.
+    pub p50_bucket: (f64, f64),
 }
 
 /// What the server's metrics say about one benchmark.
@@ -274,6 +277,19 @@ pub struct ServerSummary {
 fn nearest_rank(sorted: &[f64], q: f64) -> f64 {
     let k = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
     sorted[k - 1]
+}
+
+/// The bounds of the bucket holding quantile `q`.
+fn bucket_of(buckets: &[(f64, f64)], q: f64) -> (f64, f64) {
+    let total = buckets.last().map_or(0.0, |l| l.1);
+    let mut lower = 0.0;
+    for &(bound, count) in buckets {
+        if count >= q * total {
+            return (lower, bound);
+        }
+        lower = bound;
+    }
+    (lower, f64::INFINITY)
 }
 
 /// `histogram_quantile(q)` over cumulative `(bound, count)` buckets.
@@ -375,6 +391,7 @@ impl ServerSummary {
                     p50: quantile(&delta, 0.5),
                     p90: quantile(&delta, 0.9),
                     p99: quantile(&delta, 0.99),
+                    p50_bucket: bucket_of(&delta, 0.5),
                 },
             );
         }

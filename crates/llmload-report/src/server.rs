@@ -108,7 +108,59 @@ fn cross_checks(run: &BenchmarkRun, s: &ServerSummary) -> Value {
             ));
         }
     }
+    // The client's first token cannot come before the server's: its median
+    // must not fall below the bucket holding the server's median.
+    let mut ttfts: Vec<f64> = run
+        .records
+        .iter()
+        .filter(|r| r.status == RequestStatus::Completed)
+        .filter_map(|r| r.time_to_first_token_ms())
+        .collect();
+    ttfts.sort_by(f64::total_cmp);
+    let client_ttft = (!ttfts.is_empty()).then(|| ttfts[(ttfts.len() - 1) / 2]);
+    let server_ttft = s.histograms.get("vllm:time_to_first_token_seconds");
+    if let (Some(c), Some(h)) = (client_ttft, server_ttft) {
+        if c < 1000.0 * h.p50_bucket.0 {
+            warnings.push(format!(
+                "llmload's median TTFT ({c:.1} ms) is below the server's ({:.1}-{:.1} ms bucket): the clocks or the counts disagree",
+                1000.0 * h.p50_bucket.0,
+                1000.0 * h.p50_bucket.1
+            ));
+        }
+    }
+    // The server's requests (running + waiting) against llmload's in flight
+    // at each scrape inside the benchmark: a server holding more than
+    // llmload sent serves another client too.
+    let held: Vec<f64> = series(run)
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|p| {
+            p["t"]
+                .as_f64()
+                .is_some_and(|t| t >= 0.0 && t <= run.end.secs_since(run.start))
+        })
+        .filter_map(|p| {
+            Some(
+                p["llmload_in_flight"].as_f64()?
+                    - p["running"].as_f64()?
+                    - p["waiting"].as_f64()?,
+            )
+        })
+        .collect();
+    let mean_diff = (!held.is_empty()).then(|| held.iter().sum::<f64>() / held.len() as f64);
+    if mean_diff.is_some_and(|d| d < -1.0) {
+        warnings.push(format!(
+            "the server held {:.1} requests more than llmload had in flight (mean over {} scrapes): another client shares it",
+            -mean_diff.unwrap_or(0.0),
+            held.len()
+        ));
+    }
     json!({
+        "time_to_first_token_ms_p50": {"client": client_ttft,
+            "server": server_ttft.map(|h| 1000.0 * h.p50),
+            "server_bucket": server_ttft.map(|h| [1000.0 * h.p50_bucket.0, 1000.0 * h.p50_bucket.1])},
+        "in_flight_minus_server_held": {"mean": mean_diff, "scrapes": held.len()},
         "successful_requests": {"client": ok, "server": requests},
         "output_tokens": {"client_successful": out_ok, "client_cut_off": out_cut,
                           "cut_off_requests": cut, "server": generated},

@@ -169,3 +169,48 @@ fn a_server_without_metrics_costs_one_warning() {
         "--server-metrics",
     );
 }
+
+#[test]
+fn a_server_shared_with_another_client_is_said_to_be() {
+    let gpt2 = common::shared("tokenizers/gpt2");
+    let mock = common::MockProcess::start(&common::words(&format!(
+        "{ENGINE} --processor {}",
+        gpt2.display()
+    )));
+    // Another client keeps 3 long requests on the server.
+    let other_dir = common::tempdir("server-metrics-other");
+    let mut other = common::llmload()
+        .args(common::words(&format!(
+            "benchmark --target {} --rate-type concurrent --rate 3 --max-seconds 10 \
+             --data prompt_tokens=16,output_tokens=4000 --processor {} --server-metrics off \
+             --outputs json --disable-progress --disable-console-outputs --output-dir {}",
+            mock.url,
+            gpt2.display(),
+            other_dir.display()
+        )))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while common::scrape(&mock.url)
+        .get("vllm:num_requests_running")
+        .copied()
+        .unwrap_or(0.0)
+        < 3.0
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the other client never started"
+        );
+        std::thread::yield_now();
+    }
+    let dir = common::tempdir("server-metrics-shared");
+    let (r, text) = run(&mock.url, &dir, "--rate 5 --max-requests 10");
+    let _ = other.kill();
+    let _ = other.wait();
+    let c = &r["benchmarks"][0]["llmload"]["server_metrics"]["cross_checks"];
+    let held = c["in_flight_minus_server_held"]["mean"].as_f64().unwrap();
+    assert!(held <= -2.0, "{c}");
+    assert!(text.contains("another client shares it"), "{text}");
+}
