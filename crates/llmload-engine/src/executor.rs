@@ -278,6 +278,7 @@ pub(crate) async fn run_benchmark(
     index: usize,
     strategy: Strategy,
     plan: &RunPlan,
+    server: Option<crate::scrape::Latest>,
 ) -> Result<BenchmarkRun, EngineError> {
     let constraints = &plan.constraints;
     let concurrency = strategy.max_concurrency().max(1) as usize;
@@ -398,7 +399,7 @@ pub(crate) async fn run_benchmark(
     let publish = |live: &LiveStats, phase: Phase| {
         if let Some(p) = &progress {
             let created = created.load(Ordering::Relaxed);
-            p.publish(Progress::snapshot(
+            let mut snap = Progress::snapshot(
                 index,
                 &strategy,
                 start,
@@ -407,7 +408,9 @@ pub(crate) async fn run_benchmark(
                 phase,
                 live,
                 created,
-            ));
+            );
+            snap.server = server.as_ref().and_then(|s| s.get());
+            p.publish(snap);
         }
     };
 

@@ -49,7 +49,7 @@ pub use llmload_core::{
     MIN_REQUESTS, SWEEP_MAX_CONCURRENCY,
 };
 pub use profile::{judge_all, next_benchmark, Next};
-pub use progress::{Phase, Progress, ProgressSender};
+pub use progress::{Phase, Progress, ProgressSender, ServerNow};
 pub use scrape::{probe_server_metrics, ServerMetricsConfig};
 pub use strategy::Arrivals;
 pub use verdict::{judge, seconds_to_judge, successful_rate};
@@ -313,8 +313,14 @@ pub async fn run(plan: &RunPlan, ctx: &RunContext) -> Result<RunOutcome, EngineE
             Some(s) => s.scrape_now().await,
             None => None,
         };
-        let mut run =
-            executor::run_benchmark(ctx, index, strategy, longer.as_ref().unwrap_or(plan)).await?;
+        let mut run = executor::run_benchmark(
+            ctx,
+            index,
+            strategy,
+            longer.as_ref().unwrap_or(plan),
+            scraper.as_ref().map(|s| s.latest.clone()),
+        )
+        .await?;
         if let (Some(s), Some(from)) = (&scraper, before) {
             if let Some(to) = s.scrape_now().await {
                 run.server = s.between(from, to);

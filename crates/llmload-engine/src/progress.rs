@@ -51,6 +51,19 @@ pub struct Progress {
     pub ttft_ms: Option<(f64, f64)>,
     /// ITL p50 / p99 in ms (completed requests).
     pub itl_ms: Option<(f64, f64)>,
+    /// The server's latest scrape, when its metrics are scraped.
+    pub server: Option<ServerNow>,
+}
+
+/// What the server's latest scrape said.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ServerNow {
+    /// Requests running.
+    pub running: f64,
+    /// Requests waiting.
+    pub waiting: f64,
+    /// KV cache use, 0-1 (`None` when the server does not say).
+    pub kv_cache: Option<f64>,
 }
 
 fn p50_p99(h: &hdrhistogram::Histogram<u64>) -> Option<(f64, f64)> {
@@ -91,6 +104,7 @@ impl Progress {
             output_tokens_per_second: live.output_tokens as f64 / elapsed,
             ttft_ms: p50_p99(&live.latency.ttft_us),
             itl_ms: p50_p99(&live.latency.itl_us),
+            server: None,
         }
     }
 }

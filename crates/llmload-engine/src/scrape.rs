@@ -15,6 +15,28 @@ use llmload_clock::{now, Timestamp};
 use llmload_core::ServerScrape;
 use llmload_metrics::server::{combine, parse_scrape};
 
+use crate::progress::ServerNow;
+
+/// The latest scrape's queue and KV cache, for the live progress line.
+#[derive(Clone, Default)]
+pub(crate) struct Latest(Arc<Mutex<Option<ServerNow>>>);
+
+impl Latest {
+    pub(crate) fn get(&self) -> Option<ServerNow> {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn set(&self, s: &ServerScrape) {
+        let v = |k: &str| s.values.get(k).copied();
+        let now = ServerNow {
+            running: v("vllm:num_requests_running").unwrap_or(0.0),
+            waiting: v("vllm:num_requests_waiting").unwrap_or(0.0),
+            kv_cache: v("vllm:kv_cache_usage_perc"),
+        };
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(now);
+    }
+}
+
 /// Where and how often to scrape.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ServerMetricsConfig {
@@ -95,6 +117,8 @@ pub async fn probe_server_metrics(cfg: &ServerMetricsConfig) -> Result<(), Strin
 
 /// The scrapes of a run so far, and the task taking them.
 pub(crate) struct Scraper {
+    /// The latest scrape's figures.
+    pub(crate) latest: Latest,
     replicas: Arc<Vec<Replica>>,
     samples: Arc<Mutex<Vec<ServerScrape>>>,
     stop: CancellationToken,
@@ -111,6 +135,8 @@ impl Scraper {
         );
         let samples = Arc::new(Mutex::new(Vec::new()));
         let stop = CancellationToken::new();
+        let latest = Latest::default();
+        let l = latest.clone();
         let (r, s, st, every) = (
             Arc::clone(&replicas),
             Arc::clone(&samples),
@@ -130,11 +156,13 @@ impl Scraper {
                     _ = tokio::time::sleep(gap) => {}
                 }
                 if let Ok(x) = scrape(&r).await {
+                    l.set(&x);
                     s.lock().unwrap_or_else(|e| e.into_inner()).push(x);
                 }
             }
         });
         Ok(Scraper {
+            latest,
             replicas,
             samples,
             stop,
@@ -144,6 +172,7 @@ impl Scraper {
     /// Scrape now (a benchmark's edge); the scrape's time, if it worked.
     pub(crate) async fn scrape_now(&self) -> Option<Timestamp> {
         let x = scrape(&self.replicas).await.ok()?;
+        self.latest.set(&x);
         let at = x.at;
         self.samples
             .lock()

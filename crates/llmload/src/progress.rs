@@ -129,8 +129,20 @@ fn fields(p: &Progress) -> Vec<Field> {
             5,
             p.rate.map_or(String::new(), |r| format!(" (asked {r:.1})")),
         ),
-        field(7, lat("TTFT", p.ttft_ms)),
-        field(8, lat("ITL", p.itl_ms)),
+        field(
+            7,
+            // While running: the finished line is the summary's.
+            p.server
+                .filter(|_| p.phase != Phase::Done)
+                .map_or(String::new(), |s| {
+                    let kv = s
+                        .kv_cache
+                        .map_or(String::new(), |k| format!(" kv {:.0}%", 100.0 * k));
+                    format!("  server run {:.0} wait {:.0}{kv}", s.running, s.waiting)
+                }),
+        ),
+        field(8, lat("TTFT", p.ttft_ms)),
+        field(9, lat("ITL", p.itl_ms)),
     ]
 }
 
@@ -320,6 +332,11 @@ mod tests {
             output_tokens_per_second: 100.0,
             ttft_ms: Some((20.1, 35.7)),
             itl_ms: Some((8.2, 12.9)),
+            server: Some(llmload_engine::ServerNow {
+                running: 4.0,
+                waiting: 2.0,
+                kv_cache: Some(0.31),
+            }),
         }
     }
 
@@ -348,7 +365,8 @@ mod tests {
         assert_eq!(
             l,
             "[1] constant@5.00  12.3s (18s left)  ok 55 err 3 inc 0 inflight 4  done 4.7/s \
-             (asked 5.0)  TTFT p50 20.1 p99 35.7 ms  ITL p50 8.2 p99 12.9 ms"
+             (asked 5.0)  server run 4 wait 2 kv 31%  TTFT p50 20.1 p99 35.7 ms  \
+             ITL p50 8.2 p99 12.9 ms"
         );
     }
 
@@ -376,7 +394,7 @@ mod tests {
     }
 
     #[test]
-    fn drops_itl_then_ttft_then_inflight_then_asked_then_inc() {
+    fn drops_itl_then_ttft_then_server_then_inflight_then_asked_then_inc() {
         let p = snap();
         let full = line(&p, 1000);
         let no_itl = line(&p, full.len());
@@ -386,10 +404,15 @@ mod tests {
         );
         let no_ttft = line(&p, no_itl.len());
         assert!(
-            !no_ttft.contains("TTFT") && no_ttft.contains("inflight"),
+            !no_ttft.contains("TTFT") && no_ttft.contains("server run 4 wait 2"),
             "{no_ttft}"
         );
-        let no_inflight = line(&p, no_ttft.len());
+        let no_server = line(&p, no_ttft.len());
+        assert!(
+            !no_server.contains("server") && no_server.contains("inflight"),
+            "{no_server}"
+        );
+        let no_inflight = line(&p, no_server.len());
         assert!(!no_inflight.contains("inflight") && no_inflight.contains("asked"));
         let no_asked = line(&p, no_inflight.len());
         assert!(
