@@ -26,6 +26,7 @@ mod distribution;
 mod histograms;
 mod scheduler;
 pub mod server;
+pub mod timeline;
 
 pub use benchmark::{
     successful_rate, BenchmarkMetrics, MetricsSummary, Selection, StatusCounts, TextMetrics,

@@ -324,6 +324,13 @@ pub(crate) fn extras(run: &BenchmarkRun, m: &BenchmarkMetrics) -> Value {
         "goodput": goodput(run, m),
         "prefix_cache": prefix_cache(run),
         "server_metrics": crate::server::section(run),
+        "timeline": serde_json::to_value(llmload_metrics::timeline::Timeline::compile(
+            &run.records,
+            &run.server,
+            run.start,
+            run.end,
+        ))
+        .unwrap_or(Value::Null),
         "verdict": run.verdict.as_ref().map(verdict_json),
         "host": run.host.map(|h| json!({"load_1m": h.load_1m, "cores": h.cores})),
     })
