@@ -231,6 +231,43 @@ pub fn render(report: &Report) -> String {
             .collect(),
     };
     latency.render(&mut out);
+    let server: Vec<Vec<String>> = bs
+        .iter()
+        .filter_map(|b| {
+            let sm = b.llmload.as_ref()?.get("server_metrics")?;
+            sm.is_object()
+                .then(|| crate::server::table_row(&strategy_label(b), sm))
+        })
+        .collect();
+    if !server.is_empty() {
+        out.push('\n');
+        let groups = [
+            "Benchmark",
+            "Running",
+            "Running",
+            "Waiting",
+            "Waiting",
+            "KV cache %",
+            "KV cache %",
+            "TTFT ms",
+            "TTFT ms",
+            "Requests",
+            "Requests",
+            "Out tokens",
+            "Out tokens",
+        ];
+        let names = [
+            "Strategy", "Mean", "Max", "Mean", "Max", "Mean", "Max", "p50", "p99", "Server",
+            "llmload", "Server", "llmload",
+        ];
+        Table {
+            title: "The Server (its /metrics, during each benchmark)".into(),
+            groups: groups.iter().map(|s| s.to_string()).collect(),
+            names: names.iter().map(|s| s.to_string()).collect(),
+            rows: server,
+        }
+        .render(&mut out);
+    }
     for b in bs {
         out.push_str(&crate::errors::console_lines(&strategy_label(b), b));
         if let Some(stop) = b.llmload.as_ref().and_then(stopped_early) {

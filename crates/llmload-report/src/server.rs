@@ -169,41 +169,47 @@ fn cross_checks(run: &BenchmarkRun, s: &ServerSummary) -> Value {
     })
 }
 
-/// The console's lines for one benchmark's `server_metrics`.
-pub fn console_lines(label: &str, sm: &Value) -> String {
+/// The console table's row for one benchmark's `server_metrics`: running,
+/// waiting and KV cache (mean, max), the server's TTFT (p50, p99), and its
+/// requests and output tokens beside llmload's (successful + cut off).
+pub fn table_row(label: &str, sm: &Value) -> Vec<String> {
     let g = |k: &str, stat: &str| sm["gauges"][k][stat].as_f64();
     let f = |x: Option<f64>, scale: f64| x.map_or("-".to_string(), |v| format!("{:.1}", v * scale));
-    let mut out = format!(
-        "{label}: server ({} scrapes): running mean {} max {}, waiting mean {} max {}, KV cache mean {}% max {}%",
-        sm["scrapes"],
+    let ttft = &sm["histograms"]["vllm:time_to_first_token_seconds"];
+    let c = &sm["cross_checks"];
+    let n = |v: &Value| v.as_f64().map_or("-".to_string(), |x| format!("{x:.0}"));
+    let received = c["output_tokens"]["client_successful"]
+        .as_u64()
+        .unwrap_or(0)
+        + c["output_tokens"]["client_cut_off"].as_u64().unwrap_or(0);
+    vec![
+        label.to_string(),
         f(g("vllm:num_requests_running", "mean"), 1.0),
         f(g("vllm:num_requests_running", "max"), 1.0),
         f(g("vllm:num_requests_waiting", "mean"), 1.0),
         f(g("vllm:num_requests_waiting", "max"), 1.0),
         f(g("vllm:kv_cache_usage_perc", "mean"), 100.0),
         f(g("vllm:kv_cache_usage_perc", "max"), 100.0),
-    );
-    let ttft = &sm["histograms"]["vllm:time_to_first_token_seconds"];
-    if ttft.is_object() {
-        out.push_str(&format!(
-            "; its TTFT p50 {} ms p99 {} ms",
-            f(ttft["p50"].as_f64(), 1000.0),
-            f(ttft["p99"].as_f64(), 1000.0)
-        ));
-    }
-    let c = &sm["cross_checks"];
-    out.push_str(&format!(
-        "; requests {} (llmload {} + {} cut off), output tokens {} (llmload {})\n",
-        c["successful_requests"]["server"],
-        c["successful_requests"]["client"],
-        c["output_tokens"]["cut_off_requests"],
-        c["output_tokens"]["server"],
-        c["output_tokens"]["client_successful"]
-            .as_u64()
-            .unwrap_or(0)
-            + c["output_tokens"]["client_cut_off"].as_u64().unwrap_or(0),
-    ));
-    for w in c["warnings"].as_array().into_iter().flatten() {
+        f(ttft["p50"].as_f64(), 1000.0),
+        f(ttft["p99"].as_f64(), 1000.0),
+        n(&c["successful_requests"]["server"]),
+        format!(
+            "{}+{}",
+            c["successful_requests"]["client"], c["output_tokens"]["cut_off_requests"]
+        ),
+        n(&c["output_tokens"]["server"]),
+        received.to_string(),
+    ]
+}
+
+/// The console's warning lines for one benchmark's `server_metrics`.
+pub fn console_lines(label: &str, sm: &Value) -> String {
+    let mut out = String::new();
+    for w in sm["cross_checks"]["warnings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
         out.push_str(&format!("{label}: warning: {}\n", w.as_str().unwrap_or("")));
     }
     out
