@@ -99,25 +99,26 @@ impl ConversationSpec {
         self.turns > 1
     }
 
-    /// Which prefix each draw may pick, as GuideLLM lays them out: every
-    /// bucket's `count` prefixes repeated so that the buckets weigh as
-    /// asked (weights scaled by the LCM of the counts, reduced by their GCD).
-    /// Items are `(bucket, prefix within it)`.
-    pub(crate) fn prefix_table(&self) -> Vec<(usize, u64)> {
-        let b = &self.prefixes;
-        if b.is_empty() {
-            return Vec::new();
+    /// Pick a prefix `(bucket, index within it)` from two uniform draws in
+    /// [0, 1): a bucket with probability `bucket_weight / Σ bucket_weight`,
+    /// then one of its prefixes uniformly. This is the distribution of
+    /// GuideLLM's table (each bucket's prefixes repeated `lcm(counts) ·
+    /// weight / count / gcd` times), without building the table, whose size
+    /// and arithmetic grow with the counts' least common multiple.
+    pub(crate) fn pick_prefix(&self, u_bucket: f64, u_prefix: f64) -> Option<(usize, u64)> {
+        let total: u64 = self.prefixes.iter().map(|b| b.weight).sum();
+        if total == 0 {
+            return None;
         }
-        let lcm = b.iter().fold(1u64, |a, x| lcm(a, x.count));
-        let weights: Vec<u64> = b.iter().map(|x| lcm * x.weight / x.count).collect();
-        let g = weights.iter().fold(0u64, |a, &w| gcd(a, w)).max(1);
-        let mut out = Vec::new();
-        for (i, (bucket, w)) in b.iter().zip(&weights).enumerate() {
-            for _ in 0..w / g {
-                out.extend((0..bucket.count).map(|k| (i, k)));
+        let mut target = u_bucket * total as f64;
+        for (i, b) in self.prefixes.iter().enumerate() {
+            if target < b.weight as f64 || i + 1 == self.prefixes.len() {
+                let k = ((u_prefix * b.count as f64) as u64).min(b.count - 1);
+                return Some((i, k));
             }
+            target -= b.weight as f64;
         }
-        out
+        None
     }
 
     /// Read the conversation keys of a synthetic spec.
@@ -137,9 +138,9 @@ impl ConversationSpec {
             match map.get(k) {
                 None | Some(Value::Null) => Ok(None),
                 Some(v) => match v.as_f64() {
-                    Some(f) if f.is_finite() && f >= 0.0 => Ok(Some(f)),
+                    Some(f) if f.is_finite() && (0.0..=MAX_DELAY_S).contains(&f) => Ok(Some(f)),
                     _ => Err(DataError::new(format!(
-                        "--data {k}: expected a number of at least 0, got {v}"
+                        "--data {k}: expected seconds from 0 to {MAX_DELAY_S}, got {v}"
                     ))),
                 },
             }
@@ -189,6 +190,11 @@ impl ConversationSpec {
             None => None,
         };
         let shorthand = (int("prefix_tokens", 0)?, int("prefix_count", 1)?);
+        if shorthand.1.is_some_and(|n| n > MAX_PREFIX_COUNT) {
+            return Err(DataError::new(format!(
+                "--data prefix_count: at most {MAX_PREFIX_COUNT}"
+            )));
+        }
         let mut prefixes = match map.get("prefix_buckets") {
             None | Some(Value::Null) => Vec::new(),
             Some(_) if shorthand != (None, None) => {
@@ -228,6 +234,13 @@ impl ConversationSpec {
     }
 }
 
+/// Think time at most (a day): longer would overflow the clock.
+const MAX_DELAY_S: f64 = 86_400.0;
+/// Distinct prefixes per bucket at most (each is built before the run).
+const MAX_PREFIX_COUNT: u64 = 10_000;
+/// A bucket's weight at most.
+const MAX_BUCKET_WEIGHT: u64 = 1_000_000;
+
 /// One `prefix_buckets` item.
 fn bucket(i: usize, v: &Value) -> Result<PrefixBucket, DataError> {
     let Value::Object(m) = v else {
@@ -245,34 +258,22 @@ fn bucket(i: usize, v: &Value) -> Result<PrefixBucket, DataError> {
             )));
         }
     }
-    let get = |k: &str, default: u64, least: u64| -> Result<u64, DataError> {
+    let get = |k: &str, default: u64, least: u64, most: u64| -> Result<u64, DataError> {
         match m.get(k) {
             None => Ok(default),
             Some(x) => match x.as_u64() {
-                Some(n) if n >= least => Ok(n),
+                Some(n) if (least..=most).contains(&n) => Ok(n),
                 _ => Err(DataError::new(format!(
-                    "--data prefix_buckets[{i}].{k}: expected a whole number of at least {least}, got {x}"
+                    "--data prefix_buckets[{i}].{k}: expected a whole number from {least} to {most}, got {x}"
                 ))),
             },
         }
     };
     Ok(PrefixBucket {
-        weight: get("bucket_weight", 100, 1)?,
-        count: get("prefix_count", 1, 1)?,
-        tokens: get("prefix_tokens", 0, 0)?,
+        weight: get("bucket_weight", 100, 1, MAX_BUCKET_WEIGHT)?,
+        count: get("prefix_count", 1, 1, MAX_PREFIX_COUNT)?,
+        tokens: get("prefix_tokens", 0, 0, u64::from(u32::MAX))?,
     })
-}
-
-fn gcd(a: u64, b: u64) -> u64 {
-    if b == 0 {
-        a
-    } else {
-        gcd(b, a % b)
-    }
-}
-
-fn lcm(a: u64, b: u64) -> u64 {
-    a / gcd(a, b).max(1) * b
 }
 
 #[cfg(test)]
@@ -298,15 +299,28 @@ mod tests {
                 tokens: 512
             }]
         );
-        assert_eq!(s.prefix_table().len(), 10);
+        assert_eq!(s.pick_prefix(0.0, 0.999), Some((0, 9)));
         // Weights 100 / 50 over 2 and 1 prefixes: each of the first bucket's
-        // two prefixes as likely as the second bucket's one.
+        // two prefixes as likely as the second bucket's one (GuideLLM's
+        // table: [a0, a1, b0]).
         let b = spec(
             r#"{"prefix_buckets": [{"prefix_count": 2, "prefix_tokens": 8},
                                    {"bucket_weight": 50, "prefix_tokens": 4}]}"#,
         )
         .unwrap();
-        assert_eq!(b.prefix_table(), vec![(0, 0), (0, 1), (1, 0)]);
+        let thirds: Vec<_> = [0.1, 0.5, 0.9]
+            .iter()
+            .map(|&u| b.pick_prefix(u, (u * 3.0) % 1.0))
+            .collect();
+        assert_eq!(thirds, [Some((0, 0)), Some((0, 1)), Some((1, 0))]);
+        // Counts whose least common multiple overflows: no arithmetic on it.
+        let big = spec(
+            r#"{"prefix_buckets": [{"prefix_count": 9999, "prefix_tokens": 8},
+                                   {"prefix_count": 9998, "prefix_tokens": 8},
+                                   {"prefix_count": 9997, "prefix_tokens": 8}]}"#,
+        )
+        .unwrap();
+        assert_eq!(big.pick_prefix(0.999_999, 0.999_999), Some((2, 9996)));
         assert!(spec(r#"{"prefix_tokens": 0}"#).unwrap().prefixes.is_empty());
         assert_eq!(spec("{}").unwrap().turns, 1);
     }
@@ -323,6 +337,9 @@ mod tests {
         );
         assert!(err(r#"{"delay": -1}"#).contains("--data delay"));
         assert!(err(r#"{"delay": 2, "delay_min": 3}"#).contains("delay_min"));
+        assert!(err(r#"{"delay": 1e300}"#).contains("--data delay"));
+        assert!(err(r#"{"prefix_count": 100000, "prefix_tokens": 4}"#).contains("prefix_count"));
+        assert!(err(r#"{"prefix_buckets": [{"bucket_weight": 1e15}]}"#).contains("bucket_weight"));
     }
 
     #[test]

@@ -227,8 +227,6 @@ struct TurnDraws {
     prefix_rng: ChaCha8Rng,
     /// Each bucket's prefixes, built on first use.
     prefixes: Option<Vec<Vec<String>>>,
-    /// Which prefix a draw may pick (see `ConversationSpec::prefix_table`).
-    table: Vec<(usize, u64)>,
 }
 
 /// What a source's earlier prompts learnt about the tokenizer.
@@ -262,7 +260,6 @@ impl SyntheticSource {
                         first_output_rng: ChaCha8Rng::seed_from_u64(s.wrapping_add(5)),
                         prefix_rng: ChaCha8Rng::seed_from_u64(s.wrapping_add(6)),
                         prefixes: None,
-                        table: c.prefix_table(),
                     })
                 })
             },
@@ -329,14 +326,15 @@ impl SyntheticSource {
         Ok(first)
     }
 
-    /// A conversation's shared prefix: one of the buckets' prefixes, drawn
-    /// uniformly from the weighted table (`None` without buckets).
+    /// A conversation's shared prefix: one of the buckets' prefixes, the
+    /// bucket drawn by weight, the prefix uniformly in it (`None` without
+    /// buckets).
     fn prefix(
         &mut self,
         d: &mut TurnDraws,
         c: &ConversationSpec,
     ) -> Result<Option<String>, DataError> {
-        if d.table.is_empty() {
+        if c.prefixes.is_empty() {
             return Ok(None);
         }
         if d.prefixes.is_none() {
@@ -352,7 +350,10 @@ impl SyntheticSource {
             }
             d.prefixes = Some(built);
         }
-        let (bucket, k) = d.table[d.prefix_rng.random_range(0..d.table.len())];
+        let (u, v) = (d.prefix_rng.random::<f64>(), d.prefix_rng.random::<f64>());
+        let Some((bucket, k)) = c.pick_prefix(u, v) else {
+            return Ok(None);
+        };
         let text = &d.prefixes.as_ref().expect("built")[bucket][k as usize];
         Ok((!text.is_empty()).then(|| text.clone()))
     }

@@ -388,9 +388,9 @@ impl Plan {
             crate::scenario::apply(&mut args, &spec, &scenario)?;
         }
         if let Some(i) = args.server_metrics_interval {
-            if !(i.is_finite() && i >= 0.05) {
+            if !(i.is_finite() && (0.05..=3600.0).contains(&i)) {
                 return Err(CliError::usage(format!(
-                    "--server-metrics-interval: expected seconds >= 0.05, got {i}"
+                    "--server-metrics-interval: expected seconds from 0.05 to 3600, got {i}"
                 )));
             }
         }

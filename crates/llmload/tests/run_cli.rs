@@ -9,21 +9,6 @@ use std::path::Path;
 
 use serde_json::Value;
 
-fn run_in(dir: &Path, line: &str) -> (std::process::Output, String) {
-    std::fs::create_dir_all(dir).unwrap();
-    let out = common::llmload()
-        .current_dir(dir)
-        .args(common::words(line))
-        .output()
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out, text)
-}
-
 fn json(path: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
@@ -37,7 +22,7 @@ fn the_reference_examples_run_with_llmload_in_place_of_guidellm() {
     let mock = common::MockProcess::start(&["--ttft-ms", "5", "--itl-ms", "1", "--model", &model]);
     let dir = common::tempdir("run08-examples");
     // 1: a sweep of 4 with 20 requests each, a tokenizer, JSON and CSV.
-    let (out, text) = run_in(
+    let (out, text) = common::run_in(
         &dir.join("1"),
         &format!(
             "run --backend kind=openai_http,target={} --profile kind=sweep,sweep_size=4 \
@@ -69,7 +54,7 @@ fn the_reference_examples_run_with_llmload_in_place_of_guidellm() {
     }
     assert!(dir.join("1/benchmarks.csv").exists());
     // 2: the completions route (target with /v1), constant 5 req/s, 3 requests.
-    let (out, text) = run_in(
+    let (out, text) = common::run_in(
         &dir.join("2"),
         &format!(
             "run --backend kind=openai_http,target={}/v1,request_format=/v1/completions \
@@ -94,7 +79,7 @@ fn the_reference_examples_run_with_llmload_in_place_of_guidellm() {
     .unwrap();
     assert!(args["body"]["prompt"].is_string(), "{args}");
     // 3: concurrent streams from an override, one benchmark per value.
-    let (out, text) = run_in(
+    let (out, text) = common::run_in(
         &dir.join("3"),
         &format!(
             "run --backend kind=openai_http,target={} --profile kind=concurrent \
@@ -144,7 +129,7 @@ fn every_rhaiis_scenario_runs_shortened() {
         ("concurrent-100k-1k-equal", 100_000),
     ];
     for (name, prompt) in scenarios {
-        let (out, text) = run_in(
+        let (out, text) = common::run_in(
             &dir.join(name),
             &format!(
                 "run --scenario rhaiis/{name} --backend kind=openai_http,target={} \
@@ -187,7 +172,7 @@ fn every_rhaiis_scenario_runs_shortened() {
     // Multi-turn with shared prefixes: 5 turns of 1000/1000 tokens, 10
     // prefixes of 512; 3 s at 1 and 2 streams hold whole conversations.
     let name = "concurrent-1k-1k-multiturn";
-    let (out, text) = run_in(
+    let (out, text) = common::run_in(
         &dir.join(name),
         &format!(
             "run --scenario rhaiis/{name} --backend kind=openai_http,target={} \
@@ -247,7 +232,7 @@ fn bad_kinds_and_keys_get_one_line_naming_them_and_exit_2() {
             ["--metrics", "confidence"],
         ),
     ] {
-        let (out, text) = run_in(&dir, &format!("{base} {extra} --disable-progress"));
+        let (out, text) = common::run_in(&dir, &format!("{base} {extra} --disable-progress"));
         assert_eq!(out.status.code(), Some(2), "{extra}: {text}");
         assert_eq!(text.trim().lines().count(), 1, "{extra}: {text}");
         for n in names {

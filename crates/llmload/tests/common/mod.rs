@@ -181,3 +181,19 @@ pub fn scrape(url: &str) -> std::collections::HashMap<String, f64> {
     }
     out
 }
+
+/// Run the binary in `dir` (created) with `line`: its output, and stdout and stderr as one text.
+pub fn run_in(dir: &Path, line: &str) -> (std::process::Output, String) {
+    std::fs::create_dir_all(dir).unwrap();
+    let out = llmload()
+        .current_dir(dir)
+        .args(words(line))
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out, text)
+}
