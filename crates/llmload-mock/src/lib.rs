@@ -47,7 +47,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use fault::{Fault, Faults, HUGE_CHUNK_BYTES};
 pub use log::RequestLog;
-pub use sim::EngineModel;
+pub use sim::{EngineModel, Pause};
 pub use stream::Jitter;
 
 /// Receives every request's log entry as it completes (e.g. to write a file).

@@ -425,4 +425,11 @@ pub struct EngineArgs {
     /// Reuse computed prompt blocks across requests (cached_tokens in usage).
     #[arg(long)]
     pub enable_prefix_caching: bool,
+    /// Stop the whole engine once, this many ms after its first request (a hiccup:
+    /// requests queue meanwhile); with --pause-ms.
+    #[arg(long, value_name = "MS", requires = "pause_ms")]
+    pub pause_at_ms: Option<f64>,
+    /// How long the engine stands still, ms.
+    #[arg(long, value_name = "MS", requires = "pause_at_ms")]
+    pub pause_ms: Option<f64>,
 }

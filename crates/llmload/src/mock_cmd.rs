@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use llmload_mock::{EngineModel, Jitter, MockConfig, MockServer, TokenCount};
+use llmload_mock::{EngineModel, Jitter, MockConfig, MockServer, Pause, TokenCount};
 
 use crate::cli::{EngineArgs, MockArgs};
 use crate::CliError;
@@ -22,7 +22,8 @@ pub fn engine_model(a: &EngineArgs) -> Result<Option<EngineModel>, CliError> {
         || a.kv_cache_tokens.is_some()
         || a.block_size.is_some()
         || a.no_preemption
-        || a.enable_prefix_caching;
+        || a.enable_prefix_caching
+        || a.pause_at_ms.is_some();
     if !any {
         return Ok(None);
     }
@@ -48,6 +49,13 @@ pub fn engine_model(a: &EngineArgs) -> Result<Option<EngineModel>, CliError> {
         block_size: a.block_size.unwrap_or(d.block_size),
         preemption: !a.no_preemption,
         prefix_caching: a.enable_prefix_caching,
+        pause: match (a.pause_at_ms, a.pause_ms) {
+            (Some(at), Some(len)) => Some(Pause {
+                after: ms("--pause-at-ms", Some(at), Duration::ZERO)?,
+                length: ms("--pause-ms", Some(len), Duration::ZERO)?,
+            }),
+            _ => None,
+        },
     };
     m.check().map_err(|flag| {
         CliError::usage(format!(

@@ -217,3 +217,47 @@ fn a_server_shared_with_another_client_is_said_to_be() {
     assert!(held <= -2.0, "{c}");
     assert!(text.contains("another client shares it"), "{text}");
 }
+
+/// A known burst, injected on the server's side at a known time, is found in
+/// the timeline at the same slice from both sides: llmload's requests in
+/// flight and the server's waiting queue.
+#[test]
+fn an_injected_stall_shows_in_the_same_slice_on_both_sides() {
+    let gpt2 = common::shared("tokenizers/gpt2");
+    // The engine stands still from 2.3 s to 2.9 s after its first request:
+    // within slice 2 of a benchmark whose first request is sent at its start.
+    let mock = common::MockProcess::start(&common::words(&format!(
+        "{ENGINE} --pause-at-ms 2300 --pause-ms 600 --processor {}",
+        gpt2.display()
+    )));
+    let dir = common::tempdir("server-metrics-stall");
+    let (r, _) = run(
+        &mock.url,
+        &dir,
+        &format!("--rate {:.1} --max-seconds 5", 0.4 * knee()),
+    );
+    let tl = &r["benchmarks"][0]["llmload"]["timeline"];
+    assert_eq!(tl["slice_seconds"].as_f64(), Some(1.0), "{tl}");
+    let slices = tl["slices"].as_array().unwrap();
+    assert!(slices.len() >= 5, "{tl}");
+    let f = |s: &Value, k: &str| s[k].as_f64().unwrap();
+    let in_flight: Vec<f64> = slices.iter().map(|s| f(s, "in_flight_seconds")).collect();
+    let waiting: Vec<f64> = slices
+        .iter()
+        .map(|s| f(s, "waiting_sum") / f(s, "scrapes").max(1.0))
+        .collect();
+    let argmax = |v: &[f64]| (0..v.len()).max_by(|&a, &b| v[a].total_cmp(&v[b])).unwrap();
+    assert_eq!(
+        argmax(&in_flight),
+        2,
+        "client in flight per slice: {in_flight:?}"
+    );
+    assert_eq!(argmax(&waiting), 2, "server waiting per slice: {waiting:?}");
+    // And it stands out: the queue is empty away from the stall, and
+    // llmload's concurrency there is well above its usual level.
+    assert!(waiting[2] >= 2.0 && waiting[0] < 0.5, "{waiting:?}");
+    assert!(
+        in_flight[2] > 1.5 * in_flight[0].max(in_flight[4]),
+        "{in_flight:?}"
+    );
+}

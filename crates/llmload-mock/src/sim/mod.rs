@@ -44,6 +44,19 @@ pub struct EngineModel {
     pub preemption: bool,
     /// Reuse computed prompt blocks across requests (vLLM's automatic prefix caching).
     pub prefix_caching: bool,
+    /// One stop of the whole engine (a hiccup: a GC pause, a weight reload),
+    /// timed from the first request it receives.
+    pub pause: Option<Pause>,
+}
+
+/// The engine stops stepping `after` its first request, for `length`:
+/// nothing runs, arrivals queue (and `num_requests_waiting` shows them).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Pause {
+    /// From the first request's arrival to the pause.
+    pub after: Duration,
+    /// How long the engine stands still.
+    pub length: Duration,
 }
 
 impl Default for EngineModel {
@@ -59,6 +72,7 @@ impl Default for EngineModel {
             block_size: 16,
             preemption: true,
             prefix_caching: false,
+            pause: None,
         }
     }
 }
@@ -188,9 +202,37 @@ async fn drive(
     stop: CancellationToken,
 ) {
     let mut next_start: Option<Timestamp> = None;
+    // The pause's window on the clock, once the first request has come.
+    let mut pause = sched
+        .model()
+        .pause
+        .map(|p| (p, None::<(Timestamp, Timestamp)>));
     loop {
         while let Ok(s) = inbox.try_recv() {
             sched.arrive(s);
+        }
+        if let Some((p, window)) = &mut pause {
+            if window.is_none() && !sched.idle() {
+                let first = now();
+                *window = Some((first + p.after, first + p.after + p.length));
+            }
+        }
+        if let Some((_, Some((from, to)))) = pause {
+            let t = now();
+            if t >= from && t < to {
+                // Stand still; take arrivals into the queue meanwhile.
+                publish(&sched, &metrics);
+                tokio::select! {
+                    _ = stop.cancelled() => return,
+                    _ = sleep_until(to) => { pause = None; }
+                    s = inbox.recv() => match s {
+                        Some(s) => sched.arrive(s),
+                        None => return,
+                    },
+                }
+                next_start = None;
+                continue;
+            }
         }
         if sched.idle() {
             publish(&sched, &metrics);

@@ -124,6 +124,10 @@ impl Scheduler {
         });
     }
 
+    pub(crate) fn model(&self) -> &EngineModel {
+        &self.cfg
+    }
+
     pub(crate) fn idle(&self) -> bool {
         self.waiting.is_empty() && self.running.is_empty()
     }

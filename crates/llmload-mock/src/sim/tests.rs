@@ -110,6 +110,7 @@ fn small() -> EngineModel {
         block_size: 16,
         preemption: true,
         prefix_caching: false,
+        pause: None,
     }
 }
 
@@ -181,6 +182,7 @@ fn a_full_cache_preempts_and_every_request_still_finishes() {
 fn identical_prompts_hit_the_prefix_cache_and_skip_its_prefill() {
     let m = EngineModel {
         prefix_caching: true,
+        pause: None,
         ..small()
     };
     let metrics = Metrics::new("m");
