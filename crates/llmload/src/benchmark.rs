@@ -13,10 +13,10 @@ use llmload_engine::{BodyOptions, RunContext, RunOutcome, RunPlan, INTERRUPT_GRA
 use llmload_mock::{MockConfig, MockHandle, MockServer};
 use llmload_report::guidellm::{self, RunInfo};
 use llmload_report::{Format, Report};
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::journal::{self, Journal};
-use crate::plan::{BackendArgs, DataChoice, Plan};
+use crate::plan::{DataChoice, Plan, ServerMetrics};
 use crate::processor;
 use crate::progress;
 use crate::CliError;
@@ -46,69 +46,6 @@ async fn start_mock(tok: Arc<Tokenizer>) -> Result<MockHandle, CliError> {
     MockServer::start(cfg, addr, false)
         .await
         .map_err(|e| CliError::setup(format!("--target mock: cannot start the mock server: {e}")))
-}
-
-/// GuideLLM 0.4's flat `args` object for the report (secrets redacted).
-fn report_args(plan: &Plan) -> Value {
-    let a = &plan.args;
-    let outputs: Vec<String> = plan
-        .outputs
-        .files
-        .iter()
-        .map(|(f, _)| f.file_name().trim_start_matches("benchmarks.").to_string())
-        .collect();
-    let rates: Vec<f64> = a
-        .rate
-        .iter()
-        .flat_map(|r| r.split(','))
-        .filter_map(|r| r.trim().parse().ok())
-        .collect();
-    json!({
-        "target": a.target,
-        "data": a.data,
-        // GuideLLM's loader knows its own profiles only: the search's steps
-        // are constant rates (llmload.search tells the rest).
-        "profile": match plan.profile {
-            llmload_engine::Profile::Search(_) => Some("constant".to_string()),
-            _ => a.rate_type.clone(),
-        },
-        "rate": if rates.is_empty() { Value::Null } else { json!(rates) },
-        "backend": a.backend.clone().unwrap_or_else(|| "openai_http".into()),
-        "backend_kwargs": BackendArgs::redacted(a.backend_args.as_deref()),
-        "model": a.model,
-        "processor": a.processor,
-        "processor_args": a.processor_args.as_deref().and_then(|p| serde_json::from_str::<Value>(p).ok()),
-        "data_args": a.data_args,
-        "data_samples": a.data_samples,
-        "data_column_mapper": "generative_column_mapper",
-        "data_request_formatter": plan.request_type.as_str(),
-        "data_collator": "generative",
-        "data_sampler": null,
-        "data_num_workers": 1,
-        "dataloader_kwargs": null,
-        "random_seed": plan.seed,
-        "outputs": outputs,
-        "output_dir": plan.outputs.files.first().and_then(|(_, p)| p.parent()).map(|p| p.display().to_string()),
-        "sample_requests": a.sample_requests,
-        "warmup": a.warmup.as_deref().map(phase_arg),
-        "cooldown": a.cooldown.as_deref().map(phase_arg),
-        "rampup": a.rampup.unwrap_or(0.0),
-        "prefer_response_metrics": true,
-        "max_seconds": a.max_seconds,
-        "max_requests": a.max_requests,
-        "max_errors": a.max_errors,
-        "max_error_rate": a.max_error_rate,
-        "max_global_error_rate": a.max_global_error_rate,
-    })
-}
-
-/// A `--warmup`/`--cooldown` value as GuideLLM's args hold it: a number or an object.
-fn phase_arg(raw: &str) -> Value {
-    raw.trim()
-        .parse::<f64>()
-        .map(Value::from)
-        .or_else(|_| serde_json::from_str(raw))
-        .unwrap_or(Value::Null)
 }
 
 /// Ctrl-C: the first stops sending and lets requests in flight finish (up to
@@ -328,7 +265,7 @@ fn start_journal(plan: &Plan, target: &str, model: &str, run_id: &str) -> Option
     }
     let header = json!({
         "llmload_journal": 1,
-        "args": report_args(plan),
+        "args": plan.asked.report_args,
         "target": target,
         "model": model,
         "run_id": run_id,
@@ -548,7 +485,7 @@ pub fn run_info(
     outcome: &RunOutcome,
 ) -> RunInfo {
     RunInfo {
-        args: report_args(plan),
+        args: plan.asked.report_args.clone(),
         profile: plan.profile.clone(),
         random_seed: plan.seed,
         target,
@@ -556,8 +493,8 @@ pub fn run_info(
         timeout: plan.backend.timeout,
         verify: plan.backend.verify,
         request_type: plan.request_type,
-        data: plan.args.data.clone(),
-        data_samples: plan.args.data_samples,
+        data: plan.asked.data.clone(),
+        data_samples: plan.asked.data_samples,
         sample_requests: plan.sample_requests,
         workers,
         scheduling: scheduling(),
@@ -568,18 +505,8 @@ pub fn run_info(
         search: outcome.search.clone(),
         aborted: outcome.aborted.clone(),
         processor: plan.processor.clone(),
-        overrides: plan
-            .args
-            .overrides_record
-            .as_deref()
-            .and_then(|s| serde_json::from_str::<Vec<serde_json::Value>>(s).ok()),
-        labels: plan
-            .args
-            .labels
-            .iter()
-            .filter_map(|l| l.split_once('='))
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
+        overrides: plan.asked.overrides.clone(),
+        labels: plan.asked.labels.clone(),
         outputs: plan
             .outputs
             .files
@@ -644,15 +571,10 @@ pub fn worker_threads() -> usize {
 /// is checked once before the run: one that does not answer with vLLM's
 /// families costs one warning, and the run goes on without.
 async fn server_metrics(plan: &Plan, target: &str) -> Option<llmload_engine::ServerMetricsConfig> {
-    let raw = plan.args.server_metrics.as_deref().map(str::trim);
-    let urls: Vec<String> = match raw {
-        Some("off") => return None,
-        Some(list) => list
-            .split(',')
-            .map(|u| u.trim().to_string())
-            .filter(|u| !u.is_empty())
-            .collect(),
-        None => {
+    let urls: Vec<String> = match &plan.asked.server_metrics {
+        ServerMetrics::Off => return None,
+        ServerMetrics::Urls(urls) => urls.clone(),
+        ServerMetrics::Target => {
             let scheme_end = target.find("://").map_or(0, |i| i + 3);
             let origin = match target[scheme_end..].find('/') {
                 Some(i) => &target[..scheme_end + i],
@@ -663,7 +585,7 @@ async fn server_metrics(plan: &Plan, target: &str) -> Option<llmload_engine::Ser
     };
     let cfg = llmload_engine::ServerMetricsConfig {
         urls,
-        interval: Duration::from_secs_f64(plan.args.server_metrics_interval.unwrap_or(1.0)),
+        interval: plan.asked.server_metrics_interval,
     };
     match llmload_engine::probe_server_metrics(&cfg).await {
         Ok(()) => Some(cfg),

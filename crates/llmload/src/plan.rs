@@ -18,7 +18,9 @@ use serde_json::Value;
 use crate::cli::BenchmarkArgs;
 use crate::CliError;
 
+mod asked;
 mod backend;
+pub use asked::{Asked, ServerMetrics};
 pub use backend::{BackendArgs, DEFAULT_TIMEOUT_SECS};
 
 /// `--random-seed` when not given (GuideLLM's).
@@ -181,8 +183,8 @@ pub struct Plan {
     pub progress: bool,
     /// Records kept per status.
     pub sample_requests: Option<u64>,
-    /// The flags as given (for the report's `args`).
-    pub args: BenchmarkArgs,
+    /// What was asked, as the report records it.
+    pub asked: Asked,
 }
 
 fn parse_rates(raw: &[String]) -> Result<Vec<f64>, CliError> {
@@ -489,7 +491,7 @@ impl Plan {
             }
         }
         let outputs = parse_outputs(&args)?;
-        Ok(Plan {
+        let mut plan = Plan {
             target,
             model: args.model.clone(),
             request_type,
@@ -507,8 +509,10 @@ impl Plan {
             outputs,
             progress: !args.disable_progress,
             sample_requests: args.sample_requests,
-            args,
-        })
+            asked: Asked::default(),
+        };
+        plan.asked = Asked::new(&args, &plan);
+        Ok(plan)
     }
 }
 
