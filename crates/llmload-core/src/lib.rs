@@ -8,7 +8,10 @@
 //! - [`Constraints`] (with [`SaturationConfig`]): when a benchmark stops;
 //!   [`Stop`] / [`StopKind`]: why it stopped, with GuideLLM's keys;
 //!   [`ErrorWindow`]: where the error-rate window stood.
-//! - [`TransientPhase`] / [`PhaseMode`]: warmup and cooldown settings.
+//! - [`TransientPhase`] / [`PhaseMode`]: warmup and cooldown settings;
+//!   [`RunPlan`]: all of what a run was asked to do (profile, constraints,
+//!   concurrency cap, seed, warmup, cooldown, rampup), planned once and
+//!   shared by the flows, the engine and the report.
 //! - [`Verdict`] / [`Outcome`] / [`Slo`]: what a judged rate-based benchmark
 //!   says, and [`best_rate`] of a search.
 //! - [`RequestRecord`] and its parts ([`RequestTimings`], [`UsageMetrics`],
@@ -31,6 +34,7 @@
 
 mod constraints;
 mod phase;
+mod plan;
 mod profile;
 mod record;
 mod run;
@@ -42,6 +46,7 @@ pub use constraints::{
     Constraints, ErrorWindow, SaturationConfig, Stop, StopKind, ERROR_MIN_PROCESSED, ERROR_WINDOW,
 };
 pub use phase::{PhaseMode, ResolvedPhase, TransientPhase};
+pub use plan::RunPlan;
 pub use profile::{client_ceiling, Profile, SearchConfig, SWEEP_MAX_CONCURRENCY};
 pub use record::{
     ErrorKind, RequestError, RequestRecord, RequestStatus, RequestTimings, RequestType, Turn,

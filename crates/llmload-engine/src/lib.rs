@@ -44,7 +44,7 @@ use serde_json::{Map, Value};
 pub use executor::INTERRUPT_GRACE;
 pub use llmload_core::{
     best_rate, client_ceiling, BenchmarkRun, Constraints, ErrorWindow, HostLoad, Outcome,
-    PhaseMode, Profile, SaturationConfig, SearchConfig, Slo, Stop, StopKind, Strategy,
+    PhaseMode, Profile, RunPlan, SaturationConfig, SearchConfig, Slo, Stop, StopKind, Strategy,
     TransientPhase, Verdict, ERROR_MIN_PROCESSED, ERROR_WINDOW, MAX_FAILED, MAX_SEND_LAG_S,
     MIN_REQUESTS, SWEEP_MAX_CONCURRENCY,
 };
@@ -101,28 +101,6 @@ pub trait RunObserver: Send + Sync + std::fmt::Debug {
     fn benchmark_started(&self, index: usize, strategy: &Strategy, start: Timestamp);
     /// A request of benchmark `index` finished (or failed, or was cancelled after it started).
     fn request_finished(&self, index: usize, record: &RequestRecord);
-}
-
-/// What to run.
-#[derive(Clone, Debug, PartialEq)]
-pub struct RunPlan {
-    /// The benchmarks.
-    pub profile: Profile,
-    /// Stop conditions of each benchmark.
-    pub constraints: Constraints,
-    /// Requests in flight at most (throughput, constant, poisson).
-    pub max_concurrency: u32,
-    /// Whether the user set `max_concurrency` (sweep uses GuideLLM's 512 otherwise).
-    pub explicit_max_concurrency: bool,
-    /// Seed for Poisson gaps.
-    pub seed: u64,
-    /// Warmup: requests starting in it are sent but not measured.
-    pub warmup: TransientPhase,
-    /// Cooldown: likewise at the end.
-    pub cooldown: TransientPhase,
-    /// Rampup: constant rates climb linearly to the asked rate over it;
-    /// concurrent and throughput streams start spread evenly over it.
-    pub rampup: std::time::Duration,
 }
 
 /// Default cap on requests in flight for rate-based strategies (GuideLLM

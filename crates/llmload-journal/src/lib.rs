@@ -21,7 +21,7 @@
 //! # What it does not own
 //! Running benchmarks (llmload-engine), building reports from what it read
 //! back (llmload-report, through the binary's `report --from-journal`),
-//! where the journal lives (beside the report, the binary decides).
+//! where the journal lives (beside the report: llmload-flows decides).
 
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};

@@ -2,8 +2,7 @@
 //! `certified.rs`) a run against the certified-results reference database
 //! (OpenNebula's table, shipped in `data/certified.csv`).
 
-use crate::console::strategy_label;
-use crate::guidellm::wire::{Benchmark, Report};
+use crate::model::{Benchmark, Results as Report};
 
 mod certified;
 pub use certified::{
@@ -213,8 +212,8 @@ type Paired<'a> = (Vec<(&'a Benchmark, &'a Benchmark)>, Vec<String>);
 /// and any still left are named as not compared.
 fn pairs<'a>(base: &'a Report, new: &'a Report) -> Result<Paired<'a>, String> {
     // Each label made once: a search has dozens of benchmarks.
-    let base_labels: Vec<String> = base.benchmarks.iter().map(strategy_label).collect();
-    let new_labels: Vec<String> = new.benchmarks.iter().map(strategy_label).collect();
+    let base_labels: Vec<String> = base.benchmarks.iter().map(Benchmark::label).collect();
+    let new_labels: Vec<String> = new.benchmarks.iter().map(Benchmark::label).collect();
     let mut taken = vec![false; new.benchmarks.len()];
     let mut matched: Vec<Option<usize>> = vec![None; base.benchmarks.len()];
     for (i, label) in base_labels.iter().enumerate() {
@@ -288,7 +287,7 @@ pub fn compare(
     let (pairs, warnings) = pairs(base, new)?;
     let mut rows = Vec::new();
     for (b, n) in pairs {
-        let (lb, ln) = (strategy_label(b), strategy_label(n));
+        let (lb, ln) = (b.label(), n.label());
         let benchmark = if lb == ln {
             ln
         } else {
@@ -357,13 +356,14 @@ mod tests {
             "/fixtures/guidellm-0.4.0/mock-constant5-benchmarks.json"
         );
         let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
-        let mut r = Report::from_json(&text).expect("the fixture loads");
+        let wire = crate::Report::from_json(&text).expect("the fixture loads");
+        let mut r = Report::from_report(&wire, crate::model::Schema::V04).unwrap();
         let one = r.benchmarks[0].clone();
         r.benchmarks = benchmarks
             .iter()
             .map(|(strategy, rps, tps)| {
                 let mut b = one.clone();
-                b.config.strategy = strategy.clone();
+                b.strategy = crate::model::strategy_of(strategy).unwrap();
                 b.metrics.requests_per_second.successful.mean = *rps;
                 b.metrics.output_tokens_per_second.successful.mean = *tps;
                 b

@@ -1,8 +1,8 @@
 //! The tables printed at the end of a run: GuideLLM-like, fitting in 100 columns.
 
-use serde_json::Value;
-
-use crate::guidellm::wire::{Benchmark, Ds, Report};
+use crate::guidellm::wire::Ds;
+use crate::model::ext::{Stop, Verdict};
+use crate::model::{Benchmark, Results};
 
 /// A table with a two-row header (group over name) and right-aligned numbers.
 struct Table {
@@ -126,28 +126,7 @@ pub fn num(x: f64) -> String {
 
 /// The strategy label of a benchmark (`constant@5.00`, `synchronous`, ...).
 pub fn strategy_label(b: &Benchmark) -> String {
-    let s = &b.config.strategy;
-    let kind = s.get("type_").and_then(Value::as_str).unwrap_or("?");
-    match kind {
-        "constant" | "poisson" => {
-            let rate = s.get("rate").and_then(Value::as_f64).unwrap_or(0.0);
-            if rate.abs() < 1e9 {
-                format!("{kind}@{rate:.2}")
-            } else {
-                // Not 1e300 written out in 300 digits.
-                format!("{kind}@{}", crate::html::short_number(rate))
-            }
-        }
-        "concurrent" => format!(
-            "{kind}@{}",
-            s.get("streams").and_then(Value::as_u64).unwrap_or(0)
-        ),
-        "throughput" => match s.get("max_concurrency").and_then(Value::as_u64) {
-            Some(c) => format!("{kind}@{c}"),
-            None => format!("{kind}@unlimited"),
-        },
-        other => other.to_string(),
-    }
+    b.label()
 }
 
 fn mmp(d: &Ds) -> [String; 3] {
@@ -155,7 +134,7 @@ fn mmp(d: &Ds) -> [String; 3] {
 }
 
 /// The end-of-run tables.
-pub fn render(report: &Report) -> String {
+pub fn render(report: &Results) -> String {
     let mut out = String::new();
     let bs = &report.benchmarks;
     let summary = Table {
@@ -234,9 +213,8 @@ pub fn render(report: &Report) -> String {
     let server: Vec<Vec<String>> = bs
         .iter()
         .filter_map(|b| {
-            let sm = b.llmload.as_ref()?.get("server_metrics")?;
-            sm.is_object()
-                .then(|| crate::server::table_row(&strategy_label(b), sm))
+            let sm = b.ext.server_metrics.as_ref()?;
+            Some(crate::server::table_row(&strategy_label(b), sm))
         })
         .collect();
     if !server.is_empty() {
@@ -270,36 +248,25 @@ pub fn render(report: &Report) -> String {
     }
     for b in bs {
         out.push_str(&crate::errors::console_lines(&strategy_label(b), b));
-        if let Some(stop) = b.llmload.as_ref().and_then(stopped_early) {
+        if let Some(stop) = b.ext.stopped_sending.as_ref().and_then(stopped_early) {
             out.push_str(&format!("{}: stopped early: {stop}\n", strategy_label(b)));
         }
-        if let Some(sm) = b
-            .llmload
-            .as_ref()
-            .map(|x| &x["server_metrics"])
-            .filter(|v| v.is_object())
-        {
+        if let Some(sm) = &b.ext.server_metrics {
             out.push_str(&crate::server::console_lines(&strategy_label(b), sm));
         }
-        let cache = b.llmload.as_ref().map(|x| &x["prefix_cache"]);
-        if let Some(c) = cache.filter(|c| c.is_object()) {
+        if let Some(c) = &b.ext.prefix_cache {
             out.push_str(&format!(
                 "{}: prefix cache hit {}% of prompt tokens ({} of {}, as the server reported)\n",
                 strategy_label(b),
-                num(c["hit_percent"].as_f64().unwrap_or(0.0)),
-                c["cached_tokens"],
-                c["prompt_tokens"]
+                num(c.hit_percent),
+                c.cached_tokens,
+                c.prompt_tokens
             ));
-            if let Some(turns) = c["by_turn"].as_array() {
-                let each: Vec<String> = turns
+            if !c.by_turn.is_empty() {
+                let each: Vec<String> = c
+                    .by_turn
                     .iter()
-                    .map(|t| {
-                        format!(
-                            "turn {} {}%",
-                            t["turn_index"],
-                            num(t["hit_percent"].as_f64().unwrap_or(0.0))
-                        )
-                    })
+                    .map(|t| format!("turn {} {}%", t.turn_index, num(t.hit_percent)))
                     .collect();
                 out.push_str(&format!(
                     "{}: prefix cache hit by turn: {}\n",
@@ -316,14 +283,12 @@ pub fn render(report: &Report) -> String {
 /// Why a benchmark stopped sending before its limits, in words (`None` when
 /// it ran to `--max-seconds` or `--max-requests`): the reason, and the
 /// detail where it says more than the reason does.
-fn stopped_early(x: &Value) -> Option<String> {
-    let stop = x.get("stopped_sending")?;
-    let reason = stop.get("reason")?.as_str()?;
-    if matches!(reason, "max_seconds" | "max_requests") {
+fn stopped_early(stop: &Stop) -> Option<String> {
+    let reason = stop.reason.as_str();
+    if reason.is_empty() || matches!(reason, "max_seconds" | "max_requests") {
         return None;
     }
-    let detail = stop.get("detail").and_then(Value::as_str).unwrap_or("");
-    let detail = crate::errors::one_line(detail, 200);
+    let detail = crate::errors::one_line(&stop.detail, 200);
     let words = reason.replace('_', " ");
     Some(
         if detail.is_empty() || detail == reason || detail == words {
@@ -341,13 +306,10 @@ fn stopped_early(x: &Value) -> Option<String> {
 /// (`achieved`: first tokens, docs/metrics.md; not the summary's Per s,
 /// which counts finished requests over the whole benchmark) and whose doing
 /// the outcome was.
-pub fn verdict_line(v: &Value) -> String {
-    let rate = |k: &str| v[k].as_f64().map_or("-".into(), num);
-    let reasons: Vec<&str> = v["reasons"]
-        .as_array()
-        .map(|a| a.iter().filter_map(Value::as_str).collect())
-        .unwrap_or_default();
-    let outcome = match v["outcome"].as_str() {
+pub fn verdict_line(v: &Verdict) -> String {
+    let rate = |x: Option<f64>| x.map_or("-".into(), num);
+    let reasons = &v.reasons;
+    let outcome = match v.outcome.as_deref() {
         Some("sustained") => "sustained".to_string(),
         Some("saturated") => format!("saturated: {}", reasons.join("; ")),
         Some("invalid") => format!(
@@ -358,20 +320,17 @@ pub fn verdict_line(v: &Value) -> String {
     };
     format!(
         "{} req/s asked, {} req/s served: {outcome}",
-        rate("rate"),
-        rate("achieved")
+        rate(v.rate),
+        rate(v.achieved)
     )
 }
 
 /// Did the server keep up with each rate, and was each rate measured?
-fn verdicts(report: &Report, out: &mut String) {
-    let judged: Vec<(String, &Value)> = report
+fn verdicts(report: &Results, out: &mut String) {
+    let judged: Vec<(String, &Verdict)> = report
         .benchmarks
         .iter()
-        .filter_map(|b| {
-            let v = b.llmload.as_ref()?.get("verdict")?;
-            v.is_object().then(|| (strategy_label(b), v))
-        })
+        .filter_map(|b| Some((strategy_label(b), b.ext.verdict.as_ref()?)))
         .collect();
     if judged.is_empty() {
         return;
@@ -380,13 +339,12 @@ fn verdicts(report: &Report, out: &mut String) {
     for (label, v) in &judged {
         out.push_str(&format!("  {label}: {}\n", verdict_line(v)));
     }
-    let search = report.llmload.as_ref().map(|x| &x["search"]);
-    if let Some(s) = search.filter(|s| s.is_object()) {
-        match s["best_rate"].as_f64() {
+    if let Some(s) = &report.ext.search {
+        match s.best_rate {
             Some(best) => out.push_str(&format!(
                 "Max-throughput search: the server sustained {} req/s{}\n",
                 num(best),
-                if s["client_ceiling"].is_number() {
+                if s.client_ceiling.is_some() {
                     " at least"
                 } else {
                     ""
@@ -394,7 +352,7 @@ fn verdicts(report: &Report, out: &mut String) {
             )),
             None => out.push_str("Max-throughput search: no rate was sustained\n"),
         }
-        if let Some(c) = s["client_ceiling"].as_f64() {
+        if let Some(c) = s.client_ceiling {
             out.push_str(&format!(
                 "WARNING: from {} req/s up llmload could not hold its own schedule on this host \
                  (host CPU, not the server): the server's maximum may be higher\n",
@@ -427,9 +385,11 @@ mod tests {
     #[test]
     fn a_stop_reason_is_said_once() {
         let stop = |reason: &str, detail: &str| {
-            stopped_early(&serde_json::json!({
-                "stopped_sending": {"reason": reason, "detail": detail}
-            }))
+            stopped_early(&Stop {
+                reason: reason.into(),
+                at: None,
+                detail: detail.into(),
+            })
         };
         assert_eq!(
             stop("interrupted", "interrupted").as_deref(),

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use llmload_metrics::BenchmarkMetrics;
 use serde_json::{json, Value};
 
-use crate::guidellm::wire::{Benchmark, RequestStats};
+use crate::model::{Benchmark, RequestStats};
 
 /// Messages kept per error kind in the report.
 pub const MESSAGES_KEPT: usize = 5;
@@ -113,11 +113,7 @@ fn record_message(r: &RequestStats) -> String {
 /// The errors of a benchmark by kind (largest first), from llmload's
 /// counts when the report has them, else from its errored records.
 pub fn of(b: &Benchmark) -> Vec<KindErrors> {
-    let extras = b.llmload.as_ref();
-    let counted = extras
-        .and_then(|x| x.get("errors_by_kind"))
-        .and_then(Value::as_object)
-        .filter(|k| !k.is_empty());
+    let counted = Some(&b.ext.errors_by_kind).filter(|k| !k.is_empty());
     let records = &b.requests.errored;
     let record_kind = |r: &RequestStats| {
         r.llmload
@@ -138,20 +134,10 @@ pub fn of(b: &Benchmark) -> Vec<KindErrors> {
     let mut out: Vec<KindErrors> = match counted {
         Some(kinds) => kinds
             .iter()
-            .filter_map(|(kind, n)| {
-                let count = n.as_u64().filter(|n| *n > 0)?;
-                let kept = extras
-                    .and_then(|x| x.get("error_messages"))
-                    .and_then(|m| m.get(kind))
-                    .and_then(Value::as_array);
-                let messages = match kept {
-                    Some(list) => list
-                        .iter()
-                        .filter_map(|m| {
-                            let text = m.get("message")?.as_str()?;
-                            Some((text.to_string(), m.get("count")?.as_u64()?))
-                        })
-                        .collect(),
+            .filter_map(|(kind, &count)| {
+                (count > 0).then_some(())?;
+                let messages = match b.ext.error_messages.get(kind) {
+                    Some(list) => list.iter().map(|m| (m.message.clone(), m.count)).collect(),
                     None => from_records(Some(kind.as_str())),
                 };
                 Some(KindErrors {
@@ -254,7 +240,7 @@ mod tests {
 
     fn bench(llmload: Option<Value>, records: Vec<RequestStats>, ok: u64, err: u64) -> Benchmark {
         let metrics = serde_json::to_value(Metrics::default()).expect("metrics serialize");
-        let mut b: Benchmark = serde_json::from_value(json!({
+        let mut b: crate::guidellm::wire::Benchmark = serde_json::from_value(json!({
             "type_": "generative_benchmark",
             "config": {"id_": "", "run_id": "", "run_index": 0, "strategy": {"type_": "constant", "rate": 5.0},
                 "constraints": {}, "sample_requests": null,
@@ -279,7 +265,7 @@ mod tests {
         b.metrics.request_totals.total = ok + err;
         b.requests.errored = records;
         b.llmload = llmload;
-        b
+        Benchmark::from_wire(&b).expect("a benchmark of the model")
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! console tables, the HTML report, `compare` and `check monotonic` share
 //! (docs/metrics.md, "Headline figures").
 
-use crate::guidellm::wire::Benchmark;
+use crate::model::Benchmark;
 
 /// Output tokens per second: the output tokens of the benchmark's
 /// completed requests over its measurement window
@@ -17,8 +17,3 @@ pub fn output_tokens_per_second(b: &Benchmark) -> f64 {
 pub fn total_tokens_per_second(b: &Benchmark) -> f64 {
     b.metrics.tokens_per_second.successful.mean
 }
-
-/// The JSON path of [`output_tokens_per_second`] in a report's benchmark,
-/// for readers of raw JSON (`check monotonic` reads envelopes too).
-pub const OUTPUT_TOKENS_PER_SECOND_PATH: [&str; 3] =
-    ["output_tokens_per_second", "successful", "mean"];

@@ -10,6 +10,8 @@
 //!   requests failed, by kind and message; [`figures`]: the one definition
 //!   of each headline figure (output tokens/s) that every output shares.
 //! - [`html`]: the self-contained HTML report with its SVG charts.
+//! - [`model`]: the results of a run whichever schema wrote them, which the
+//!   console, HTML, compare, slo and monotonic read (never JSON paths).
 //! - [`Report::load`](guidellm::wire::Report) and the writers of every output format.
 //! - The validation seeds' data and checks: [`envelope`] (Red Hat's
 //!   experiment JSON and its schema), [`monotonic`], [`slo`] (the reference
@@ -19,7 +21,7 @@
 //! # What it does not own
 //! Measuring (client, engine), the statistics themselves (llmload-metrics),
 //! the vocabulary of runs (strategies, constraints, verdicts, finished
-//! benchmarks: llmload-core), and detecting hardware (the binary). It
+//! benchmarks: llmload-core), and detecting hardware (llmload-flows). It
 //! depends on llmload-core and llmload-metrics, never on the engine or the
 //! client, so no HTTP or TLS stack reaches it (`tests/no_network_deps.rs`).
 
@@ -31,6 +33,7 @@ pub mod errors;
 pub mod figures;
 pub mod guidellm;
 pub mod html;
+pub mod model;
 pub mod monotonic;
 mod pyfmt;
 pub mod schema2;
@@ -161,7 +164,7 @@ impl Report {
         Self::from_value(v)
     }
 
-    fn from_value(v: serde_json::Value) -> Result<Report, String> {
+    pub(crate) fn from_value(v: serde_json::Value) -> Result<Report, String> {
         if !v.get("benchmarks").is_some_and(serde_json::Value::is_array) {
             return Err("not a GuideLLM or llmload report (no \"benchmarks\" list)".into());
         }
@@ -192,7 +195,9 @@ impl Report {
             Format::Json => self.to_json(),
             Format::Csv => Ok(csv::to_csv(self)),
             Format::Yaml => self.to_yaml(),
-            Format::Html => Ok(html::render(self)),
+            Format::Html => model::Results::from_report(self, model::Schema::V04)
+                .map(|r| html::render(&r))
+                .map_err(ReportError),
         })?
     }
 

@@ -19,6 +19,7 @@
 //! Inputs are experiment envelopes or raw reports; every point remembers
 //! its file, so each violation names the files it compares.
 
+use llmload_core::Strategy;
 use serde_json::Value;
 
 /// The default accelerator order, fastest first.
@@ -139,50 +140,34 @@ pub fn points(file: &str, doc: &Value) -> Result<Vec<Point>, String> {
         ),
         _ => (doc, String::new(), "?".to_string(), 1),
     };
-    let benchmarks = report
-        .get("benchmarks")
-        .and_then(Value::as_array)
-        .ok_or_else(|| format!("{file}: not a report or an experiment envelope of one"))?;
-    let args = &report["args"];
+    let results = crate::model::Results::from_value(report)
+        .map_err(|e| format!("{file}: not a report or an experiment envelope of one ({e})"))?;
     let model = if model.is_empty() {
-        args["model"]
-            .as_str()
-            .or_else(|| benchmarks.first()?["config"]["backend"]["model"].as_str())
-            .unwrap_or("?")
-            .to_string()
+        results.model.clone().unwrap_or_else(|| "?".into())
     } else {
         model
     };
-    let data = match &args["data"] {
-        Value::Array(a) => a.first().and_then(Value::as_str).unwrap_or("").to_string(),
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
+    let data = match results.asked("data") {
+        Some(Value::Array(a)) => a.first().and_then(Value::as_str).unwrap_or("").to_string(),
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+        None => String::new(),
     };
-    let f = |b: &Value, path: &[&str]| -> f64 {
-        path.iter()
-            .fold(b, |v, k| &v[*k])
-            .as_f64()
-            .unwrap_or(f64::NAN)
-    };
-    Ok(benchmarks
+    Ok(results
+        .benchmarks
         .iter()
-        .filter(|b| b["metrics"]["request_totals"]["successful"].as_u64() > Some(0))
+        .filter(|b| b.metrics.request_totals.successful > 0)
         .map(|b| {
-            let m = &b["metrics"];
-            let verdict = &b["llmload"]["verdict"];
-            let achieved = verdict["achieved"]
-                .as_f64()
-                .unwrap_or_else(|| f(m, &["requests_per_second", "successful", "mean"]));
-            let strategy = &b["config"]["strategy"];
-            let kind = strategy["type_"].as_str().unwrap_or("?").to_string();
-            let streams = strategy["streams"]
-                .as_f64()
-                .or_else(|| strategy["max_concurrency"].as_f64());
-            let rate = match kind.as_str() {
-                "synchronous" => 1.0,
-                "concurrent" => streams.unwrap_or(achieved),
-                "throughput" => achieved,
-                _ => strategy["rate"].as_f64().unwrap_or(achieved),
+            let m = &b.metrics;
+            let verdict = b.ext.verdict.as_ref();
+            let achieved = verdict
+                .and_then(|v| v.achieved)
+                .unwrap_or(m.requests_per_second.successful.mean);
+            let rate = match b.strategy {
+                Strategy::Synchronous => 1.0,
+                Strategy::Concurrent { streams } => f64::from(streams),
+                Strategy::Throughput { .. } => achieved,
+                Strategy::Constant { rate, .. } | Strategy::Poisson { rate, .. } => rate,
             };
             Point {
                 file: file.to_string(),
@@ -190,14 +175,14 @@ pub fn points(file: &str, doc: &Value) -> Result<Vec<Point>, String> {
                 scenario: scenario_of(&data),
                 accelerator: accelerator.clone(),
                 accelerator_count: count,
-                kind,
+                kind: b.strategy.type_name().to_string(),
                 rate,
                 achieved,
-                ttft_ms: f(m, &["time_to_first_token_ms", "successful", "median"]),
-                itl_ms: f(m, &["inter_token_latency_ms", "successful", "median"]),
-                latency_s: f(m, &["request_latency", "successful", "median"]),
-                output_tps: f(m, &crate::figures::OUTPUT_TOKENS_PER_SECOND_PATH),
-                outcome: verdict["outcome"].as_str().map(String::from),
+                ttft_ms: m.time_to_first_token_ms.successful.median,
+                itl_ms: m.inter_token_latency_ms.successful.median,
+                latency_s: m.request_latency.successful.median,
+                output_tps: crate::figures::output_tokens_per_second(b),
+                outcome: verdict.and_then(|v| v.outcome.clone()),
             }
         })
         .collect())

@@ -4,26 +4,121 @@
 
 use llmload_core::{BenchmarkRun, RequestStatus};
 use llmload_metrics::server::ServerSummary;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
 
-/// `llmload.server_metrics` of one benchmark (`null` when not scraped).
-pub fn section(run: &BenchmarkRun) -> Value {
-    let Some(s) = ServerSummary::compile(&run.server, run.measure_start, run.measure_end) else {
-        return Value::Null;
-    };
-    let mut v = serde_json::to_value(&s).unwrap_or(Value::Null);
-    if let Value::Object(m) = &mut v {
-        m.insert("cross_checks".into(), cross_checks(run, &s));
-        m.insert("series".into(), series(run));
-    }
-    v
+/// `llmload.server_metrics` of one benchmark: the server's summary, the
+/// cross-checks and every scrape beside llmload's in flight.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Section {
+    /// What the server's counters, gauges and histograms said.
+    #[serde(flatten)]
+    pub summary: ServerSummary,
+    /// The server's counts against llmload's.
+    pub cross_checks: CrossChecks,
+    /// Each scrape on the benchmark's time axis.
+    pub series: Vec<SeriesPoint>,
+}
+
+/// A figure from both sides.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Pair<C, S> {
+    /// llmload's.
+    pub client: C,
+    /// The server's.
+    pub server: S,
+}
+
+/// llmload's median TTFT against the server's.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct TtftCheck {
+    /// llmload's median, ms.
+    pub client: Option<f64>,
+    /// The server's median, ms.
+    pub server: Option<f64>,
+    /// The bucket holding the server's median, ms.
+    pub server_bucket: Option<[f64; 2]>,
+}
+
+/// llmload's in flight minus the server's running + waiting.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct HeldCheck {
+    /// Mean over the scrapes inside the benchmark.
+    pub mean: Option<f64>,
+    /// Those scrapes.
+    pub scrapes: usize,
+}
+
+/// Output tokens on both sides.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct TokensCheck {
+    /// Of llmload's successful requests.
+    pub client_successful: u64,
+    /// Of the requests cut off at the end.
+    pub client_cut_off: u64,
+    /// Requests cut off.
+    pub cut_off_requests: u64,
+    /// The server's `generation_tokens` delta.
+    pub server: Option<f64>,
+}
+
+/// Prompt tokens on both sides.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct PromptCheck {
+    /// Of llmload's successful requests.
+    pub client: u64,
+    /// The server's `prompt_tokens` delta (every request).
+    pub server_all: Option<f64>,
+}
+
+/// The server's counters over the benchmark against llmload's (docs/metrics.md).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct CrossChecks {
+    /// Median TTFT.
+    pub time_to_first_token_ms_p50: TtftCheck,
+    /// In flight against running + waiting.
+    pub in_flight_minus_server_held: HeldCheck,
+    /// Successful requests.
+    pub successful_requests: Pair<u64, Option<f64>>,
+    /// Output tokens.
+    pub output_tokens: TokensCheck,
+    /// Prompt tokens.
+    pub prompt_tokens_successful: PromptCheck,
+    /// What disagreed, in words.
+    pub warnings: Vec<String>,
+}
+
+/// One scrape beside llmload's requests in flight at that instant.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SeriesPoint {
+    /// Seconds since the benchmark's start.
+    pub t: f64,
+    /// `num_requests_running`.
+    pub running: Option<f64>,
+    /// `num_requests_waiting`.
+    pub waiting: Option<f64>,
+    /// `kv_cache_usage_perc` (0..1).
+    pub kv_cache_perc: Option<f64>,
+    /// Generated tokens per second since the scrape before.
+    pub generation_tokens_per_s: Option<f64>,
+    /// llmload's requests in flight.
+    pub llmload_in_flight: i64,
+}
+
+/// `llmload.server_metrics` of one benchmark (`None` when not scraped).
+pub fn section(run: &BenchmarkRun) -> Option<Section> {
+    let s = ServerSummary::compile(&run.server, run.measure_start, run.measure_end)?;
+    Some(Section {
+        cross_checks: cross_checks(run, &s),
+        series: series(run),
+        summary: s,
+    })
 }
 
 /// Each scrape beside what llmload saw at the same instant, on the
 /// benchmark's time axis (seconds since its start): the server's running
 /// and waiting requests and KV cache use, its generation rate since the
 /// scrape before, and llmload's requests in flight then.
-fn series(run: &BenchmarkRun) -> Value {
+fn series(run: &BenchmarkRun) -> Vec<SeriesPoint> {
     let t0 = run.start;
     let mut starts: Vec<f64> = Vec::with_capacity(run.records.len());
     let mut ends: Vec<f64> = Vec::with_capacity(run.records.len());
@@ -54,23 +149,23 @@ fn series(run: &BenchmarkRun) -> Value {
         if let Some(g) = generated {
             prev = Some((t, g));
         }
-        out.push(json!({
-            "t": t,
-            "running": v("vllm:num_requests_running"),
-            "waiting": v("vllm:num_requests_waiting"),
-            "kv_cache_perc": v("vllm:kv_cache_usage_perc"),
-            "generation_tokens_per_s": rate,
-            "llmload_in_flight": in_flight(t).max(0),
-        }));
+        out.push(SeriesPoint {
+            t,
+            running: v("vllm:num_requests_running"),
+            waiting: v("vllm:num_requests_waiting"),
+            kv_cache_perc: v("vllm:kv_cache_usage_perc"),
+            generation_tokens_per_s: rate,
+            llmload_in_flight: in_flight(t).max(0),
+        });
     }
-    Value::Array(out)
+    out
 }
 
 /// The server's counters over the whole benchmark against llmload's own
 /// counts of its requests. Requests cut off at the end were generating
 /// when llmload let go: the server generated tokens for them that never
 /// reached llmload, so its count may exceed llmload's by those.
-fn cross_checks(run: &BenchmarkRun, s: &ServerSummary) -> Value {
+fn cross_checks(run: &BenchmarkRun, s: &ServerSummary) -> CrossChecks {
     let server = |k: &str| s.benchmark.get(k).copied();
     let (mut ok, mut cut) = (0u64, 0u64);
     let (mut out_ok, mut out_cut, mut prompt) = (0u64, 0u64, 0u64);
@@ -132,21 +227,9 @@ fn cross_checks(run: &BenchmarkRun, s: &ServerSummary) -> Value {
     // at each scrape inside the benchmark: a server holding more than
     // llmload sent serves another client too.
     let held: Vec<f64> = series(run)
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|p| {
-            p["t"]
-                .as_f64()
-                .is_some_and(|t| t >= 0.0 && t <= run.end.secs_since(run.start))
-        })
-        .filter_map(|p| {
-            Some(
-                p["llmload_in_flight"].as_f64()?
-                    - p["running"].as_f64()?
-                    - p["waiting"].as_f64()?,
-            )
-        })
+        .iter()
+        .filter(|p| p.t >= 0.0 && p.t <= run.end.secs_since(run.start))
+        .filter_map(|p| Some(p.llmload_in_flight as f64 - p.running? - p.waiting?))
         .collect();
     let mean_diff = (!held.is_empty()).then(|| held.iter().sum::<f64>() / held.len() as f64);
     if mean_diff.is_some_and(|d| d < -1.0) {
@@ -156,61 +239,72 @@ fn cross_checks(run: &BenchmarkRun, s: &ServerSummary) -> Value {
             held.len()
         ));
     }
-    json!({
-        "time_to_first_token_ms_p50": {"client": client_ttft,
-            "server": server_ttft.map(|h| 1000.0 * h.p50),
-            "server_bucket": server_ttft.map(|h| [1000.0 * h.p50_bucket.0, 1000.0 * h.p50_bucket.1])},
-        "in_flight_minus_server_held": {"mean": mean_diff, "scrapes": held.len()},
-        "successful_requests": {"client": ok, "server": requests},
-        "output_tokens": {"client_successful": out_ok, "client_cut_off": out_cut,
-                          "cut_off_requests": cut, "server": generated},
-        "prompt_tokens_successful": {"client": prompt, "server_all": prompts},
-        "warnings": warnings,
-    })
+    CrossChecks {
+        time_to_first_token_ms_p50: TtftCheck {
+            client: client_ttft,
+            server: server_ttft.map(|h| 1000.0 * h.p50),
+            server_bucket: server_ttft.map(|h| [1000.0 * h.p50_bucket.0, 1000.0 * h.p50_bucket.1]),
+        },
+        in_flight_minus_server_held: HeldCheck {
+            mean: mean_diff,
+            scrapes: held.len(),
+        },
+        successful_requests: Pair {
+            client: ok,
+            server: requests,
+        },
+        output_tokens: TokensCheck {
+            client_successful: out_ok,
+            client_cut_off: out_cut,
+            cut_off_requests: cut,
+            server: generated,
+        },
+        prompt_tokens_successful: PromptCheck {
+            client: prompt,
+            server_all: prompts,
+        },
+        warnings,
+    }
 }
 
 /// The console table's row for one benchmark's `server_metrics`: running,
 /// waiting and KV cache (mean, max), the server's TTFT (p50, p99), and its
 /// requests and output tokens beside llmload's (successful + cut off).
-pub fn table_row(label: &str, sm: &Value) -> Vec<String> {
-    let g = |k: &str, stat: &str| sm["gauges"][k][stat].as_f64();
+pub fn table_row(label: &str, sm: &Section) -> Vec<String> {
+    let g = |k: &str| sm.summary.gauges.get(k);
     let f = |x: Option<f64>, scale: f64| x.map_or("-".to_string(), |v| format!("{:.1}", v * scale));
-    let ttft = &sm["histograms"]["vllm:time_to_first_token_seconds"];
-    let c = &sm["cross_checks"];
-    let n = |v: &Value| v.as_f64().map_or("-".to_string(), |x| format!("{x:.0}"));
-    let received = c["output_tokens"]["client_successful"]
-        .as_u64()
-        .unwrap_or(0)
-        + c["output_tokens"]["client_cut_off"].as_u64().unwrap_or(0);
+    let ttft = sm
+        .summary
+        .histograms
+        .get("vllm:time_to_first_token_seconds");
+    let c = &sm.cross_checks;
+    let n = |v: Option<f64>| v.map_or("-".to_string(), |x| format!("{x:.0}"));
+    let received = c.output_tokens.client_successful + c.output_tokens.client_cut_off;
     vec![
         label.to_string(),
-        f(g("vllm:num_requests_running", "mean"), 1.0),
-        f(g("vllm:num_requests_running", "max"), 1.0),
-        f(g("vllm:num_requests_waiting", "mean"), 1.0),
-        f(g("vllm:num_requests_waiting", "max"), 1.0),
-        f(g("vllm:kv_cache_usage_perc", "mean"), 100.0),
-        f(g("vllm:kv_cache_usage_perc", "max"), 100.0),
-        f(ttft["p50"].as_f64(), 1000.0),
-        f(ttft["p99"].as_f64(), 1000.0),
-        n(&c["successful_requests"]["server"]),
+        f(g("vllm:num_requests_running").map(|g| g.mean), 1.0),
+        f(g("vllm:num_requests_running").map(|g| g.max), 1.0),
+        f(g("vllm:num_requests_waiting").map(|g| g.mean), 1.0),
+        f(g("vllm:num_requests_waiting").map(|g| g.max), 1.0),
+        f(g("vllm:kv_cache_usage_perc").map(|g| g.mean), 100.0),
+        f(g("vllm:kv_cache_usage_perc").map(|g| g.max), 100.0),
+        f(ttft.map(|h| h.p50), 1000.0),
+        f(ttft.map(|h| h.p99), 1000.0),
+        n(c.successful_requests.server),
         format!(
             "{}+{}",
-            c["successful_requests"]["client"], c["output_tokens"]["cut_off_requests"]
+            c.successful_requests.client, c.output_tokens.cut_off_requests
         ),
-        n(&c["output_tokens"]["server"]),
+        n(c.output_tokens.server),
         received.to_string(),
     ]
 }
 
 /// The console's warning lines for one benchmark's `server_metrics`.
-pub fn console_lines(label: &str, sm: &Value) -> String {
+pub fn console_lines(label: &str, sm: &Section) -> String {
     let mut out = String::new();
-    for w in sm["cross_checks"]["warnings"]
-        .as_array()
-        .into_iter()
-        .flatten()
-    {
-        out.push_str(&format!("{label}: warning: {}\n", w.as_str().unwrap_or("")));
+    for w in &sm.cross_checks.warnings {
+        out.push_str(&format!("{label}: warning: {w}\n"));
     }
     out
 }

@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 
 use serde::Deserialize;
 
-use crate::guidellm::wire::{Benchmark, RequestStats};
+use crate::model::{Benchmark, RequestStats};
 
 /// The shipped SLO table.
 pub const TABLE: &str = include_str!("../data/slo.json");

@@ -1,75 +1,31 @@
-//! The `llmload` command: flags in, benchmarks run, reports out.
+//! The `llmload` command: flags in, flows called, exit codes out.
 //!
 //! # What this crate owns
-//! The command line ([`cli`]), validating it into a plan ([`plan`]), wiring
-//! the plan to the other crates ([`benchmark`]), re-exporting saved reports
-//! (`llmload report`), the validation flows built from benchmark runs
-//! (`validate redhat|opennebula`) and the report tools (`envelope`, `check`,
-//! `slo`, `compare`), hardware detection, the live progress display,
-//! and the mapping of every failure to a one-line message and an exit code.
+//! The command line ([`cli`]: every subcommand; a benchmark's options and
+//! the flows' are declared in llmload-flows), GuideLLM 0.8's `run` syntax
+//! translated into a benchmark's options ([`run08`]), re-exporting saved
+//! reports (`llmload report`, `export`),
+//! `mock-server`, the runtime (worker threads, their scheduling class, the
+//! timer), and the mapping of every failure to one line and an exit code.
 //! [`run`] is the whole program as a library call, so tests drive it in process.
 //!
 //! # What it does not own
-//! Any measuring, statistics or file format: those are the library crates'.
+//! The flows themselves (planning, a benchmark run, validation, the result
+//! tools: llmload-flows), measuring, statistics, file formats.
 
-pub mod benchmark;
 pub mod cli;
-pub mod cli_flows;
-mod deployment;
-pub use llmload_journal as journal;
 mod mock_cmd;
-pub mod plan;
-mod preflight;
-mod processor;
-pub mod progress;
 mod report_cmd;
 pub mod run08;
-pub mod scenario;
-mod tools_cmd;
-mod validate_cmd;
 
-use std::fmt;
+pub use llmload_flows::{benchmark, plan, scenario};
+pub use llmload_journal as journal;
+
 use std::process::ExitCode;
 
 use clap::Parser;
 
-/// A failure with its exit code.
-#[derive(Debug)]
-pub struct CliError {
-    message: String,
-    code: u8,
-}
-
-impl CliError {
-    /// Bad flags, files or targets: exit code 2.
-    pub fn usage(message: impl Into<String>) -> Self {
-        CliError {
-            message: message.into(),
-            code: 2,
-        }
-    }
-
-    /// Setup failures outside the user's input (ports, disks): also exit code 2.
-    pub fn setup(message: impl Into<String>) -> Self {
-        CliError {
-            message: message.into(),
-            code: 2,
-        }
-    }
-
-    /// The exit code.
-    pub fn code(&self) -> u8 {
-        self.code
-    }
-}
-
-impl fmt::Display for CliError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for CliError {}
+pub use llmload_flows::Error as CliError;
 
 /// Run a parsed command line.
 pub async fn run(cli: cli::Cli) -> Result<ExitCode, CliError> {
@@ -85,14 +41,18 @@ pub async fn run(cli: cli::Cli) -> Result<ExitCode, CliError> {
         cli::Command::Export(e) => report_cmd::export(&e),
         cli::Command::MockServer(m) => mock_cmd::run(*m).await,
         cli::Command::Report(r) => report_cmd::run(&r),
-        cli::Command::Validate(cli::ValidateCommand::Redhat(a)) => validate_cmd::redhat(&a).await,
-        cli::Command::Validate(cli::ValidateCommand::Opennebula(a)) => {
-            validate_cmd::opennebula(&a).await
+        cli::Command::Validate(cli::ValidateCommand::Redhat(a)) => {
+            llmload_flows::validate::redhat(&a).await
         }
-        cli::Command::Envelope(e) => tools_cmd::envelope_cmd(&e),
-        cli::Command::Check(cli::CheckCommand::Monotonic(a)) => tools_cmd::monotonic_cmd(&a),
-        cli::Command::Slo(a) => tools_cmd::slo_cmd(&a),
-        cli::Command::Compare(a) => tools_cmd::compare_cmd(&a),
+        cli::Command::Validate(cli::ValidateCommand::Opennebula(a)) => {
+            llmload_flows::validate::opennebula(&a).await
+        }
+        cli::Command::Envelope(e) => llmload_flows::tools::envelope_cmd(&e),
+        cli::Command::Check(cli::CheckCommand::Monotonic(a)) => {
+            llmload_flows::tools::monotonic_cmd(&a)
+        }
+        cli::Command::Slo(a) => llmload_flows::tools::slo_cmd(&a),
+        cli::Command::Compare(a) => llmload_flows::tools::compare_cmd(&a),
     }
 }
 

@@ -2,17 +2,14 @@
 //! JSON or YAML) and write it again in other formats.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::Parser;
-use llmload_engine::RunOutcome;
 use llmload_report::{Format, Report};
-use serde_json::Value;
 
-use crate::cli::{Cli, Command, ReportArgs};
-use crate::plan::{output_files, Plan};
-use crate::{benchmark, journal, scenario, CliError};
+use crate::cli::ReportArgs;
+use crate::plan::output_files;
+use crate::{benchmark, CliError};
 
 /// Which layout to write: `Some(true)` 0.8, `Some(false)` 0.4, `None` the input's.
 fn schema_choice(raw: Option<&str>) -> Result<Option<bool>, CliError> {
@@ -30,7 +27,7 @@ fn schema_choice(raw: Option<&str>) -> Result<Option<bool>, CliError> {
 pub fn run(args: &ReportArgs) -> Result<ExitCode, CliError> {
     let want = schema_choice(args.schema.as_deref())?;
     let (report, schema2) = match &args.from_journal {
-        Some(path) => from_journal(path, want == Some(true))?,
+        Some(path) => llmload_flows::rebuild::from_journal(path, want == Some(true))?,
         None => {
             let (report, doc) =
                 Report::load_any(&args.file).map_err(|e| CliError::usage(e.to_string()))?;
@@ -87,7 +84,12 @@ pub fn run(args: &ReportArgs) -> Result<ExitCode, CliError> {
     let mut failed = outcome.failed;
     let mut out = std::io::stdout().lock();
     if plan.console {
-        if let Some(tables) = benchmark::console_tables(&report, &mut failed) {
+        let schema = if schema2.is_some() {
+            llmload_report::model::Schema::V2
+        } else {
+            llmload_report::model::Schema::V04
+        };
+        if let Some(tables) = benchmark::console_tables(&report, schema, &mut failed) {
             let _ = writeln!(out, "{tables}");
         }
     }
@@ -132,55 +134,4 @@ pub fn export(args: &crate::cli::ExportArgs) -> Result<ExitCode, CliError> {
         outputs,
         schema: None,
     })
-}
-
-/// The report of the run a journal recorded: every request it holds, and
-/// its GuideLLM 0.8 report when `schema2`.
-fn from_journal(path: &Path, schema2: bool) -> Result<(Report, Option<Value>), CliError> {
-    let bad = |why: String| CliError::usage(format!("--from-journal {}: {why}", path.display()));
-    let replay = journal::read(path).map_err(bad)?;
-    let h = &replay.header;
-    let Value::Object(args_map) = &h["args"] else {
-        return Err(bad("the header holds no arguments".into()));
-    };
-    let mut args = match Cli::try_parse_from(["llmload", "benchmark"]) {
-        Ok(Cli {
-            command: Command::Benchmark(b),
-            ..
-        }) => b.args,
-        _ => return Err(bad("cannot build the run's options".into())),
-    };
-    scenario::apply(&mut args, &path.display().to_string(), args_map)?;
-    let plan = Plan::from_args(args)?;
-    let run_plan = benchmark::run_plan(&plan);
-    let requests: usize = replay.benchmarks.iter().map(|b| b.1.len()).sum();
-    let outcome = RunOutcome {
-        benchmarks: replay
-            .benchmarks
-            .into_iter()
-            .enumerate()
-            .map(|(i, (strategy, records))| llmload_engine::rebuild(i, strategy, &run_plan, records))
-            .collect(),
-        interrupted: true,
-        aborted: Some(format!(
-            "rebuilt from the journal {}: {requests} finished requests; requests in flight when the run ended are not known{}",
-            path.display(),
-            if replay.skipped > 0 { format!(" ({} unreadable lines skipped)", replay.skipped) } else { String::new() }
-        )),
-        search: None,
-    };
-    let text = |k: &str| h[k].as_str().unwrap_or_default().to_string();
-    let info = benchmark::run_info(
-        &plan,
-        text("target"),
-        text("model"),
-        text("run_id"),
-        h["workers"].as_u64().unwrap_or(1) as u32,
-        &outcome,
-    );
-    let v2 = schema2.then(|| llmload_report::schema2::report(&info, &outcome.benchmarks));
-    Ok((
-        llmload_report::guidellm::report(&info, &outcome.benchmarks),
-        v2,
-    ))
 }

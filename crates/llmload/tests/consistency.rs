@@ -11,7 +11,6 @@ use std::path::Path;
 use llmload_report::console::{num, strategy_label};
 use llmload_report::figures::output_tokens_per_second;
 use llmload_report::html::short_number;
-use llmload_report::Report;
 use serde_json::Value;
 
 fn text(out: &std::process::Output) -> String {
@@ -97,7 +96,7 @@ fn console_html_and_compare_show_one_output_tokens_per_second() {
     // GuideLLM's sweep: its throughput stage cut 511 requests off at the end,
     // so the tokens of all requests and of the completed ones differ.
     let fixture = sweep4();
-    let report = Report::load(&fixture).unwrap();
+    let report = llmload_report::model::Results::load(&fixture).unwrap();
     let dir = common::tempdir("consistency-tps");
     let out = common::run(&[
         "report",

@@ -1,9 +1,7 @@
 //! The certified-results reference database (OpenNebula's table, shipped in
 //! `data/certified.csv`) and a run's row to compare with it.
 
-use serde_json::Value;
-
-use crate::guidellm::wire::{Benchmark, Report};
+use crate::model::{Benchmark, Results as Report};
 
 /// The shipped certified-results table.
 pub const CERTIFIED: &str = include_str!("../../data/certified.csv");
@@ -121,7 +119,7 @@ pub fn find_reference<'a>(db: &'a [Certified], model: &str, gpu: &str) -> Option
 
 /// Whether a benchmark kept up with its asked rate (closed loop: always).
 pub fn sustained(b: &Benchmark) -> bool {
-    match b.config.strategy.get("rate").and_then(Value::as_f64) {
+    match b.strategy.rate() {
         Some(asked) => b.metrics.requests_per_second.successful.mean >= 0.95 * asked,
         None => true,
     }

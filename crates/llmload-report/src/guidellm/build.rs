@@ -6,8 +6,8 @@
 
 use llmload_clock::Timestamp;
 use llmload_core::{
-    best_rate, client_ceiling, BenchmarkRun, Constraints, Profile, Stop, Strategy, TransientPhase,
-    Verdict,
+    best_rate, client_ceiling, BenchmarkRun, Constraints, Profile, RunPlan, Stop, Strategy,
+    TransientPhase, Verdict,
 };
 use llmload_metrics::{
     successful_rate, BenchmarkMetrics, RequestRecord, RequestStatus, RequestType,
@@ -26,10 +26,9 @@ use super::wire::{
 pub struct RunInfo {
     /// GuideLLM 0.4's flat `args` object, as the command line gave them.
     pub args: Value,
-    /// The profile that was run.
-    pub profile: Profile,
-    /// `--random-seed`.
-    pub random_seed: u64,
+    /// What the run was asked to do (profile, constraints, seed, warmup,
+    /// cooldown, rampup), as planned.
+    pub run: RunPlan,
     /// Normalized target URL.
     pub target: String,
     /// The model requests were sent to.
@@ -52,12 +51,6 @@ pub struct RunInfo {
     pub scheduling: String,
     /// The run's id (shared by its benchmarks).
     pub run_id: String,
-    /// `--warmup`.
-    pub warmup: TransientPhase,
-    /// `--cooldown`.
-    pub cooldown: TransientPhase,
-    /// `--rampup`, seconds.
-    pub rampup: f64,
     /// The max-throughput search's verdicts, for a search profile.
     pub search: Option<Vec<Verdict>>,
     /// Why the profile stopped early, if it did.
@@ -151,18 +144,28 @@ pub fn strategy_from_json(v: &Value) -> Option<Strategy> {
 fn profile_json(info: &RunInfo, runs: &[BenchmarkRun], constraints: &Constraints) -> Value {
     let completed: Vec<Value> = runs
         .iter()
-        .map(|r| strategy_json(&r.strategy, info.workers, info.random_seed, info.rampup))
+        .map(|r| {
+            strategy_json(
+                &r.strategy,
+                info.workers,
+                info.run.seed,
+                info.run.rampup.as_secs_f64(),
+            )
+        })
         .collect();
     let types: Vec<&str> = runs.iter().map(|r| r.strategy.type_name()).collect();
     let mut m = Map::new();
-    m.insert("type_".into(), json!(info.profile.type_name()));
+    m.insert("type_".into(), json!(info.run.profile.type_name()));
     m.insert("completed_strategies".into(), Value::Array(completed));
     m.insert(
         "constraints".into(),
         Value::Object(constraint_values(constraints)),
     );
-    m.insert("rampup_duration".into(), json!(info.rampup));
-    match &info.profile {
+    m.insert(
+        "rampup_duration".into(),
+        json!(info.run.rampup.as_secs_f64()),
+    );
+    match &info.run.profile {
         Profile::Synchronous => {}
         Profile::Concurrent(streams) => {
             m.insert("streams".into(), json!(streams));
@@ -171,10 +174,10 @@ fn profile_json(info: &RunInfo, runs: &[BenchmarkRun], constraints: &Constraints
             m.insert("max_concurrency".into(), Value::Null);
         }
         Profile::Constant(rates) | Profile::Poisson(rates) => {
-            m.insert("strategy_type".into(), json!(info.profile.type_name()));
+            m.insert("strategy_type".into(), json!(info.run.profile.type_name()));
             m.insert("rate".into(), json!(rates));
             m.insert("max_concurrency".into(), Value::Null);
-            m.insert("random_seed".into(), json!(info.random_seed));
+            m.insert("random_seed".into(), json!(info.run.seed));
         }
         // A search is a series of constant rates (GuideLLM can load it as
         // one); its verdicts are under the report's `llmload.search`.
@@ -183,7 +186,7 @@ fn profile_json(info: &RunInfo, runs: &[BenchmarkRun], constraints: &Constraints
             m.insert("strategy_type".into(), json!("constant"));
             m.insert("rate".into(), json!(rates));
             m.insert("max_concurrency".into(), Value::Null);
-            m.insert("random_seed".into(), json!(info.random_seed));
+            m.insert("random_seed".into(), json!(info.run.seed));
         }
         Profile::Sweep { size } => {
             let rate = |i: usize| {
@@ -199,7 +202,7 @@ fn profile_json(info: &RunInfo, runs: &[BenchmarkRun], constraints: &Constraints
             m.insert("sweep_size".into(), json!(size));
             m.insert("strategy_type".into(), json!("constant"));
             m.insert("max_concurrency".into(), Value::Null);
-            m.insert("random_seed".into(), json!(info.random_seed));
+            m.insert("random_seed".into(), json!(info.run.seed));
             m.insert("synchronous_rate".into(), json!(rate(0)));
             m.insert("throughput_rate".into(), json!(rate(1)));
             m.insert("async_rates".into(), json!([]));
@@ -244,7 +247,7 @@ fn requests_json(info: &RunInfo) -> Value {
         "collator": "GenerativeRequestCollator",
         "sampler": "None",
         "num_workers": 1,
-        "random_seed": info.random_seed
+        "random_seed": info.run.seed
     })
 }
 
@@ -450,11 +453,16 @@ pub fn benchmark(info: &RunInfo, runs: &[BenchmarkRun], run: &BenchmarkRun) -> B
             id_: uuid::Uuid::new_v4().to_string(),
             run_id: info.run_id.clone(),
             run_index: run.index as u64,
-            strategy: strategy_json(&run.strategy, info.workers, info.random_seed, info.rampup),
+            strategy: strategy_json(
+                &run.strategy,
+                info.workers,
+                info.run.seed,
+                info.run.rampup.as_secs_f64(),
+            ),
             constraints: constraint_initializers(&run.constraints, run.index),
             sample_requests: info.sample_requests,
-            warmup: phase_json(&info.warmup),
-            cooldown: phase_json(&info.cooldown),
+            warmup: phase_json(&info.run.warmup),
+            cooldown: phase_json(&info.run.cooldown),
             prefer_response_metrics: true,
             profile: profile_json(info, runs, &run.constraints),
             requests: requests_json(info),

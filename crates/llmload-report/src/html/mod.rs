@@ -1,5 +1,5 @@
 //! The HTML report: one self-contained page (inline CSS, SVG and a few
-//! lines of script, nothing fetched) built from a [`Report`], so it renders
+//! lines of script, nothing fetched) built from the [`Results`] of a run (either schema), so it renders
 //! offline and re-exports GuideLLM's own reports too.
 //!
 //! Sections: headline figures; load against latency across benchmarks (one
@@ -16,7 +16,8 @@ use std::fmt::Write;
 use serde_json::Value;
 
 use crate::console::strategy_label;
-use crate::guidellm::wire::{Benchmark, Ds, Report};
+use crate::guidellm::wire::Ds;
+use crate::model::{Benchmark, Results};
 use chart::{short, Body, Chart, Point, Series};
 
 const CSS: &str = include_str!("report.css");
@@ -43,8 +44,8 @@ pub(crate) fn esc(s: &str) -> String {
     out
 }
 
-fn arg<'a>(report: &'a Report, key: &str) -> Option<&'a Value> {
-    report.args.get(key).filter(|v| !v.is_null())
+fn arg<'a>(report: &'a Results, key: &str) -> Option<&'a Value> {
+    report.asked(key)
 }
 
 fn text(v: &Value) -> String {
@@ -62,19 +63,15 @@ fn achieved(b: &Benchmark) -> f64 {
 
 /// The asked rate of constant/poisson benchmarks.
 fn asked(b: &Benchmark) -> Option<f64> {
-    b.config.strategy.get("rate").and_then(Value::as_f64)
+    b.strategy.rate()
 }
 
 /// The whole page.
-pub fn render(report: &Report) -> String {
+pub fn render(report: &Results) -> String {
     let mut h = String::with_capacity(256 * 1024);
     let model = report
-        .benchmarks
-        .first()
-        .and_then(|b| b.config.backend.get("model"))
-        .filter(|m| !m.is_null())
-        .or_else(|| arg(report, "model"))
-        .map(text)
+        .model
+        .clone()
         .unwrap_or_else(|| "model not recorded".into());
     let target = arg(report, "target").map(text).unwrap_or_default();
     let profile = arg(report, "profile")
@@ -125,7 +122,7 @@ fn format_epoch(secs: f64) -> String {
         .unwrap_or_default()
 }
 
-fn kpis(h: &mut String, report: &Report) {
+fn kpis(h: &mut String, report: &Results) {
     let bs = &report.benchmarks;
     let best = bs.iter().max_by(|a, b| achieved(a).total_cmp(&achieved(b)));
     let tps = bs
@@ -199,7 +196,7 @@ fn kpis(h: &mut String, report: &Report) {
 
 /// A percentile series across benchmarks, x = achieved requests/s.
 fn across(
-    report: &Report,
+    report: &Results,
     name: &str,
     pick: impl Fn(&Ds) -> f64,
     get: impl Fn(&Benchmark) -> &Ds,
@@ -229,7 +226,7 @@ fn across(
     }
 }
 
-fn overview(h: &mut String, report: &Report) {
+fn overview(h: &mut String, report: &Results) {
     if report.benchmarks.is_empty() {
         return;
     }
@@ -316,7 +313,7 @@ fn overview(h: &mut String, report: &Report) {
     h.push_str("</div></section>");
 }
 
-fn summary_table(h: &mut String, report: &Report) {
+fn summary_table(h: &mut String, report: &Results) {
     h.push_str(r#"<section id="summary"><h2>Summary</h2><div class="scroll"><table class="num"><thead><tr><th rowspan="2">Benchmark</th><th rowspan="2">Duration s</th><th colspan="3">Requests</th><th colspan="2">Rate</th><th colspan="3">TTFT ms</th><th colspan="3">ITL ms</th><th colspan="3">TPOT ms</th><th colspan="3">Latency s</th><th rowspan="2">Output tok/s</th></tr><tr><th>ok</th><th>inc</th><th>err</th><th>req/s</th><th>conc.</th>"#);
     for _ in 0..4 {
         h.push_str("<th>mean</th><th>p50</th><th>p99</th>");
@@ -420,17 +417,12 @@ fn benchmark_section(h: &mut String, i: usize, b: &Benchmark) {
         h.push_str("</tbody></table>");
     }
     prefix_cache(h, b);
-    if let Some(stop) = b
-        .llmload
-        .as_ref()
-        .and_then(|x| x.get("stopped_sending"))
-        .filter(|s| !s.is_null())
-    {
+    if let Some(stop) = &b.ext.stopped_sending {
         let _ = write!(
             h,
             r#"<p class="note">Stopped sending: {} ({}).</p>"#,
-            esc(stop.get("reason").and_then(Value::as_str).unwrap_or("?")),
-            esc(stop.get("detail").and_then(Value::as_str).unwrap_or(""))
+            esc(&stop.reason),
+            esc(&stop.detail)
         );
     }
     h.push_str("</details>");
@@ -439,55 +431,55 @@ fn benchmark_section(h: &mut String, i: usize, b: &Benchmark) {
 /// The server's prefix-cache hits (as its usage reported them), overall
 /// and per turn of multi-turn conversations.
 fn prefix_cache(h: &mut String, b: &Benchmark) {
-    let Some(c) = b
-        .llmload
-        .as_ref()
-        .and_then(|x| x.get("prefix_cache"))
-        .filter(|c| c.is_object())
-    else {
+    let Some(c) = &b.ext.prefix_cache else {
         return;
     };
     h.push_str(r#"<h3>Prefix cache</h3><table class="num"><thead><tr><th></th><th>requests</th><th>prompt tokens</th><th>cached tokens</th><th>hit %</th></tr></thead><tbody>"#);
-    let row = |h: &mut String, name: &str, e: &Value| {
+    let row = |h: &mut String, name: &str, (n, prompt, cached, hit): (u64, u64, u64, f64)| {
         let _ = write!(
             h,
-            r#"<tr><th>{}</th><td class="n">{}</td><td class="n">{}</td><td class="n">{}</td><td class="n">{}</td></tr>"#,
+            r#"<tr><th>{}</th><td class="n">{n}</td><td class="n">{prompt}</td><td class="n">{cached}</td><td class="n">{}</td></tr>"#,
             esc(name),
-            e["requests"],
-            e["prompt_tokens"],
-            e["cached_tokens"],
-            short(e["hit_percent"].as_f64().unwrap_or(0.0))
+            short(hit)
         );
     };
-    row(h, "all", c);
-    for t in c["by_turn"].as_array().into_iter().flatten() {
-        row(h, &format!("turn {}", t["turn_index"]), t);
+    row(
+        h,
+        "all",
+        (c.requests, c.prompt_tokens, c.cached_tokens, c.hit_percent),
+    );
+    for t in &c.by_turn {
+        row(
+            h,
+            &format!("turn {}", t.turn_index),
+            (t.requests, t.prompt_tokens, t.cached_tokens, t.hit_percent),
+        );
     }
     h.push_str("</tbody></table>");
 }
 
-fn configuration(h: &mut String, report: &Report) {
+fn configuration(h: &mut String, report: &Results) {
     h.push_str(r#"<section id="config"><h2>Configuration</h2><table class="kv"><tbody>"#);
-    if let Some(args) = report.args.as_object() {
-        for (k, v) in args {
+    for (k, v) in &report.asked {
+        let _ = write!(
+            h,
+            "<tr><th>{}</th><td><code>{}</code></td></tr>",
+            esc(k),
+            esc(&text(v))
+        );
+    }
+    let x = &report.ext;
+    for (key, v) in [
+        ("version", &x.version),
+        ("run_id", &x.run_id),
+        ("platform", &x.platform),
+    ] {
+        if let Some(v) = v {
             let _ = write!(
                 h,
-                "<tr><th>{}</th><td><code>{}</code></td></tr>",
-                esc(k),
-                esc(&text(v))
+                "<tr><th>llmload {key}</th><td><code>{}</code></td></tr>",
+                esc(v)
             );
-        }
-    }
-    if let Some(x) = &report.llmload {
-        for key in ["version", "run_id", "platform"] {
-            if let Some(v) = x.get(key).filter(|v| !v.is_null()) {
-                let _ = write!(
-                    h,
-                    "<tr><th>llmload {}</th><td><code>{}</code></td></tr>",
-                    esc(key),
-                    esc(&text(v))
-                );
-            }
         }
     }
     h.push_str("</tbody></table></section>");

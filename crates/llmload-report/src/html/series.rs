@@ -4,10 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::Value;
-
 use super::chart::{histogram, short, Body, Chart, Point, Series};
-use crate::guidellm::wire::{Benchmark, RequestStats};
+use crate::model::{Benchmark, RequestStats};
+use crate::server::SeriesPoint;
 
 /// Individual points up to this many requests; above it, p50/p99 per time slice.
 const MAX_POINTS: usize = 400;
@@ -178,18 +177,13 @@ fn concurrency(records: &[&RequestStats], start: f64, end: f64) -> Option<Chart>
 /// llmload's requests in flight at the same instants, on the benchmark's
 /// time axis (`llmload.server_metrics.series`).
 fn server_timeline(b: &Benchmark) -> Option<Chart> {
-    let points = b
-        .llmload
-        .as_ref()?
-        .get("server_metrics")?
-        .get("series")?
-        .as_array()?;
-    let line = |name: &str, key: &str| Series {
+    let points = &b.ext.server_metrics.as_ref()?.series;
+    let line = |name: &str, value: fn(&SeriesPoint) -> Option<f64>| Series {
         name: name.into(),
         points: points
             .iter()
             .filter_map(|p| {
-                let (x, y) = (p["t"].as_f64()?, p[key].as_f64()?);
+                let (x, y) = (p.t, value(p)?);
                 Some(Point {
                     x,
                     y,
@@ -201,9 +195,9 @@ fn server_timeline(b: &Benchmark) -> Option<Chart> {
         markers: true,
     };
     let series = vec![
-        line("llmload: in flight", "llmload_in_flight"),
-        line("server: running", "running"),
-        line("server: waiting", "waiting"),
+        line("llmload: in flight", |p| Some(p.llmload_in_flight as f64)),
+        line("server: running", |p| p.running),
+        line("server: waiting", |p| p.waiting),
     ];
     if series.iter().all(|s| s.points.is_empty()) {
         return None;
@@ -291,15 +285,11 @@ pub fn errors(b: &Benchmark) -> Vec<(String, u64, String)> {
             .and_then(|r| r.info.error.clone())
             .unwrap_or_default()
     };
-    let by_kind = b
-        .llmload
-        .as_ref()
-        .and_then(|x| x.get("errors_by_kind"))
-        .and_then(Value::as_object);
-    if let Some(kinds) = by_kind.filter(|k| !k.is_empty()) {
+    let kinds = &b.ext.errors_by_kind;
+    if !kinds.is_empty() {
         return kinds
             .iter()
-            .map(|(k, n)| (k.clone(), n.as_u64().unwrap_or(0), example(Some(k))))
+            .map(|(k, &n)| (k.clone(), n, example(Some(k))))
             .collect();
     }
     // A GuideLLM report: no kinds, group by message.

@@ -63,15 +63,18 @@ pub fn phase(p: &TransientPhase) -> Value {
 /// llmload's search runs constant rates and is written as such.
 pub fn profile(info: &RunInfo, rates_run: &[f64]) -> Value {
     let mut m = Map::new();
-    let kind = match info.profile {
+    let kind = match info.run.profile {
         Profile::Sweep { .. } => "sweep",
         ref p => p.type_name(),
     };
     m.insert("kind".into(), json!(kind));
-    m.insert("rampup_duration".into(), json!(info.rampup));
-    m.insert("warmup".into(), phase(&info.warmup));
-    m.insert("cooldown".into(), phase(&info.cooldown));
-    match &info.profile {
+    m.insert(
+        "rampup_duration".into(),
+        json!(info.run.rampup.as_secs_f64()),
+    );
+    m.insert("warmup".into(), phase(&info.run.warmup));
+    m.insert("cooldown".into(), phase(&info.run.cooldown));
+    match &info.run.profile {
         Profile::Synchronous => {}
         Profile::Concurrent(streams) => {
             m.insert("streams".into(), json!(streams));
@@ -389,7 +392,7 @@ pub fn scenario(info: &RunInfo, constraints: &Constraints, rates_run: &[f64]) ->
                                     "image_kwargs": {}, "video_kwargs": {}}],
             "data_finalizer": {"kind": "generative", "tool_call_mode": "client"},
             "data_loader": data_loader(info),
-            "seed": {"kind": "static", "value": info.random_seed},
+            "seed": {"kind": "static", "value": info.run.seed},
             "outputs": outputs,
             "metrics": metrics(info)
         },

@@ -103,7 +103,7 @@ pub fn benchmark(info: &RunInfo, runs: &[BenchmarkRun], run: &BenchmarkRun) -> V
             ordered.insert("end_requests_time".into(), json!(secs(run.request_end)));
         }
     }
-    let rampup = info.rampup;
+    let rampup = info.run.rampup.as_secs_f64();
     let kind = run.strategy.type_name();
     json!({
         "type_": "generative_benchmark",
@@ -118,8 +118,8 @@ pub fn benchmark(info: &RunInfo, runs: &[BenchmarkRun], run: &BenchmarkRun) -> V
                 info.overrides.as_ref().map(Vec::len),
             ),
             "sample_size": info.sample_requests,
-            "warmup": config::phase(&info.warmup),
-            "cooldown": config::phase(&info.cooldown),
+            "warmup": config::phase(&info.run.warmup),
+            "cooldown": config::phase(&info.run.cooldown),
             "prefer_response_metrics": true,
             "slo": null,
             "confidence": llmload_metrics::CONFIDENCE,

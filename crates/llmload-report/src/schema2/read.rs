@@ -1,5 +1,7 @@
-//! Reading a GuideLLM 0.8 report (schema 2, GuideLLM's or llmload's) as
-//! the 0.4 report the console, CSV, HTML, compare, slo and monotonic read.
+//! Reading a GuideLLM 0.8 report (schema 2, GuideLLM's or llmload's): as
+//! the results model the console, HTML, compare, slo and monotonic read
+//! ([`results`]), and as GuideLLM 0.4's report for writing 0.4 outputs
+//! from it ([`to_v04`]: what is lost converting down is said below).
 //!
 //! A 0.8 benchmark has every 0.4 field under the same name and unit (0.8
 //! adds fields: confidence intervals, turns, warnings, round trips), so the
@@ -127,4 +129,11 @@ pub fn to_v04(doc: &Value) -> Result<Report, String> {
         benchmarks,
         llmload: Some(llmload),
     })
+}
+
+/// The results of a schema-2 report: its benchmarks as they are (0.8 has
+/// every field the model reads, under 0.4's names and units), what was
+/// asked from its `config.spec`.
+pub fn results(doc: &Value) -> Result<crate::model::Results, String> {
+    crate::model::Results::from_report(&to_v04(doc)?, crate::model::Schema::V2)
 }

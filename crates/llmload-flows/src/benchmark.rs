@@ -12,17 +12,18 @@ use llmload_data::{builtin_corpus_for, tokenizer, DataPlan, Dataset, PromptBuild
 use llmload_engine::{BodyOptions, RunContext, RunOutcome, RunPlan, INTERRUPT_GRACE};
 use llmload_mock::{MockConfig, MockHandle, MockServer};
 use llmload_report::guidellm::{self, RunInfo};
+use llmload_report::model::{Results, Schema};
 use llmload_report::{Format, Report};
 use serde_json::json;
 
-use crate::journal::{self, Journal};
 use crate::plan::{DataChoice, Plan, ServerMetrics};
 use crate::processor;
 use crate::progress;
-use crate::CliError;
+use crate::Error;
+use llmload_journal::{self as journal, Journal};
 
 /// Start the built-in mock with a fast, realistic profile.
-async fn start_mock(tok: Arc<Tokenizer>) -> Result<MockHandle, CliError> {
+async fn start_mock(tok: Arc<Tokenizer>) -> Result<MockHandle, Error> {
     let ids = move |s: &str| {
         tok.encode(s, true)
             .map(|e| e.get_ids().to_vec())
@@ -45,7 +46,7 @@ async fn start_mock(tok: Arc<Tokenizer>) -> Result<MockHandle, CliError> {
     let addr: SocketAddr = "127.0.0.1:0".parse().expect("valid address");
     MockServer::start(cfg, addr, false)
         .await
-        .map_err(|e| CliError::setup(format!("--target mock: cannot start the mock server: {e}")))
+        .map_err(|e| Error::setup(format!("--target mock: cannot start the mock server: {e}")))
 }
 
 /// Ctrl-C: the first stops sending and lets requests in flight finish (up to
@@ -111,6 +112,18 @@ pub struct Measured {
 }
 
 impl Measured {
+    /// The run's results without the successful and incomplete records,
+    /// for the flows' summaries and verdicts.
+    pub fn summary(&self) -> Result<Results, Error> {
+        let schema = if self.schema2.is_some() {
+            Schema::V2
+        } else {
+            Schema::V04
+        };
+        Results::summary_of(&self.report, schema)
+            .map_err(|e| Error::setup(format!("the run's report: {e}")))
+    }
+
     /// The command's exit code: 130 when interrupted, 1 when no request
     /// succeeded, else 0.
     pub fn exit_code(&self) -> ExitCode {
@@ -126,7 +139,7 @@ impl Measured {
 
 /// Run a benchmark plan end to end: outputs written, console tables,
 /// the exit code.
-pub async fn run(plan: Plan) -> Result<ExitCode, CliError> {
+pub async fn run(plan: Plan) -> Result<ExitCode, Error> {
     let signals = Signals::install();
     let m = measure(&plan, &signals).await?;
     write_outputs(&plan, &m.report, m.schema2.as_ref())?;
@@ -141,7 +154,7 @@ pub fn write_outputs(
     plan: &Plan,
     report: &Report,
     schema2: Option<&serde_json::Value>,
-) -> Result<(), CliError> {
+) -> Result<(), Error> {
     let outcome = write_files(report, schema2, &plan.outputs.files);
     // Everything is in the report now: the journal has served (unless the
     // JSON asked for could not be written: then it still holds the run).
@@ -173,7 +186,12 @@ pub fn write_outputs(
     let mut failed = outcome.failed;
     if plan.outputs.console {
         let mut out = std::io::stdout().lock();
-        if let Some(tables) = console_tables(report, &mut failed) {
+        let schema = if schema2.is_some() {
+            Schema::V2
+        } else {
+            Schema::V04
+        };
+        if let Some(tables) = console_tables(report, schema, &mut failed) {
             let _ = writeln!(out, "\n{tables}");
         }
         for path in &outcome.written {
@@ -227,8 +245,13 @@ pub fn write_files<'a>(
 
 /// The console tables, or (a renderer's bug) `None`, with one line on
 /// stderr and `console tables` added to `failed`.
-pub fn console_tables(report: &Report, failed: &mut Vec<String>) -> Option<String> {
-    match llmload_report::guarded(|| llmload_report::console::render(report)) {
+pub fn console_tables(report: &Report, schema: Schema, failed: &mut Vec<String>) -> Option<String> {
+    let tables = llmload_report::guarded(|| {
+        Results::summary_of(report, schema)
+            .map(|r| llmload_report::console::render(&r))
+            .map_err(llmload_report::ReportError)
+    });
+    match tables.and_then(|t| t) {
         Ok(tables) => Some(tables),
         Err(e) => {
             eprintln!("llmload: error: console tables: {e}");
@@ -240,14 +263,11 @@ pub fn console_tables(report: &Report, failed: &mut Vec<String>) -> Option<Strin
 
 /// Success, or the exit-code-2 error naming the outputs not written (each
 /// already reported on its own line).
-pub fn outputs_result(failed: &[String]) -> Result<(), CliError> {
+pub fn outputs_result(failed: &[String]) -> Result<(), Error> {
     if failed.is_empty() {
         Ok(())
     } else {
-        Err(CliError::setup(format!(
-            "not written: {}",
-            failed.join(", ")
-        )))
+        Err(Error::setup(format!("not written: {}", failed.join(", "))))
     }
 }
 
@@ -284,7 +304,7 @@ fn start_journal(plan: &Plan, target: &str, model: &str, run_id: &str) -> Option
 }
 
 /// Run a benchmark plan and build its report (nothing written).
-pub async fn measure(plan: &Plan, signals: &Signals) -> Result<Measured, CliError> {
+pub async fn measure(plan: &Plan, signals: &Signals) -> Result<Measured, Error> {
     // Outputs that cannot be written refuse the run now, not after it.
     crate::preflight::outputs(&plan.outputs)?;
     // The tokenizer first: the mock counts prompt tokens with it.
@@ -314,7 +334,7 @@ pub async fn measure(plan: &Plan, signals: &Signals) -> Result<Measured, CliErro
     };
     let mut cfg = plan.backend.client_config(&target);
     cfg.request_type = plan.request_type;
-    let client = Client::new(cfg).map_err(|e| CliError::usage(e.to_string()))?;
+    let client = Client::new(cfg).map_err(|e| Error::usage(e.to_string()))?;
 
     // GET /v1/models, when fetched for the model: it also names the model's root.
     let mut listed = None;
@@ -330,12 +350,12 @@ pub async fn measure(plan: &Plan, signals: &Signals) -> Result<Measured, CliErro
         }
         None => {
             let models = client.models_with_roots().await.map_err(|e| {
-                CliError::usage(format!("--target {target}: cannot list models ({e})"))
+                Error::usage(format!("--target {target}: cannot list models ({e})"))
             })?;
             let first = models.first().map(|m| m.id.clone());
             listed = Some(models);
             first.ok_or_else(|| {
-                CliError::usage(format!(
+                Error::usage(format!(
                     "--target {target}: GET /v1/models lists no model; pass --model"
                 ))
             })?
@@ -352,19 +372,19 @@ pub async fn measure(plan: &Plan, signals: &Signals) -> Result<Measured, CliErro
             };
             let source_text = match &spec.source {
                 Some(path) => std::fs::read_to_string(path).map_err(|e| {
-                    CliError::usage(format!("--data source {path}: cannot read ({e})"))
+                    Error::usage(format!("--data source {path}: cannot read ({e})"))
                 })?,
                 None => builtin_corpus_for(spec.prompt.max).to_string(),
             };
             let builder =
-                PromptBuilder::new(tok, source_text).map_err(|e| CliError::usage(e.to_string()))?;
+                PromptBuilder::new(tok, source_text).map_err(|e| Error::usage(e.to_string()))?;
             if plan.target.is_some() {
-                processor::check(&client, &model, &builder, spec, plan.seed, &name).await;
+                processor::check(&client, &model, &builder, spec, plan.run.seed, &name).await;
             }
             DataPlan::Synthetic {
                 builder,
                 spec: spec.clone(),
-                seed: plan.seed,
+                seed: plan.run.seed,
             }
         }
         DataChoice::File {
@@ -382,11 +402,11 @@ pub async fn measure(plan: &Plan, signals: &Signals) -> Result<Measured, CliErro
                     .map(|c| c.tokenizer),
             };
             let dataset = Dataset::load(path, mapping, tok.as_deref())
-                .map_err(|e| CliError::usage(e.to_string()))?;
+                .map_err(|e| Error::usage(e.to_string()))?;
             DataPlan::Dataset {
                 dataset,
                 samples: *samples,
-                shuffle_seed: shuffle.then_some(plan.seed),
+                shuffle_seed: shuffle.then_some(plan.run.seed),
             }
         }
     };
@@ -424,8 +444,8 @@ pub async fn measure(plan: &Plan, signals: &Signals) -> Result<Measured, CliErro
         (outcome, ctx)
     })
     .await
-    .map_err(|e| CliError::setup(format!("the run failed: {e}")))?;
-    let outcome: RunOutcome = outcome.map_err(|e| CliError::usage(e.to_string()))?;
+    .map_err(|e| Error::setup(format!("the run failed: {e}")))?;
+    let outcome: RunOutcome = outcome.map_err(|e| Error::usage(e.to_string()))?;
     if let Some(d) = display {
         d.finish().await;
     }
@@ -463,16 +483,7 @@ pub async fn measure(plan: &Plan, signals: &Signals) -> Result<Measured, CliErro
 
 /// The engine's view of a plan.
 pub fn run_plan(plan: &Plan) -> RunPlan {
-    RunPlan {
-        profile: plan.profile.clone(),
-        constraints: plan.constraints.clone(),
-        max_concurrency: plan.max_concurrency,
-        explicit_max_concurrency: plan.explicit_max_concurrency,
-        seed: plan.seed,
-        warmup: plan.warmup,
-        cooldown: plan.cooldown,
-        rampup: plan.rampup,
-    }
+    plan.run.clone()
 }
 
 /// What the report says about the run as a whole.
@@ -486,8 +497,7 @@ pub fn run_info(
 ) -> RunInfo {
     RunInfo {
         args: plan.asked.report_args.clone(),
-        profile: plan.profile.clone(),
-        random_seed: plan.seed,
+        run: plan.run.clone(),
         target,
         model: Some(model),
         timeout: plan.backend.timeout,
@@ -499,9 +509,6 @@ pub fn run_info(
         workers,
         scheduling: scheduling(),
         run_id,
-        warmup: plan.warmup,
-        cooldown: plan.cooldown,
-        rampup: plan.rampup.as_secs_f64(),
         search: outcome.search.clone(),
         aborted: outcome.aborted.clone(),
         processor: plan.processor.clone(),

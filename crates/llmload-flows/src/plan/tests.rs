@@ -3,20 +3,14 @@
 use super::*;
 
 fn args(extra: &[&str]) -> BenchmarkArgs {
-    use clap::Parser;
     let mut argv = vec![
-        "llmload",
-        "benchmark",
         "--target",
         "http://127.0.0.1:8000",
         "--data",
         "prompt_tokens=8,output_tokens=4",
     ];
     argv.extend_from_slice(extra);
-    match crate::cli::Cli::parse_from(argv).command {
-        crate::cli::Command::Benchmark(b) => b.args.clone(),
-        _ => unreachable!(),
-    }
+    crate::args::parse(&argv).unwrap()
 }
 
 fn err(extra: &[&str]) -> String {
@@ -34,23 +28,27 @@ fn profiles_and_rates() {
         "3.5",
     ]))
     .unwrap();
-    assert_eq!(p.profile, Profile::Constant(vec![1.0, 2.0, 3.5]));
+    assert_eq!(p.run.profile, Profile::Constant(vec![1.0, 2.0, 3.5]));
     let p = Plan::from_args(args(&["--profile", "concurrent", "--rate", "4,8"])).unwrap();
-    assert_eq!(p.profile, Profile::Concurrent(vec![4, 8]));
+    assert_eq!(p.run.profile, Profile::Concurrent(vec![4, 8]));
     let p = Plan::from_args(args(&["--rate-type", "throughput", "--rate", "64"])).unwrap();
-    assert_eq!((p.profile, p.max_concurrency), (Profile::Throughput, 64));
+    assert_eq!(
+        (p.run.profile, p.run.max_concurrency),
+        (Profile::Throughput, 64)
+    );
     let p = Plan::from_args(args(&["--rate-type", "async", "--rate", "5"])).unwrap();
-    assert_eq!(p.profile, Profile::Constant(vec![5.0]));
+    assert_eq!(p.run.profile, Profile::Constant(vec![5.0]));
     assert!(err(&["--rate-type", "fast"]).contains("--rate-type \"fast\": expected one of"));
     assert!(err(&["--rate-type", "constant"]).contains("needs requests per second"));
     assert!(err(&["--rate-type", "constant", "--rate", "x"]).contains("--rate: expected a number"));
     assert!(err(&["--rate-type", "concurrent", "--rate", "1.5"]).contains("whole numbers"));
     assert!(err(&["--rate-type", "synchronous", "--rate", "1"]).contains("takes no rate"));
     let p = Plan::from_args(args(&["--rate-type", "sweep", "--rate", "4"])).unwrap();
-    assert_eq!(p.profile, Profile::Sweep { size: 4 });
+    assert_eq!(p.run.profile, Profile::Sweep { size: 4 });
     assert_eq!(
         Plan::from_args(args(&["--rate-type", "sweep"]))
             .unwrap()
+            .run
             .profile,
         Profile::Sweep { size: 10 }
     );
@@ -66,7 +64,7 @@ fn profiles_and_rates() {
         "ttft=200,itl=50",
     ]))
     .unwrap();
-    let Profile::Search(cfg) = p.profile else {
+    let Profile::Search(cfg) = p.run.profile else {
         panic!()
     };
     assert_eq!(
@@ -87,7 +85,7 @@ fn profiles_and_rates() {
         "2.5",
     ]))
     .unwrap();
-    assert_eq!(p.rampup, Duration::from_millis(2500));
+    assert_eq!(p.run.rampup, Duration::from_millis(2500));
     assert!(
         err(&["--rate-type", "poisson", "--rate", "5", "--rampup", "2"])
             .contains("--rampup: only applies to")
@@ -106,8 +104,8 @@ fn profiles_and_rates() {
         "--detect-saturation",
     ]))
     .unwrap();
-    assert_eq!(p.warmup.percent, Some(0.2));
-    assert!(p.constraints.over_saturation.is_some());
+    assert_eq!(p.run.warmup.percent, Some(0.2));
+    assert!(p.run.constraints.over_saturation.is_some());
     assert!(
         err(&["--rate-type", "constant", "--rate", "1", "--cooldown", "x"]).contains("--cooldown")
     );

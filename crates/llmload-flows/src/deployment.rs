@@ -7,8 +7,8 @@ use std::process::Command;
 use llmload_report::envelope::Deployment;
 use serde_json::{Map, Value};
 
-use crate::cli_flows::DeploymentArgs;
-use crate::CliError;
+use crate::flow_args::DeploymentArgs;
+use crate::Error;
 
 /// Accelerators found on this machine.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -157,7 +157,7 @@ pub fn resolve(
     args: &DeploymentArgs,
     model: &str,
     server_version: Option<String>,
-) -> Result<Deployment, CliError> {
+) -> Result<Deployment, Error> {
     let defaults;
     let args = if is_mock(server_version.as_deref()) {
         defaults = mock_defaults(args);
@@ -178,7 +178,7 @@ pub fn resolve(
         Some(raw) => match serde_json::from_str::<Value>(raw) {
             Ok(Value::Object(m)) => m,
             _ => {
-                return Err(CliError::usage(format!(
+                return Err(Error::usage(format!(
                     "--inference-server-args: expected a JSON object such as '{{\"tensor-parallel-size\": 1}}', got {raw:?}"
                 )))
             }
@@ -236,7 +236,7 @@ pub fn resolve(
     if missing.is_empty() {
         Ok(d)
     } else {
-        Err(CliError::usage(format!(
+        Err(Error::usage(format!(
             "the experiment envelope needs {} (not given and not detected)",
             missing.join(", ")
         )))

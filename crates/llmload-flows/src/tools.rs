@@ -7,14 +7,15 @@ use std::process::ExitCode;
 
 use llmload_report::compare::{self, Certified, COLUMNS};
 use llmload_report::envelope::{self, ExperimentType};
+use llmload_report::model::Results;
 use llmload_report::monotonic;
 use llmload_report::slo::{self, UseCase};
-use llmload_report::{console::strategy_label, html::short_number as num, Report};
+use llmload_report::{console::strategy_label, html::short_number as num};
 use serde_json::Value;
 
-use crate::cli_flows::{CompareArgs, EnvelopeCommand, MonotonicArgs, SloArgs, WrapArgs};
 use crate::deployment;
-use crate::CliError;
+use crate::flow_args::{CompareArgs, EnvelopeCommand, MonotonicArgs, SloArgs, WrapArgs};
+use crate::Error;
 
 /// Text columns padded to their widest cell (first column left-aligned).
 pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
@@ -62,7 +63,7 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
 }
 
 /// `10%` or `0.1` as a fraction.
-pub fn fraction(flag: &str, raw: &str) -> Result<f64, CliError> {
+pub fn fraction(flag: &str, raw: &str) -> Result<f64, Error> {
     let v = match raw.trim().strip_suffix('%') {
         Some(p) => p.trim().parse::<f64>().map(|x| x / 100.0),
         None => raw.trim().parse::<f64>(),
@@ -70,15 +71,15 @@ pub fn fraction(flag: &str, raw: &str) -> Result<f64, CliError> {
     v.ok()
         .filter(|x| x.is_finite() && (0.0..1.0).contains(x))
         .ok_or_else(|| {
-            CliError::usage(format!(
+            Error::usage(format!(
                 "{flag}: expected a fraction such as 10% or 0.1, got {raw:?}"
             ))
         })
 }
 
-fn read_json(path: &Path) -> Result<Value, CliError> {
+fn read_json(path: &Path) -> Result<Value, Error> {
     let text = std::fs::read_to_string(path)
-        .map_err(|e| CliError::usage(format!("{}: cannot read: {e}", path.display())))?;
+        .map_err(|e| Error::usage(format!("{}: cannot read: {e}", path.display())))?;
     let yaml = matches!(
         path.extension().and_then(|e| e.to_str()),
         Some("yaml" | "yml")
@@ -88,12 +89,12 @@ fn read_json(path: &Path) -> Result<Value, CliError> {
     } else {
         serde_json::from_str(&text).map_err(|e| e.to_string())
     };
-    parsed.map_err(|e| CliError::usage(format!("{}: not JSON ({e})", path.display())))
+    parsed.map_err(|e| Error::usage(format!("{}: not JSON ({e})", path.display())))
 }
 
-fn write_json(path: &Path, v: &Value) -> Result<(), CliError> {
+fn write_json(path: &Path, v: &Value) -> Result<(), Error> {
     let text = serde_json::to_string_pretty(v).expect("values serialize");
-    llmload_report::write_atomic(path, text.as_bytes()).map_err(|e| CliError::setup(e.to_string()))
+    llmload_report::write_atomic(path, text.as_bytes()).map_err(|e| Error::setup(e.to_string()))
 }
 
 /// The model a result names: a report's `--model` or backend model, or
@@ -118,18 +119,18 @@ pub fn rfc3339(secs: f64) -> String {
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
-fn wrap(a: &WrapArgs) -> Result<ExitCode, CliError> {
+fn wrap(a: &WrapArgs) -> Result<ExitCode, Error> {
     let result = read_json(&a.file)?;
     let kind = match a.experiment_type.as_deref() {
         Some("performance") => ExperimentType::Performance,
         Some("evaluation") => ExperimentType::Evaluation,
         Some(other) => {
-            return Err(CliError::usage(format!(
+            return Err(Error::usage(format!(
                 "--experiment-type: expected performance or evaluation, got {other:?}"
             )))
         }
         None => ExperimentType::detect(&result).ok_or_else(|| {
-            CliError::usage(format!(
+            Error::usage(format!(
                 "{}: neither a GuideLLM/llmload report (\"benchmarks\") nor an lm-eval result (\"results\"); pass --experiment-type",
                 a.file.display()
             ))
@@ -144,7 +145,7 @@ fn wrap(a: &WrapArgs) -> Result<ExitCode, CliError> {
     let timestamp = match &a.timestamp {
         Some(t) => {
             chrono::DateTime::parse_from_rfc3339(t).map_err(|e| {
-                CliError::usage(format!(
+                Error::usage(format!(
                     "--timestamp: expected RFC 3339 such as 2025-10-01T12:00:00Z ({e})"
                 ))
             })?;
@@ -159,7 +160,7 @@ fn wrap(a: &WrapArgs) -> Result<ExitCode, CliError> {
     };
     let e = envelope::wrap(result, kind, &d, &timestamp);
     envelope::validate(&e)
-        .map_err(|errs| CliError::setup(format!("the envelope is invalid: {}", errs.join("; "))))?;
+        .map_err(|errs| Error::setup(format!("the envelope is invalid: {}", errs.join("; "))))?;
     let out = a.output.clone().unwrap_or_else(|| {
         let stem = a
             .file
@@ -178,7 +179,7 @@ fn wrap(a: &WrapArgs) -> Result<ExitCode, CliError> {
 }
 
 /// `llmload envelope ...`
-pub fn envelope_cmd(cmd: &EnvelopeCommand) -> Result<ExitCode, CliError> {
+pub fn envelope_cmd(cmd: &EnvelopeCommand) -> Result<ExitCode, Error> {
     match cmd {
         EnvelopeCommand::Wrap(a) => wrap(a),
         EnvelopeCommand::Validate { files } => {
@@ -204,7 +205,7 @@ pub fn envelope_cmd(cmd: &EnvelopeCommand) -> Result<ExitCode, CliError> {
 }
 
 /// `llmload check monotonic`
-pub fn monotonic_cmd(a: &MonotonicArgs) -> Result<ExitCode, CliError> {
+pub fn monotonic_cmd(a: &MonotonicArgs) -> Result<ExitCode, Error> {
     let tolerance = fraction("--tolerance", &a.tolerance)?;
     let findings = check_files(&a.files, tolerance, &a.order)?;
     Ok(if findings {
@@ -216,11 +217,11 @@ pub fn monotonic_cmd(a: &MonotonicArgs) -> Result<ExitCode, CliError> {
 
 /// Run the monotonicity check on files and print what it found; `true` if
 /// anything was violated.
-pub fn check_files(files: &[PathBuf], tolerance: f64, order: &[String]) -> Result<bool, CliError> {
+pub fn check_files(files: &[PathBuf], tolerance: f64, order: &[String]) -> Result<bool, Error> {
     let mut points = Vec::new();
     for f in files {
         let doc = read_json(f)?;
-        points.extend(monotonic::points(&f.display().to_string(), &doc).map_err(CliError::usage)?);
+        points.extend(monotonic::points(&f.display().to_string(), &doc).map_err(Error::usage)?);
     }
     let found = monotonic::check(&points, tolerance, order);
     for n in &found.notes {
@@ -240,7 +241,7 @@ pub fn check_files(files: &[PathBuf], tolerance: f64, order: &[String]) -> Resul
     Ok(!found.violations.is_empty())
 }
 
-fn use_cases(keys: &[String]) -> Result<Vec<&'static UseCase>, CliError> {
+fn use_cases(keys: &[String]) -> Result<Vec<&'static UseCase>, Error> {
     if keys.iter().any(|k| k == "all") {
         return Ok(slo::use_cases().iter().collect());
     }
@@ -248,7 +249,7 @@ fn use_cases(keys: &[String]) -> Result<Vec<&'static UseCase>, CliError> {
         .map(|k| {
             slo::find(k).ok_or_else(|| {
                 let all: Vec<&str> = slo::use_cases().iter().map(|u| u.key.as_str()).collect();
-                CliError::usage(format!(
+                Error::usage(format!(
                     "--use-case {k:?}: expected all or one of {}",
                     all.join(", ")
                 ))
@@ -258,7 +259,7 @@ fn use_cases(keys: &[String]) -> Result<Vec<&'static UseCase>, CliError> {
 }
 
 /// SLO verdict rows of a report, and per use case the fastest passing benchmark.
-pub fn slo_tables(report: &Report, cases: &[&UseCase]) -> String {
+pub fn slo_tables(report: &Results, cases: &[&UseCase]) -> String {
     let mut rows = Vec::new();
     let mut best: Vec<String> = Vec::new();
     for uc in cases {
@@ -266,9 +267,10 @@ pub fn slo_tables(report: &Report, cases: &[&UseCase]) -> String {
         for b in &report.benchmarks {
             let v = uc.judge(b);
             let g = b
-                .llmload
-                .as_ref()
-                .and_then(|x| x["goodput"][&uc.key]["requests_per_second"].as_f64())
+                .ext
+                .goodput
+                .get(&uc.key)
+                .and_then(|g| g.requests_per_second)
                 .unwrap_or_else(|| slo::goodput_of(uc, b).requests_per_second);
             let cell = |metric: &str| {
                 v.checks
@@ -327,8 +329,8 @@ pub fn slo_tables(report: &Report, cases: &[&UseCase]) -> String {
 }
 
 /// `llmload slo`
-pub fn slo_cmd(a: &SloArgs) -> Result<ExitCode, CliError> {
-    let report = Report::load(&a.file).map_err(|e| CliError::usage(e.to_string()))?;
+pub fn slo_cmd(a: &SloArgs) -> Result<ExitCode, Error> {
+    let report = Results::load(&a.file).map_err(|e| Error::usage(e.to_string()))?;
     let cases = use_cases(&a.use_case)?;
     print!("{}", slo_tables(&report, &cases));
     Ok(ExitCode::SUCCESS)
@@ -385,39 +387,38 @@ pub fn reference_table(
 }
 
 /// `llmload compare`
-pub fn compare_cmd(a: &CompareArgs) -> Result<ExitCode, CliError> {
-    let load = |p: &Path| Report::load(p).map_err(|e| CliError::usage(e.to_string()));
+pub fn compare_cmd(a: &CompareArgs) -> Result<ExitCode, Error> {
+    let load = |p: &Path| Results::load(p).map_err(|e| Error::usage(e.to_string()));
     if let Some(db_path) = &a.reference {
         let [file] = a.files.as_slice() else {
-            return Err(CliError::usage("--reference: takes one report"));
+            return Err(Error::usage("--reference: takes one report"));
         };
         let text = match db_path {
             None => compare::CERTIFIED.to_string(),
             Some(db_path) => std::fs::read_to_string(db_path).map_err(|e| {
-                CliError::usage(format!(
+                Error::usage(format!(
                     "--reference {}: cannot read: {e}",
                     db_path.display()
                 ))
             })?,
         };
-        let db = compare::reference_db(&text)
-            .map_err(|e| CliError::usage(format!("--reference: {e}")))?;
+        let db =
+            compare::reference_db(&text).map_err(|e| Error::usage(format!("--reference: {e}")))?;
         let report = load(file)?;
-        let raw = serde_json::to_value(&report).expect("reports serialize");
         let model = a
             .model
             .clone()
-            .or_else(|| model_of(&raw))
+            .or_else(|| report.model.clone())
             .unwrap_or_else(|| "?".into());
         let gpu = a
             .gpu
             .clone()
             .or_else(|| deployment::detect_gpus().map(|g| g.name))
             .ok_or_else(|| {
-                CliError::usage("--gpu: required (no GPU detected with nvidia-smi or rocm-smi)")
+                Error::usage("--gpu: required (no GPU detected with nvidia-smi or rocm-smi)")
             })?;
         let (idx, ours) = compare::certified_row(&report, &model, &gpu).ok_or_else(|| {
-            CliError::usage(format!(
+            Error::usage(format!(
                 "{}: no benchmark with successful requests",
                 file.display()
             ))
@@ -435,17 +436,18 @@ pub fn compare_cmd(a: &CompareArgs) -> Result<ExitCode, CliError> {
         return Ok(ExitCode::SUCCESS);
     }
     let [base_path, new_path] = a.files.as_slice() else {
-        return Err(CliError::usage(
+        return Err(Error::usage(
             "compare: expected BASE.json NEW.json (or one report with --reference)",
         ));
     };
     let limits = match &a.max_regression {
-        Some(raw) => compare::parse_limits(raw)
-            .map_err(|e| CliError::usage(format!("--max-regression {e}")))?,
+        Some(raw) => {
+            compare::parse_limits(raw).map_err(|e| Error::usage(format!("--max-regression {e}")))?
+        }
         None => Vec::new(),
     };
     let (base, new) = (load(base_path)?, load(new_path)?);
-    let compared = compare::compare(&base, &new, &limits).map_err(CliError::usage)?;
+    let compared = compare::compare(&base, &new, &limits).map_err(Error::usage)?;
     for w in &compared.warnings {
         println!("warning: {w}");
     }

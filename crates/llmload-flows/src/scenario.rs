@@ -4,8 +4,8 @@
 
 use serde_json::{Map, Value};
 
-use crate::cli::BenchmarkArgs;
-use crate::CliError;
+use crate::BenchmarkArgs;
+use crate::Error;
 
 /// The built-in scenarios (the files in `scenarios/`).
 pub const BUILTIN: [(&str, &str); 4] = [
@@ -34,8 +34,8 @@ const IGNORED: [&str; 11] = [
 ];
 
 /// A scenario's options, by built-in name or file path (JSON or YAML).
-pub fn load(spec: &str) -> Result<Map<String, Value>, CliError> {
-    let bad = |why: String| CliError::usage(format!("--scenario {spec}: {why}"));
+pub fn load(spec: &str) -> Result<Map<String, Value>, Error> {
+    let bad = |why: String| Error::usage(format!("--scenario {spec}: {why}"));
     let text = match BUILTIN.iter().find(|(n, _)| *n == spec) {
         Some((_, text)) => text.to_string(),
         None => std::fs::read_to_string(spec).map_err(|e| {
@@ -83,8 +83,8 @@ pub fn apply(
     args: &mut BenchmarkArgs,
     spec: &str,
     scenario: &Map<String, Value>,
-) -> Result<(), CliError> {
-    let bad = |key: &str, why: &str| CliError::usage(format!("--scenario {spec}: {key}: {why}"));
+) -> Result<(), Error> {
+    let bad = |key: &str, why: &str| Error::usage(format!("--scenario {spec}: {key}: {why}"));
     for (key, v) in scenario {
         if v.is_null() || IGNORED.contains(&key.as_str()) {
             continue;
@@ -145,13 +145,7 @@ mod tests {
     use super::*;
 
     fn args(argv: &[&str]) -> BenchmarkArgs {
-        use clap::Parser;
-        let mut all = vec!["llmload", "benchmark"];
-        all.extend_from_slice(argv);
-        match crate::cli::Cli::parse_from(all).command {
-            crate::cli::Command::Benchmark(b) => b.args,
-            _ => unreachable!(),
-        }
+        crate::args::parse(argv).unwrap()
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::CliError;
+use crate::Error;
 
 /// Backend settings from `--backend-args`.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -46,7 +46,7 @@ const BACKEND_KEYS: [&str; 11] = [
 pub const DEFAULT_TIMEOUT_SECS: f64 = 60.0;
 
 impl BackendArgs {
-    pub(crate) fn parse(raw: Option<&str>) -> Result<BackendArgs, CliError> {
+    pub(crate) fn parse(raw: Option<&str>) -> Result<BackendArgs, Error> {
         let mut b = BackendArgs {
             timeout: Some(DEFAULT_TIMEOUT_SECS),
             verify: true,
@@ -55,17 +55,16 @@ impl BackendArgs {
         };
         let Some(raw) = raw else { return Ok(b) };
         let v: Value = serde_json::from_str(raw).map_err(|e| {
-            CliError::usage(format!(
+            Error::usage(format!(
                 "--backend-args: not JSON ({e}); expected an object like '{{\"timeout\": 120}}'"
             ))
         })?;
         let Value::Object(map) = v else {
-            return Err(CliError::usage("--backend-args: expected a JSON object"));
+            return Err(Error::usage("--backend-args: expected a JSON object"));
         };
         for (k, v) in &map {
-            let bad = |what: &str| {
-                CliError::usage(format!("--backend-args {k}: expected {what}, got {v}"))
-            };
+            let bad =
+                |what: &str| Error::usage(format!("--backend-args {k}: expected {what}, got {v}"));
             match k.as_str() {
                 "headers" => {
                     let Value::Object(h) = v else {
@@ -118,7 +117,7 @@ impl BackendArgs {
                 }
                 "http2" | "follow_redirects" => {} // httpx options; llmload speaks HTTP/1.1 and does not follow redirects
                 _ => {
-                    return Err(CliError::usage(format!(
+                    return Err(Error::usage(format!(
                         "--backend-args: unknown key {k:?} (expected one of {})",
                         BACKEND_KEYS.join(", ")
                     )))

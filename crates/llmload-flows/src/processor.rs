@@ -18,7 +18,7 @@ use llmload_data::{tokenizer, PromptBuilder, SyntheticSource, SyntheticSpec, Tok
 use serde_json::{json, Value};
 
 use crate::plan::Plan;
-use crate::CliError;
+use crate::Error;
 
 /// Prompts of the run checked against `POST /tokenize`.
 const CHECKED_PROMPTS: usize = 3;
@@ -41,16 +41,16 @@ fn first_time(key: String) -> bool {
     SEEN.lock().unwrap_or_else(|e| e.into_inner()).insert(key)
 }
 
-fn load(path_or_value: &str) -> Result<Arc<Tokenizer>, CliError> {
+fn load(path_or_value: &str) -> Result<Arc<Tokenizer>, Error> {
     tokenizer::load(path_or_value)
         .map(Arc::new)
-        .map_err(|e| CliError::usage(e.to_string()))
+        .map_err(|e| Error::usage(e.to_string()))
 }
 
 /// The tokenizer found without asking the server: `--processor`, else
 /// `model` in the Hugging Face cache (or as a local path), else, for the
 /// embedded mock (no `--target`), the bundled GPT-2 tokenizer.
-pub fn local(plan: &Plan, model: &str) -> Result<Option<Chosen>, CliError> {
+pub fn local(plan: &Plan, model: &str) -> Result<Option<Chosen>, Error> {
     if let Some(p) = &plan.processor {
         return Ok(Some(Chosen {
             tokenizer: load(p)?,
@@ -81,7 +81,7 @@ pub async fn find(
     client: &Client,
     model: &str,
     listed: Option<&[ServedModel]>,
-) -> Result<Chosen, CliError> {
+) -> Result<Chosen, Error> {
     if let Some(chosen) = local(plan, model)? {
         return Ok(chosen);
     }
@@ -94,7 +94,7 @@ pub async fn find(
         }
     };
     let nowhere = |why: String| {
-        CliError::usage(format!(
+        Error::usage(format!(
             "--processor: no tokenizer for model {model:?}: not in the Hugging Face cache, and {why}; \
              pass --processor PATH"
         ))

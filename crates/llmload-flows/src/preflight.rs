@@ -9,15 +9,15 @@ use std::path::{Path, PathBuf};
 use llmload_report::{Format, Report};
 
 use crate::plan::OutputPlan;
-use crate::CliError;
+use crate::Error;
 
 /// Every report file of `outputs` can be created: its folder exists or is
 /// created, the path is not a folder, and it opens for writing. Files that
 /// did not exist are removed again.
-pub fn outputs(outputs: &OutputPlan) -> Result<(), CliError> {
+pub fn outputs(outputs: &OutputPlan) -> Result<(), Error> {
     for (format, path) in &outputs.files {
         writable(path).map_err(|why| {
-            CliError::usage(format!(
+            Error::usage(format!(
                 "{} report {}: {why} (see --output-dir, --output-path, --outputs)",
                 format.name(),
                 path.display()
@@ -52,11 +52,11 @@ fn writable(path: &Path) -> Result<(), String> {
 
 /// `--model` is among the models the server lists (a server that lists
 /// none, or no list, is not judged).
-pub fn model_served(model: &str, listed: &[String], target: &str) -> Result<(), CliError> {
+pub fn model_served(model: &str, listed: &[String], target: &str) -> Result<(), Error> {
     if listed.is_empty() || listed.iter().any(|m| m == model) {
         return Ok(());
     }
-    Err(CliError::usage(format!(
+    Err(Error::usage(format!(
         "--model {model:?}: not served by {target} (GET /v1/models lists: {})",
         listed.join(", ")
     )))

@@ -8,15 +8,15 @@ use std::time::Duration;
 
 use llmload_data::{ColumnMapping, SyntheticSpec};
 use llmload_engine::{
-    Constraints, Profile, SaturationConfig, SearchConfig, Slo, TransientPhase,
+    Constraints, Profile, RunPlan, SaturationConfig, SearchConfig, Slo, TransientPhase,
     DEFAULT_MAX_CONCURRENCY,
 };
 use llmload_metrics::RequestType;
 use llmload_report::Format;
 use serde_json::Value;
 
-use crate::cli::BenchmarkArgs;
-use crate::CliError;
+use crate::BenchmarkArgs;
+use crate::Error;
 
 mod asked;
 mod backend;
@@ -38,11 +38,11 @@ pub struct OutputPlan {
 }
 
 /// `ttft=200,itl=50,latency=5000` (p99 limits in ms).
-fn parse_slo(raw: &str) -> Result<Slo, CliError> {
+fn parse_slo(raw: &str) -> Result<Slo, Error> {
     let mut slo = Slo::default();
     for part in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         let (k, v) = part.split_once('=').ok_or_else(|| {
-            CliError::usage(format!("--slo: expected key=milliseconds, got {part:?}"))
+            Error::usage(format!("--slo: expected key=milliseconds, got {part:?}"))
         })?;
         let v: f64 = v
             .trim()
@@ -50,14 +50,14 @@ fn parse_slo(raw: &str) -> Result<Slo, CliError> {
             .ok()
             .filter(|v: &f64| *v > 0.0)
             .ok_or_else(|| {
-                CliError::usage(format!("--slo {k}: expected milliseconds > 0, got {v:?}"))
+                Error::usage(format!("--slo {k}: expected milliseconds > 0, got {v:?}"))
             })?;
         match k.trim() {
             "ttft" | "ttft_ms" => slo.ttft_ms = Some(v),
             "itl" | "itl_ms" => slo.itl_ms = Some(v),
             "latency" | "latency_ms" | "e2e" => slo.latency_ms = Some(v),
             other => {
-                return Err(CliError::usage(format!(
+                return Err(Error::usage(format!(
                     "--slo: unknown key {other:?} (expected ttft, itl, latency)"
                 )))
             }
@@ -84,20 +84,20 @@ pub enum DataChoice {
     },
 }
 
-fn parse_data(args: &BenchmarkArgs) -> Result<DataChoice, CliError> {
+fn parse_data(args: &BenchmarkArgs) -> Result<DataChoice, Error> {
     let one =
         match args.data.as_slice() {
-            [] => return Err(CliError::usage(
+            [] => return Err(Error::usage(
                 "--data: required, e.g. \"prompt_tokens=512,output_tokens=256\" or a dataset file",
             )),
             [one] => one,
             _ => {
-                return Err(CliError::usage(
+                return Err(Error::usage(
                     "--data: give one synthetic spec or one dataset file",
                 ))
             }
         };
-    let usage = |e: llmload_data::DataError| CliError::usage(e.to_string());
+    let usage = |e: llmload_data::DataError| Error::usage(e.to_string());
     if SyntheticSpec::looks_like_spec(one) {
         return SyntheticSpec::parse(one)
             .map(DataChoice::Synthetic)
@@ -111,7 +111,7 @@ fn parse_data(args: &BenchmarkArgs) -> Result<DataChoice, CliError> {
             .map_err(usage);
     }
     if !path.is_file() {
-        return Err(CliError::usage(format!(
+        return Err(Error::usage(format!(
             "--data {one:?}: neither a synthetic spec (prompt_tokens=…,output_tokens=…) nor a readable file; \
              Hugging Face datasets are not downloaded (save them as .jsonl, .json or .csv)"
         )));
@@ -124,7 +124,7 @@ fn parse_data(args: &BenchmarkArgs) -> Result<DataChoice, CliError> {
         None | Some("none") | Some("None") => false,
         Some("shuffle") | Some("random") => true,
         Some(other) => {
-            return Err(CliError::usage(format!(
+            return Err(Error::usage(format!(
                 "--data-sampler {other:?}: expected shuffle"
             )))
         }
@@ -133,7 +133,7 @@ fn parse_data(args: &BenchmarkArgs) -> Result<DataChoice, CliError> {
         -1 => None,
         n if n >= 1 => Some(n as usize),
         n => {
-            return Err(CliError::usage(format!(
+            return Err(Error::usage(format!(
                 "--data-samples: expected -1 (all) or at least 1, got {n}"
             )))
         }
@@ -159,22 +159,10 @@ pub struct Plan {
     pub processor: Option<String>,
     /// Where requests come from.
     pub data: DataChoice,
-    /// Profile.
-    pub profile: Profile,
-    /// Stop conditions.
-    pub constraints: Constraints,
-    /// Cap on requests in flight.
-    pub max_concurrency: u32,
-    /// `--random-seed`.
-    pub seed: u64,
-    /// Whether `--max-concurrency` was given.
-    pub explicit_max_concurrency: bool,
-    /// `--warmup`.
-    pub warmup: TransientPhase,
-    /// `--cooldown`.
-    pub cooldown: TransientPhase,
-    /// `--rampup`.
-    pub rampup: Duration,
+    /// The benchmarks and how they run (`--rate-type`/`--rate`, the
+    /// constraints, `--max-concurrency`, `--random-seed`, `--warmup`,
+    /// `--cooldown`, `--rampup`): what the engine runs and the report records.
+    pub run: RunPlan,
     /// Backend settings.
     pub backend: BackendArgs,
     /// Reports.
@@ -187,7 +175,7 @@ pub struct Plan {
     pub asked: Asked,
 }
 
-fn parse_rates(raw: &[String]) -> Result<Vec<f64>, CliError> {
+fn parse_rates(raw: &[String]) -> Result<Vec<f64>, Error> {
     let mut out = Vec::new();
     for part in raw
         .iter()
@@ -197,9 +185,9 @@ fn parse_rates(raw: &[String]) -> Result<Vec<f64>, CliError> {
     {
         let v: f64 = part
             .parse()
-            .map_err(|_| CliError::usage(format!("--rate: expected a number, got {part:?}")))?;
+            .map_err(|_| Error::usage(format!("--rate: expected a number, got {part:?}")))?;
         if !(v.is_finite() && v > 0.0) {
-            return Err(CliError::usage(format!(
+            return Err(Error::usage(format!(
                 "--rate: expected a number > 0, got {part}"
             )));
         }
@@ -208,14 +196,14 @@ fn parse_rates(raw: &[String]) -> Result<Vec<f64>, CliError> {
     Ok(out)
 }
 
-fn whole(rates: &[f64], what: &str) -> Result<Vec<u32>, CliError> {
+fn whole(rates: &[f64], what: &str) -> Result<Vec<u32>, Error> {
     rates
         .iter()
         .map(|&r| {
             if r.fract() == 0.0 && r >= 1.0 && r <= u32::MAX as f64 {
                 Ok(r as u32)
             } else {
-                Err(CliError::usage(format!(
+                Err(Error::usage(format!(
                     "--rate: {what} must be whole numbers >= 1, got {r}"
                 )))
             }
@@ -228,17 +216,17 @@ fn parse_profile(
     rates: &[f64],
     max_concurrency: &mut u32,
     explicit_cap: bool,
-) -> Result<Profile, CliError> {
+) -> Result<Profile, Error> {
     match kind {
         "synchronous" => {
             if !rates.is_empty() {
-                return Err(CliError::usage("--rate: synchronous takes no rate"));
+                return Err(Error::usage("--rate: synchronous takes no rate"));
             }
             Ok(Profile::Synchronous)
         }
         "concurrent" => {
             if rates.is_empty() {
-                return Err(CliError::usage("--rate: concurrent needs the number of streams (e.g. --rate 8)"));
+                return Err(Error::usage("--rate: concurrent needs the number of streams (e.g. --rate 8)"));
             }
             Ok(Profile::Concurrent(whole(rates, "stream counts")?))
         }
@@ -248,17 +236,17 @@ fn parse_profile(
                 [r] => {
                     let cap = whole(&[*r], "the throughput concurrency")?[0];
                     if explicit_cap && cap != *max_concurrency {
-                        return Err(CliError::usage("--rate and --max-concurrency disagree for throughput"));
+                        return Err(Error::usage("--rate and --max-concurrency disagree for throughput"));
                     }
                     *max_concurrency = cap;
                 }
-                _ => return Err(CliError::usage("--rate: throughput takes one value (its max concurrency)")),
+                _ => return Err(Error::usage("--rate: throughput takes one value (its max concurrency)")),
             }
             Ok(Profile::Throughput)
         }
         "constant" | "async" | "poisson" => {
             if rates.is_empty() {
-                return Err(CliError::usage(format!("--rate: {kind} needs requests per second (e.g. --rate 5)")));
+                return Err(Error::usage(format!("--rate: {kind} needs requests per second (e.g. --rate 5)")));
             }
             Ok(if kind == "poisson" { Profile::Poisson(rates.to_vec()) } else { Profile::Constant(rates.to_vec()) })
         }
@@ -266,7 +254,7 @@ fn parse_profile(
             let size = match rates {
                 [] => 10,
                 [r] if r.fract() == 0.0 && *r >= 2.0 => *r as u32,
-                _ => return Err(CliError::usage("--rate: sweep takes one whole number >= 2 (the number of benchmarks)")),
+                _ => return Err(Error::usage("--rate: sweep takes one whole number >= 2 (the number of benchmarks)")),
             };
             Ok(Profile::Sweep { size })
         }
@@ -274,29 +262,29 @@ fn parse_profile(
             let start = match rates {
                 [] => 1.0,
                 [r] => *r,
-                _ => return Err(CliError::usage("--rate: search takes one value (the first rate to try)")),
+                _ => return Err(Error::usage("--rate: search takes one value (the first rate to try)")),
             };
             Ok(Profile::Search(SearchConfig { start, ..Default::default() }))
         }
-        other => Err(CliError::usage(format!(
+        other => Err(Error::usage(format!(
             "--rate-type {other:?}: expected one of synchronous, concurrent, throughput, constant, poisson, async, sweep, search"
         ))),
     }
 }
 
-fn parse_request_type(raw: Option<&str>) -> Result<RequestType, CliError> {
+fn parse_request_type(raw: Option<&str>) -> Result<RequestType, Error> {
     match raw.unwrap_or("chat_completions") {
         "chat_completions" | "/v1/chat/completions" | "chat" => Ok(RequestType::ChatCompletions),
         "text_completions" | "/v1/completions" | "completions" => Ok(RequestType::TextCompletions),
-        other => Err(CliError::usage(format!(
+        other => Err(Error::usage(format!(
             "--request-type {other:?}: expected chat_completions or text_completions"
         ))),
     }
 }
 
-fn parse_outputs(args: &BenchmarkArgs) -> Result<OutputPlan, CliError> {
+fn parse_outputs(args: &BenchmarkArgs) -> Result<OutputPlan, Error> {
     if args.output_path.is_some() && args.output_dir.is_some() {
-        return Err(CliError::usage(
+        return Err(Error::usage(
             "--output-path and --output-dir cannot be used together",
         ));
     }
@@ -333,7 +321,7 @@ fn parse_outputs(args: &BenchmarkArgs) -> Result<OutputPlan, CliError> {
         "" | "0.4" | "1" => false,
         "0.8" | "2" => true,
         other => {
-            return Err(CliError::usage(format!(
+            return Err(Error::usage(format!(
                 "--schema {other:?}: expected 0.4 (GuideLLM 0.4's report) or 0.8 (GuideLLM 0.8's, schema 2)"
             )))
         }
@@ -345,7 +333,7 @@ fn parse_outputs(args: &BenchmarkArgs) -> Result<OutputPlan, CliError> {
 
 /// Files (and the console) for `--outputs` names in `dir`: a format name
 /// writes `benchmarks.<ext>`, a file name is used as given.
-pub fn output_files(dir: &Path, names: &[String], console: bool) -> Result<OutputPlan, CliError> {
+pub fn output_files(dir: &Path, names: &[String], console: bool) -> Result<OutputPlan, Error> {
     let mut plan = OutputPlan {
         files: Vec::new(),
         console,
@@ -360,7 +348,7 @@ pub fn output_files(dir: &Path, names: &[String], console: bool) -> Result<Outpu
             continue;
         }
         let format = Format::parse(name).ok_or_else(|| {
-            CliError::usage(format!("--outputs {name:?}: expected json, csv, yaml, html or console (or a file name with one of those extensions)"))
+            Error::usage(format!("--outputs {name:?}: expected json, csv, yaml, html or console (or a file name with one of those extensions)"))
         })?;
         let is_file = name.contains('.');
         let path = if is_file {
@@ -373,9 +361,9 @@ pub fn output_files(dir: &Path, names: &[String], console: bool) -> Result<Outpu
     Ok(plan)
 }
 
-fn check_rate(flag: &str, v: Option<f64>) -> Result<(), CliError> {
+fn check_rate(flag: &str, v: Option<f64>) -> Result<(), Error> {
     match v {
-        Some(r) if !(r > 0.0 && r < 1.0) => Err(CliError::usage(format!(
+        Some(r) if !(r > 0.0 && r < 1.0) => Err(Error::usage(format!(
             "{flag}: expected a fraction between 0 and 1, got {r}"
         ))),
         _ => Ok(()),
@@ -384,14 +372,14 @@ fn check_rate(flag: &str, v: Option<f64>) -> Result<(), CliError> {
 
 impl Plan {
     /// Validate flags into a plan.
-    pub fn from_args(mut args: BenchmarkArgs) -> Result<Plan, CliError> {
+    pub fn from_args(mut args: BenchmarkArgs) -> Result<Plan, Error> {
         if let Some(spec) = args.scenario.clone() {
             let scenario = crate::scenario::load(&spec)?;
             crate::scenario::apply(&mut args, &spec, &scenario)?;
         }
         if let Some(i) = args.server_metrics_interval {
             if !(i.is_finite() && (0.05..=3600.0).contains(&i)) {
-                return Err(CliError::usage(format!(
+                return Err(Error::usage(format!(
                     "--server-metrics-interval: expected seconds from 0.05 to 3600, got {i}"
                 )));
             }
@@ -399,24 +387,24 @@ impl Plan {
         for url in args.server_metrics.iter().flat_map(|s| s.split(',')) {
             let url = url.trim();
             if url != "off" && llmload_client::Target::parse(url).is_err() {
-                return Err(CliError::usage(format!(
+                return Err(Error::usage(format!(
                     "--server-metrics: expected `off` or http(s) URLs of /metrics, got {url:?}"
                 )));
             }
         }
         let target =
             match args.target.as_deref() {
-                None => return Err(CliError::usage(
+                None => return Err(Error::usage(
                     "--target: required (a server URL such as http://localhost:8000, or `mock`)",
                 )),
                 Some("mock") => None,
                 Some(t) => {
-                    llmload_client::Target::parse(t).map_err(|e| CliError::usage(e.to_string()))?;
+                    llmload_client::Target::parse(t).map_err(|e| Error::usage(e.to_string()))?;
                     Some(t.to_string())
                 }
             };
         if let Some(b) = args.backend.as_deref().filter(|b| *b != "openai_http") {
-            return Err(CliError::usage(format!(
+            return Err(Error::usage(format!(
                 "--backend {b:?}: only openai_http is supported"
             )));
         }
@@ -430,7 +418,7 @@ impl Plan {
         }
         if let Some(path) = &backend.ca_bundle {
             if !path.is_file() {
-                return Err(CliError::usage(format!(
+                return Err(Error::usage(format!(
                     "--ca-bundle {}: no such file (expected PEM CA certificates)",
                     path.display()
                 )));
@@ -438,31 +426,31 @@ impl Plan {
         }
         if let Some(raw) = &args.processor_args {
             serde_json::from_str::<Value>(raw)
-                .map_err(|e| CliError::usage(format!("--processor-args: not JSON ({e})")))?;
+                .map_err(|e| Error::usage(format!("--processor-args: not JSON ({e})")))?;
         }
         let data = parse_data(&args)?;
         let rates = parse_rates(&args.rate)?;
         let explicit_cap = args.max_concurrency.is_some();
         let mut max_concurrency = args.max_concurrency.unwrap_or(DEFAULT_MAX_CONCURRENCY);
         if max_concurrency == 0 {
-            return Err(CliError::usage("--max-concurrency: expected at least 1"));
+            return Err(Error::usage("--max-concurrency: expected at least 1"));
         }
         let kind = args.rate_type.clone().unwrap_or_else(|| "sweep".into());
         let profile = parse_profile(&kind, &rates, &mut max_concurrency, explicit_cap)?;
         if let Some(s) = args.max_seconds {
             if !(s.is_finite() && s > 0.0) {
-                return Err(CliError::usage(format!(
+                return Err(Error::usage(format!(
                     "--max-seconds: expected a number of seconds > 0, got {s}"
                 )));
             }
         }
         if args.max_requests == Some(0) {
-            return Err(CliError::usage("--max-requests: expected at least 1"));
+            return Err(Error::usage("--max-requests: expected at least 1"));
         }
         check_rate("--max-error-rate", args.max_error_rate)?;
         check_rate("--max-global-error-rate", args.max_global_error_rate)?;
         let over_saturation = match (&args.over_saturation, args.detect_saturation) {
-            (Some(raw), _) => SaturationConfig::parse(raw).map_err(CliError::usage)?,
+            (Some(raw), _) => SaturationConfig::parse(raw).map_err(Error::usage)?,
             (None, true) => Some(SaturationConfig::default()),
             (None, false) => None,
         };
@@ -474,9 +462,9 @@ impl Plan {
             max_global_error_rate: args.max_global_error_rate,
             over_saturation,
         };
-        let phase = |flag: &str, raw: &Option<String>| -> Result<TransientPhase, CliError> {
+        let phase = |flag: &str, raw: &Option<String>| -> Result<TransientPhase, Error> {
             raw.as_deref().map_or(Ok(TransientPhase::default()), |r| {
-                TransientPhase::parse(flag, r).map_err(CliError::usage)
+                TransientPhase::parse(flag, r).map_err(Error::usage)
             })
         };
         let warmup = phase("--warmup", &args.warmup)?;
@@ -487,7 +475,7 @@ impl Plan {
             let slo = parse_slo(raw)?;
             match &mut profile {
                 Profile::Search(cfg) => cfg.slo = slo,
-                _ => return Err(CliError::usage("--slo: only applies to --rate-type search")),
+                _ => return Err(Error::usage("--slo: only applies to --rate-type search")),
             }
         }
         let outputs = parse_outputs(&args)?;
@@ -497,14 +485,16 @@ impl Plan {
             request_type,
             processor: args.processor.clone(),
             data,
-            profile,
-            constraints,
-            max_concurrency,
-            seed: args.random_seed.unwrap_or(DEFAULT_SEED),
-            explicit_max_concurrency: explicit_cap,
-            warmup,
-            cooldown,
-            rampup,
+            run: RunPlan {
+                profile,
+                constraints,
+                max_concurrency,
+                seed: args.random_seed.unwrap_or(DEFAULT_SEED),
+                explicit_max_concurrency: explicit_cap,
+                warmup,
+                cooldown,
+                rampup,
+            },
             backend,
             outputs,
             progress: !args.disable_progress,
@@ -517,17 +507,17 @@ impl Plan {
 }
 
 /// `--rampup`: seconds >= 0, for the profiles GuideLLM allows it on.
-fn parse_rampup(raw: Option<f64>, profile: &Profile) -> Result<Duration, CliError> {
+fn parse_rampup(raw: Option<f64>, profile: &Profile) -> Result<Duration, Error> {
     let Some(secs) = raw else {
         return Ok(Duration::ZERO);
     };
     if !(secs.is_finite() && secs >= 0.0) {
-        return Err(CliError::usage(format!(
+        return Err(Error::usage(format!(
             "--rampup: expected a number of seconds >= 0, got {secs}"
         )));
     }
     if secs > 0.0 && matches!(profile, Profile::Synchronous | Profile::Poisson(_)) {
-        return Err(CliError::usage(
+        return Err(Error::usage(
             "--rampup: only applies to concurrent, throughput, constant, sweep and search",
         ));
     }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use super::{BackendArgs, Plan};
-use crate::cli::BenchmarkArgs;
+use crate::BenchmarkArgs;
 
 /// The run as asked for, for the report and the server scrape.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -92,7 +92,7 @@ fn report_args(a: &BenchmarkArgs, plan: &Plan) -> Value {
         "data": a.data,
         // GuideLLM's loader knows its own profiles only: the search's steps
         // are constant rates (llmload.search tells the rest).
-        "profile": match plan.profile {
+        "profile": match plan.run.profile {
             llmload_engine::Profile::Search(_) => Some("constant".to_string()),
             _ => a.rate_type.clone(),
         },
@@ -110,7 +110,7 @@ fn report_args(a: &BenchmarkArgs, plan: &Plan) -> Value {
         "data_sampler": null,
         "data_num_workers": 1,
         "dataloader_kwargs": null,
-        "random_seed": plan.seed,
+        "random_seed": plan.run.seed,
         "outputs": outputs,
         "output_dir": plan.outputs.files.first().and_then(|(_, p)| p.parent()).map(|p| p.display().to_string()),
         "sample_requests": a.sample_requests,

@@ -210,8 +210,8 @@ pub fn stop_conditions(c: &Constraints) -> String {
 /// [`PLAIN_EVERY`] otherwise. A run without a time or request limit is
 /// announced even with progress disabled.
 pub fn start(plan: &Plan, rx: watch::Receiver<Option<Progress>>) -> Option<Display> {
-    if plan.progress || !plan.constraints.is_bounded() {
-        eprintln!("{}", stop_conditions(&plan.constraints));
+    if plan.progress || !plan.run.constraints.is_bounded() {
+        eprintln!("{}", stop_conditions(&plan.run.constraints));
     }
     if !plan.progress {
         return None;

@@ -18,19 +18,19 @@ use llmload_report::envelope::{self, ExperimentType};
 use serde_json::Value;
 
 use crate::benchmark::{measure, write_outputs, Signals};
-use crate::cli::BenchmarkArgs;
-use crate::cli_flows::{OpennebulaArgs, RedhatArgs, ServerArgs};
+use crate::flow_args::{OpennebulaArgs, RedhatArgs, ServerArgs};
 use crate::plan::Plan;
-use crate::tools_cmd::{check_files, fraction, reference_table, rfc3339, slo_tables};
-use crate::{deployment, scenario, CliError};
+use crate::tools::{check_files, fraction, reference_table, rfc3339, slo_tables};
+use crate::BenchmarkArgs;
+use crate::{deployment, scenario, Error};
 
 /// Fractions of the maximum sustainable rate for OpenNebula's fixed-rate runs.
 pub const FRACTIONS: [f64; 10] = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95];
 
 /// `1..9` or `1,2,3` (requests/s).
-pub fn parse_rates(raw: &str) -> Result<Vec<f64>, CliError> {
+pub fn parse_rates(raw: &str) -> Result<Vec<f64>, Error> {
     let bad = || {
-        CliError::usage(format!(
+        Error::usage(format!(
             "--rates: expected a list (1,2,3) or a range (1..9) of rates > 0, got {raw:?}"
         ))
     };
@@ -68,7 +68,7 @@ fn base_args(server: &ServerArgs) -> BenchmarkArgs {
 }
 
 /// The model to name, and the server's version (GET /version), asked once.
-async fn server_identity(server: &ServerArgs) -> Result<(String, Option<String>), CliError> {
+async fn server_identity(server: &ServerArgs) -> Result<(String, Option<String>), Error> {
     if server.target == "mock" {
         let model = server
             .model
@@ -80,14 +80,14 @@ async fn server_identity(server: &ServerArgs) -> Result<(String, Option<String>)
         ));
     }
     let cfg = BackendArgs::parse(server.backend_args.as_deref())?.client_config(&server.target);
-    let client = Client::new(cfg).map_err(|e| CliError::usage(e.to_string()))?;
+    let client = Client::new(cfg).map_err(|e| Error::usage(e.to_string()))?;
     let model = match &server.model {
         Some(m) => m.clone(),
         None => client
             .models()
             .await
             .map_err(|e| {
-                CliError::usage(format!(
+                Error::usage(format!(
                     "--target {}: cannot list models ({e})",
                     server.target
                 ))
@@ -95,7 +95,7 @@ async fn server_identity(server: &ServerArgs) -> Result<(String, Option<String>)
             .into_iter()
             .next()
             .ok_or_else(|| {
-                CliError::usage(format!(
+                Error::usage(format!(
                     "--target {}: no model listed; pass --model",
                     server.target
                 ))
@@ -116,7 +116,7 @@ async fn run_one(
     args: BenchmarkArgs,
     signals: &Signals,
     lost: &std::cell::Cell<bool>,
-) -> Result<(Plan, crate::benchmark::Measured), CliError> {
+) -> Result<(Plan, crate::benchmark::Measured), Error> {
     let plan = Plan::from_args(args)?;
     let m = measure(&plan, signals).await?;
     if let Err(e) = write_outputs(&plan, &m.report, m.schema2.as_ref()) {
@@ -137,11 +137,11 @@ fn unless_lost(lost: &std::cell::Cell<bool>, code: ExitCode) -> ExitCode {
 }
 
 /// `llmload validate redhat`
-pub async fn redhat(a: &RedhatArgs) -> Result<ExitCode, CliError> {
+pub async fn redhat(a: &RedhatArgs) -> Result<ExitCode, Error> {
     let rates = parse_rates(&a.rates)?;
     let tolerance = fraction("--tolerance", &a.tolerance)?;
     if !(a.max_seconds.is_finite() && a.max_seconds > 0.0) {
-        return Err(CliError::usage(
+        return Err(Error::usage(
             "--max-seconds: expected a number of seconds > 0",
         ));
     }
@@ -198,14 +198,14 @@ pub async fn redhat(a: &RedhatArgs) -> Result<ExitCode, CliError> {
                 &deployment,
                 &rfc3339(started),
             );
-            envelope::validate(&e).map_err(|errs| {
-                CliError::setup(format!("envelope invalid: {}", errs.join("; ")))
-            })?;
+            envelope::validate(&e)
+                .map_err(|errs| Error::setup(format!("envelope invalid: {}", errs.join("; "))))?;
             let path = dir.join("experiment.json");
             let text = serde_json::to_string_pretty(&e).expect("values serialize");
             llmload_report::write_atomic(&path, text.as_bytes())
-                .map_err(|e| CliError::setup(e.to_string()))?;
-            let b = m.report.benchmarks.first();
+                .map_err(|e| Error::setup(e.to_string()))?;
+            let results = m.summary()?;
+            let b = results.benchmarks.first();
             println!(
                 "{label} at {rps} req/s: {} ok, {} errored, TTFT p50 {} ms; {} -> {}",
                 b.map_or(0, |b| b.metrics.request_totals.successful),
@@ -213,8 +213,8 @@ pub async fn redhat(a: &RedhatArgs) -> Result<ExitCode, CliError> {
                 b.map_or("-".into(), |b| llmload_report::html::short_number(
                     b.metrics.time_to_first_token_ms.successful.median
                 )),
-                b.and_then(|b| b.llmload.as_ref())
-                    .map_or("not judged".into(), |x| verdict_line(&x["verdict"])),
+                b.and_then(|b| b.ext.verdict.as_ref())
+                    .map_or("not judged".into(), verdict_line),
                 path.display()
             );
             envelopes.push(path);
@@ -246,7 +246,7 @@ pub async fn redhat(a: &RedhatArgs) -> Result<ExitCode, CliError> {
 }
 
 /// `llmload validate opennebula`
-pub async fn opennebula(a: &OpennebulaArgs) -> Result<ExitCode, CliError> {
+pub async fn opennebula(a: &OpennebulaArgs) -> Result<ExitCode, Error> {
     let (model, _) = server_identity(&a.server).await?;
     let gpu = a
         .gpu
@@ -272,23 +272,18 @@ pub async fn opennebula(a: &OpennebulaArgs) -> Result<ExitCode, CliError> {
     search.output_dir = Some(a.output_dir.join("search"));
     search.outputs = vec!["json".into(), "html".into()];
     let (_, found) = run_one(search, &signals, &lost).await?;
-    let summary = found
-        .report
-        .llmload
-        .as_ref()
-        .map(|x| x["search"].clone())
-        .unwrap_or_default();
-    for step in summary["steps"].as_array().into_iter().flatten() {
+    let summary = found.summary()?.ext.search.unwrap_or_default();
+    for step in &summary.steps {
         println!("  {}", verdict_line(step));
     }
-    let ceiling = summary["client_ceiling"].as_f64();
+    let ceiling = summary.client_ceiling;
     if let Some(c) = ceiling {
         println!(
             "warning: llmload could not hold its schedule from {} req/s up on this host (its own sends lagged,              not the server's doing); the rate below is a lower bound of the server's maximum",
             llmload_report::html::short_number(c)
         );
     }
-    let Some(best) = summary["best_rate"].as_f64() else {
+    let Some(best) = summary.best_rate else {
         if ceiling.is_some() {
             println!(
                 "no rate could be measured: llmload fell behind its schedule at every rate tried (see {})",
@@ -329,25 +324,25 @@ pub async fn opennebula(a: &OpennebulaArgs) -> Result<ExitCode, CliError> {
     runs.outputs = vec!["json".into(), "csv".into(), "html".into()];
     runs.disable_console_outputs = false;
     let (plan, m) = run_one(runs, &signals, &lost).await?;
-    let report = &m.report;
+    let results = m.summary()?;
+    let report = &results;
     println!("\nFixed-rate runs");
     for b in &report.benchmarks {
-        if let Some(v) = b.llmload.as_ref().map(|x| &x["verdict"]) {
+        if let Some(v) = &b.ext.verdict {
             println!("  {}", verdict_line(v));
         }
     }
 
     println!("\nCertified-results row");
     let (_, ours) = compare::certified_row(report, &model, &gpu)
-        .ok_or_else(|| CliError::setup("no fixed-rate run had a successful request"))?;
+        .ok_or_else(|| Error::setup("no fixed-rate run had a successful request"))?;
     let db_text = match &a.reference {
-        Some(p) => std::fs::read_to_string(p).map_err(|e| {
-            CliError::usage(format!("--reference {}: cannot read: {e}", p.display()))
-        })?,
+        Some(p) => std::fs::read_to_string(p)
+            .map_err(|e| Error::usage(format!("--reference {}: cannot read: {e}", p.display())))?,
         None => compare::CERTIFIED.to_string(),
     };
-    let db = compare::reference_db(&db_text)
-        .map_err(|e| CliError::usage(format!("--reference: {e}")))?;
+    let db =
+        compare::reference_db(&db_text).map_err(|e| Error::usage(format!("--reference: {e}")))?;
     let reference = compare::find_reference(&db, &model, &gpu);
     print!("{}", reference_table(&ours, reference, Some(vcpus), ram_gb));
     if reference.is_none() {
