@@ -46,7 +46,7 @@ pub use constraints::{
     Constraints, ErrorWindow, SaturationConfig, Stop, StopKind, ERROR_MIN_PROCESSED, ERROR_WINDOW,
 };
 pub use phase::{PhaseMode, ResolvedPhase, TransientPhase};
-pub use plan::RunPlan;
+pub use plan::{RunPlan, Shard};
 pub use profile::{client_ceiling, Profile, SearchConfig, SWEEP_MAX_CONCURRENCY};
 pub use record::{
     ErrorKind, RequestError, RequestRecord, RequestStatus, RequestTimings, RequestType, Turn,

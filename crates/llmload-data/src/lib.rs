@@ -59,6 +59,60 @@ pub trait RequestSource: Send {
     fn next_request(&mut self) -> Result<Option<RequestSpec>, DataError>;
 }
 
+impl<S: RequestSource + ?Sized> RequestSource for Box<S> {
+    fn next_request(&mut self) -> Result<Option<RequestSpec>, DataError> {
+        (**self).next_request()
+    }
+}
+
+/// One shard's requests of a source: of every `count` requests in the
+/// source's order, the one at `index`. The source still makes every
+/// request (so request i is the same whatever the shard layout: seeds
+/// follow the source's order); only this shard's are handed on.
+pub struct Sharded<S> {
+    inner: S,
+    index: u64,
+    count: u64,
+    next: u64,
+}
+
+impl<S> std::fmt::Debug for Sharded<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sharded")
+            .field("index", &self.index)
+            .field("count", &self.count)
+            .field("next", &self.next)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: RequestSource> Sharded<S> {
+    /// Shard `index` of `count` (`index < count`).
+    pub fn new(inner: S, index: u64, count: u64) -> Self {
+        Sharded {
+            inner,
+            index,
+            count: count.max(1),
+            next: 0,
+        }
+    }
+}
+
+impl<S: RequestSource> RequestSource for Sharded<S> {
+    fn next_request(&mut self) -> Result<Option<RequestSpec>, DataError> {
+        loop {
+            let i = self.next;
+            let spec = self.inner.next_request()?;
+            self.next += 1;
+            match spec {
+                None => return Ok(None),
+                Some(s) if i % self.count == self.index => return Ok(Some(s)),
+                Some(_) => {}
+            }
+        }
+    }
+}
+
 impl RequestSource for SyntheticSource {
     fn next_request(&mut self) -> Result<Option<RequestSpec>, DataError> {
         self.next_spec().map(Some)

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use llmload_client::{CancellationToken, Client};
 use llmload_clock::{now, sleep_until, Timestamp};
-use llmload_core::{Stop, StopKind, Strategy};
+use llmload_core::{Shard, Stop, StopKind, Strategy};
 use llmload_metrics::{LiveStats, RequestRecord, RequestStatus, UsageMetrics};
 use tokio::sync::{mpsc, Mutex, OwnedSemaphorePermit, Semaphore};
 
@@ -118,6 +118,8 @@ struct Schedule {
     deadline: Option<Timestamp>,
     max_requests: Option<u64>,
     rampup: Duration,
+    /// This process's share of the schedule (all of it when `None`).
+    shard: Option<Shard>,
 }
 
 async fn dispatch_open(
@@ -133,16 +135,28 @@ async fn dispatch_open(
         deadline,
         max_requests,
         rampup,
+        shard,
     } = schedule;
-    let sem = Arc::new(Semaphore::new(strategy.max_concurrency().max(1) as usize));
+    let cap = strategy.max_concurrency().max(1);
+    let cap = shard.map_or(cap, |s| s.share(u64::from(cap)).max(1) as u32);
+    let sem = Arc::new(Semaphore::new(cap as usize));
     let admitted = AtomicU64::new(0);
     let arrivals = Arrivals::for_strategy(&strategy, start).expect("open-loop strategy");
-    for due in arrivals.with_rampup(rampup) {
+    for (i, due) in arrivals.with_rampup(rampup).enumerate() {
         // The window is [start, start + max_seconds): nothing is due at its end.
         if let Some(d) = deadline.filter(|&d| due >= d) {
             return DispatchEnd::Deadline(d);
         }
-        if !admit(&admitted, max_requests) {
+        // A shard sends its requests of the one schedule, at their times;
+        // `max_requests` counts the schedule's requests, all shards'.
+        if let Some(s) = shard {
+            if max_requests.is_some_and(|m| i as u64 >= m) {
+                return DispatchEnd::MaxRequests(now());
+            }
+            if !s.owns(i as u64) {
+                continue;
+            }
+        } else if !admit(&admitted, max_requests) {
             return DispatchEnd::MaxRequests(now());
         }
         // Coarse wake (tokio's millisecond timer) ahead of the instant; the
@@ -194,6 +208,8 @@ async fn dispatch_open(
 struct Stagger {
     start: Timestamp,
     rampup: Duration,
+    /// This process's streams of the run's (all when `None`).
+    shard: Option<Shard>,
 }
 
 impl Stagger {
@@ -214,7 +230,15 @@ async fn dispatch_closed(
     let rx = Arc::new(Mutex::new(rx));
     let admitted = Arc::new(AtomicU64::new(0));
     let mut tasks = tokio::task::JoinSet::new();
-    for worker in 0..streams.max(1) {
+    // A shard runs its streams of the one run (numbered as there, so a
+    // rampup staggers them alike) and its share of `max_requests`.
+    let shard = stagger.shard;
+    let max_requests = match shard {
+        Some(s) => max_requests.map(|m| s.share(m)),
+        None => max_requests,
+    };
+    let own = |w: u32| shard.is_none_or(|s| s.owns(u64::from(w)));
+    for worker in (0..streams.max(1)).filter(|&w| own(w)) {
         let (shared, rx, stop, admitted, exhausted) = (
             Arc::clone(&shared),
             Arc::clone(&rx),
@@ -303,6 +327,7 @@ pub(crate) async fn run_benchmark(
     let exhausted = Arc::new(std::sync::Mutex::new(None));
     let (rx, ready) = start_producer(
         ctx,
+        plan.shard,
         index as u64 + 1,
         ahead,
         prefill,
@@ -337,7 +362,18 @@ pub(crate) async fn run_benchmark(
         created: Arc::clone(&created),
         turns,
     });
-    let start = now() + Duration::from_millis(1);
+    // The first benchmark of shards starts at their common instant.
+    let start = match plan.start_at.filter(|_| index == 0) {
+        Some(at) => {
+            tokio::select! {
+                _ = ctx.abort.cancelled() => {}
+                _ = ctx.interrupt.cancelled() => {}
+                _ = sleep_until(at - Duration::from_millis(2)) => {}
+            }
+            at
+        }
+        None => now() + Duration::from_millis(1),
+    };
     llmload_clock::priority::sending_starts();
     if let Some(o) = &ctx.observer {
         o.benchmark_started(index, &strategy, start);
@@ -352,6 +388,7 @@ pub(crate) async fn run_benchmark(
         let stagger = Stagger {
             start,
             rampup: plan.rampup,
+            shard: plan.shard,
         };
         let closed = |streams: u32, rx: Source| {
             tokio::spawn(dispatch_closed(
@@ -375,6 +412,7 @@ pub(crate) async fn run_benchmark(
                     deadline: ConstraintState::new(constraints.clone()).deadline(start),
                     max_requests: max,
                     rampup: plan.rampup,
+                    shard: plan.shard,
                 };
                 tokio::spawn(dispatch_open(shared, schedule, rx, stop, exhausted))
             }

@@ -44,9 +44,9 @@ use serde_json::{Map, Value};
 pub use executor::INTERRUPT_GRACE;
 pub use llmload_core::{
     best_rate, client_ceiling, BenchmarkRun, Constraints, ErrorWindow, HostLoad, Outcome,
-    PhaseMode, Profile, RunPlan, SaturationConfig, SearchConfig, Slo, Stop, StopKind, Strategy,
-    TransientPhase, Verdict, ERROR_MIN_PROCESSED, ERROR_WINDOW, MAX_FAILED, MAX_SEND_LAG_S,
-    MIN_REQUESTS, SWEEP_MAX_CONCURRENCY,
+    PhaseMode, Profile, RunPlan, SaturationConfig, SearchConfig, Shard, Slo, Stop, StopKind,
+    Strategy, TransientPhase, Verdict, ERROR_MIN_PROCESSED, ERROR_WINDOW, MAX_FAILED,
+    MAX_SEND_LAG_S, MIN_REQUESTS, SWEEP_MAX_CONCURRENCY,
 };
 pub use profile::{judge_all, next_benchmark, Next};
 pub use progress::{Phase, Progress, ProgressSender, ServerNow};

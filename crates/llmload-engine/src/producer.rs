@@ -77,6 +77,7 @@ impl Feed {
 /// ends, or the budget is full).
 pub(crate) fn start_producer(
     ctx: &RunContext,
+    shard: Option<llmload_core::Shard>,
     bench: u64,
     ahead: usize,
     prefill: usize,
@@ -87,7 +88,16 @@ pub(crate) fn start_producer(
     let producer_budget = Arc::clone(&budget);
     let exhausted_on_spawn = Arc::clone(&exhausted);
     let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
-    let mut source = ctx.data.source(bench);
+    // A shard draws every request of the one run, in order, and keeps its
+    // own: request i is the same whatever the layout.
+    let mut source: Box<dyn llmload_data::RequestSource> = match shard {
+        Some(s) => Box::new(llmload_data::Sharded::new(
+            ctx.data.source(bench),
+            u64::from(s.index),
+            u64::from(s.count),
+        )),
+        None => ctx.data.source(bench),
+    };
     let request_type = ctx.client.request_type();
     let stream = ctx.client.is_streaming();
     let body = ctx.body.clone();

@@ -64,6 +64,8 @@ fn plan(profile: Profile, constraints: Constraints) -> RunPlan {
         warmup: TransientPhase::default(),
         cooldown: TransientPhase::default(),
         rampup: Duration::ZERO,
+        shard: None,
+        start_at: None,
     }
 }
 

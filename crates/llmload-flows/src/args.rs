@@ -95,6 +95,17 @@ pub struct BenchmarkArgs {
     #[arg(long, env = "GUIDELLM_OUTPUT_DIR")]
     pub output_dir: Option<PathBuf>,
 
+    /// Run one shard of a run split across processes: INDEX/COUNT, or COUNT with INDEX
+    /// from $JOB_COMPLETION_INDEX (a Kubernetes Indexed Job). Every shard takes the same
+    /// options and --output-dir (shared); `llmload merge DIR` makes the one report.
+    #[arg(long, value_name = "INDEX/COUNT")]
+    pub shard: Option<String>,
+
+    /// When the run starts: RFC 3339 or epoch seconds (with --shard: the shards' common
+    /// start; without, 2 s after the last shard is ready).
+    #[arg(long, value_name = "TIME")]
+    pub start_at: Option<String>,
+
     /// Report formats: json, csv, yaml, html, console (default json,csv), or
     /// file names whose extension picks the format.
     #[arg(long, value_delimiter = ',')]

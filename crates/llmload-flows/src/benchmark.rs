@@ -162,7 +162,8 @@ pub fn write_outputs(
         *format == Format::Json && !outcome.written.contains(&path.as_path())
     });
     if !json_lost {
-        if let Some(path) = journal_path(plan) {
+        // (A shard's journal stays: `merge` reads it.)
+        if let Some(path) = journal_path(plan).filter(|_| plan.run.shard.is_none()) {
             let _ = std::fs::remove_file(path);
         }
     } else {
@@ -273,12 +274,21 @@ pub fn outputs_result(failed: &[String]) -> Result<(), Error> {
 
 /// Where the run's journal goes: beside the report files.
 pub fn journal_path(plan: &Plan) -> Option<std::path::PathBuf> {
+    if let (Some(s), Some(dir)) = (plan.run.shard, &plan.shard_dir) {
+        return Some(crate::shard::journal_file(dir, s));
+    }
     let (_, first) = plan.outputs.files.first()?;
     Some(first.parent()?.join(journal::FILE_NAME))
 }
 
 /// Start the journal (best effort: a run is not refused for want of one).
-fn start_journal(plan: &Plan, target: &str, model: &str, run_id: &str) -> Option<Arc<Journal>> {
+fn start_journal(
+    plan: &Plan,
+    target: &str,
+    model: &str,
+    run_id: &str,
+    shard: Option<serde_json::Value>,
+) -> Option<Arc<Journal>> {
     let path = journal_path(plan)?;
     if let Some(dir) = path.parent() {
         let _ = std::fs::create_dir_all(dir);
@@ -290,6 +300,7 @@ fn start_journal(plan: &Plan, target: &str, model: &str, run_id: &str) -> Option
         "model": model,
         "run_id": run_id,
         "workers": worker_threads(),
+        "shard": shard,
     });
     match Journal::create(&path, header) {
         Ok(j) => Some(Arc::new(j)),
@@ -415,7 +426,28 @@ pub async fn measure(plan: &Plan, signals: &Signals) -> Result<Measured, Error> 
     let (interrupt, abort) = (signals.interrupt.clone(), signals.abort.clone());
     let (progress_tx, progress_rx) = llmload_engine::progress::channel();
     let run_id = uuid::Uuid::new_v4().to_string();
-    let journal = start_journal(plan, &client.target().url(), &model, &run_id);
+    // Shards of one run meet here, and start together.
+    let mut run_plan = run_plan(plan);
+    let mut shard_header = None;
+    if let (Some(shard), Some(dir)) = (plan.run.shard, &plan.shard_dir) {
+        let start = crate::shard::rendezvous(dir, shard, plan.run.start_at).await?;
+        if !start.missing.is_empty() {
+            eprintln!(
+                "llmload: shard {shard}: starting without shards {:?} (not ready by the deadline)",
+                start.missing
+            );
+        }
+        run_plan.start_at = Some(start.at);
+        shard_header = Some(json!({
+            "index": shard.index,
+            "count": shard.count,
+            "start_at": start.at.as_secs_f64(),
+            "missing_at_start": start.missing,
+            "host": std::env::var("HOSTNAME").unwrap_or_default(),
+            "seed": plan.run.seed,
+        }));
+    }
+    let journal = start_journal(plan, &client.target().url(), &model, &run_id, shard_header);
     let server_metrics = server_metrics(plan, &client.target().url()).await;
     let display = progress::start(plan, progress_rx);
     let ctx = RunContext {
@@ -436,7 +468,6 @@ pub async fn measure(plan: &Plan, signals: &Signals) -> Result<Measured, Error> 
             .clone()
             .map(|j| j as Arc<dyn llmload_engine::RunObserver>),
     };
-    let run_plan = run_plan(plan);
     // On a worker thread, so that finished requests reach the collector
     // without waking the main thread.
     let (outcome, ctx) = tokio::spawn(async move {
@@ -453,6 +484,10 @@ pub async fn measure(plan: &Plan, signals: &Signals) -> Result<Measured, Error> 
         if let Err(e) = j.finish() {
             eprintln!("llmload: the journal is incomplete ({e})");
         }
+    }
+    if let (Some(shard), Some(dir)) = (plan.run.shard, &plan.shard_dir) {
+        // Its journal is whole: `merge` tells a shard that died from one that ended.
+        crate::shard::done(dir, shard, &outcome);
     }
     if let Some(m) = mock {
         m.shutdown().await;
@@ -514,6 +549,7 @@ pub fn run_info(
         processor: plan.processor.clone(),
         overrides: plan.asked.overrides.clone(),
         labels: plan.asked.labels.clone(),
+        shards: None,
         outputs: plan
             .outputs
             .files

@@ -9,7 +9,8 @@
 //! - [`benchmark`]: a plan wired to the mock, client, data, engine, journal
 //!   and reports (preflight checks, the tokenizer and processor, the live
 //!   [`progress`] line, the run's report) — `llmload benchmark` and `run`;
-//!   [`rebuild`]: a run rebuilt from its crash-safe journal.
+//!   [`rebuild`]: a run rebuilt from its crash-safe journal; [`shard`]: one
+//!   run split across processes, and [`merge`]: their one report.
 //! - [`validate`]: the seeds' validation flows (`validate redhat`,
 //!   `validate opennebula`) built from benchmark runs; [`tools`]: the result
 //!   tools (`envelope`, `check monotonic`, `slo`, `compare`) and the
@@ -26,12 +27,14 @@ mod args;
 pub mod benchmark;
 mod deployment;
 pub mod flow_args;
+pub mod merge;
 pub mod plan;
 mod preflight;
 mod processor;
 pub mod progress;
 pub mod rebuild;
 pub mod scenario;
+pub mod shard;
 pub mod tools;
 pub mod validate;
 

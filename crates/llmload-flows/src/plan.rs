@@ -173,6 +173,8 @@ pub struct Plan {
     pub sample_requests: Option<u64>,
     /// What was asked, as the report records it.
     pub asked: Asked,
+    /// With `--shard`: the run's shared directory (rendezvous, journals).
+    pub shard_dir: Option<PathBuf>,
 }
 
 fn parse_rates(raw: &[String]) -> Result<Vec<f64>, Error> {
@@ -478,7 +480,35 @@ impl Plan {
                 _ => return Err(Error::usage("--slo: only applies to --rate-type search")),
             }
         }
-        let outputs = parse_outputs(&args)?;
+        let mut outputs = parse_outputs(&args)?;
+        let shard = match &args.shard {
+            Some(raw) => {
+                let job = std::env::var("JOB_COMPLETION_INDEX").ok();
+                let shard = crate::shard::parse(raw, job.as_deref())?;
+                crate::shard::check(shard, &profile, constraints.over_saturation.is_some())?;
+                Some(shard)
+            }
+            None => None,
+        };
+        let start_at = args
+            .start_at
+            .as_deref()
+            .map(crate::shard::parse_start)
+            .transpose()?;
+        // A shard writes its own share's report in its own directory; the
+        // run's directory holds the journals that `merge` reads.
+        let shard_dir = shard.map(|s| {
+            let dir = args
+                .output_dir
+                .clone()
+                .unwrap_or_else(|| PathBuf::from("."));
+            for (_, path) in &mut outputs.files {
+                if let Some(name) = path.file_name() {
+                    *path = crate::shard::report_dir(&dir, s).join(name);
+                }
+            }
+            dir
+        });
         let mut plan = Plan {
             target,
             model: args.model.clone(),
@@ -494,12 +524,15 @@ impl Plan {
                 warmup,
                 cooldown,
                 rampup,
+                shard,
+                start_at,
             },
             backend,
             outputs,
             progress: !args.disable_progress,
             sample_requests: args.sample_requests,
             asked: Asked::default(),
+            shard_dir,
         };
         plan.asked = Asked::new(&args, &plan);
         Ok(plan)

@@ -53,6 +53,28 @@ pub enum Command {
     Slo(SloArgs),
     /// Compare two reports (a regression gate), or a report with the certified results.
     Compare(CompareArgs),
+    /// Merge the shards of one run (`benchmark --shard`) into its one report.
+    Merge(MergeArgs),
+}
+
+/// `llmload merge DIR|JOURNAL...`
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The run's shared directory (its shard-INDEX-of-COUNT.journal files), or the journals.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+
+    /// Where to write the report (default: the current directory).
+    #[arg(long)]
+    pub output_dir: Option<PathBuf>,
+
+    /// Formats or file names: json, csv, yaml, html, console (default: console,json,csv,html).
+    #[arg(long, value_delimiter = ',')]
+    pub outputs: Vec<String>,
+
+    /// Layout of the JSON and YAML: 0.4 (default) or 0.8 (GuideLLM 0.8's, schema 2).
+    #[arg(long, value_name = "0.4|0.8")]
+    pub schema: Option<String>,
 }
 
 /// `llmload report FILE ...`

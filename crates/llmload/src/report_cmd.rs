@@ -135,3 +135,14 @@ pub fn export(args: &crate::cli::ExportArgs) -> Result<ExitCode, CliError> {
         schema: None,
     })
 }
+
+/// `llmload merge`: the shards of one run into its one report. Exit code 3
+/// when a shard is missing (the report is written with the others).
+pub fn merge(args: &crate::cli::MergeArgs) -> Result<ExitCode, CliError> {
+    let schema2 = schema_choice(args.schema.as_deref())? == Some(true);
+    let dir = args
+        .output_dir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("."));
+    llmload_flows::merge::run(&args.paths, &dir, &args.outputs, schema2)
+}

@@ -64,6 +64,8 @@ pub struct RunInfo {
     /// GuideLLM 0.8's per-benchmark overrides (`config.benchmarks`, e.g.
     /// `[{"profile.streams": 1}, {"profile.streams": 2}]`), when given.
     pub overrides: Option<Vec<serde_json::Value>>,
+    /// The shards a run was merged from (`llmload merge`), per shard.
+    pub shards: Option<serde_json::Value>,
 }
 
 fn phase_json(p: &TransientPhase) -> wire::TransientPhase {
@@ -516,6 +518,7 @@ pub fn report(info: &RunInfo, runs: &[BenchmarkRun]) -> Report {
             "platform": format!("{}-{}", std::env::consts::OS, std::env::consts::ARCH),
             "scheduling": info.scheduling,
             "profile_stopped": info.aborted,
+            "shards": info.shards,
             "search": info.search.as_ref().map(|steps| json!({
                 "best_rate": best_rate(steps),
                 "client_ceiling": client_ceiling(steps),

@@ -50,6 +50,7 @@ pub fn report(info: &RunInfo, runs: &[BenchmarkRun]) -> Value {
             "run_id": info.run_id,
             "scheduling": info.scheduling,
             "profile_stopped": info.aborted,
+            "shards": info.shards,
             "search": info.search.as_ref().map(|steps| json!({
                 "best_rate": best_rate(steps),
                 "client_ceiling": client_ceiling(steps),

@@ -1,0 +1,314 @@
+//! One run split across processes (`--shard`), merged (`llmload merge`):
+//! four shards on this machine make the schedule and the bodies of one
+//! process exactly, the merge computes its statistics over the union of
+//! their records, a shard killed midway is named and what it held is
+//! merged, and journals of different runs are refused.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Child, Stdio};
+use std::time::Duration;
+
+use llmload_clock::Timestamp;
+use llmload_engine::{Arrivals, Strategy};
+use llmload_metrics::{RequestRecord, RequestStatus};
+use serde_json::Value;
+
+const RATE: f64 = 400.0;
+
+fn base(url: &str, seconds: u32) -> String {
+    format!(
+        "benchmark --target {url} --rate-type constant --rate {RATE} --max-seconds {seconds} \
+         --data prompt_tokens=32,output_tokens=8 --processor {} --server-metrics off \
+         --outputs json --disable-progress --disable-console-outputs",
+        common::shared("tokenizers/gpt2").display()
+    )
+}
+
+fn shard(args: &str, k: u32, n: u32, dir: &Path) -> Child {
+    common::llmload()
+        .args(common::words(args))
+        .args(["--shard", &format!("{k}/{n}"), "--output-dir"])
+        .arg(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Every record of the shards' journals in `dir`, ordered by intended send time.
+fn journal_records(dir: &Path, n: u32) -> Vec<RequestRecord> {
+    let mut all = Vec::new();
+    for k in 0..n {
+        let r = llmload_journal::read(&dir.join(format!("shard-{k}-of-{n}.journal"))).unwrap();
+        for (_, records) in r.benchmarks {
+            all.extend(records);
+        }
+    }
+    all.sort_by_key(|r| r.timings.targeted_start);
+    all
+}
+
+fn body(r: &RequestRecord) -> &[u8] {
+    r.request_body.as_deref().unwrap_or_default()
+}
+
+#[test]
+fn four_shards_make_the_schedule_and_bodies_of_one_process() {
+    let mock = common::MockProcess::start(&[]);
+    let args = base(&mock.url, 20);
+    let dir = common::tempdir("shards-four");
+    let run = dir.join("run");
+    let children: Vec<Child> = (0..4).map(|k| shard(&args, k, 4, &run)).collect();
+    for c in children {
+        let out = c.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let records = journal_records(&run, 4);
+
+    // The schedule: the union of the shards' intended send times is the
+    // one process's, to the nanosecond.
+    let header = llmload_journal::read(&run.join("shard-0-of-4.journal"))
+        .unwrap()
+        .header;
+    let start = records[0].timings.targeted_start.unwrap();
+    let agreed = header["shard"]["start_at"].as_f64().unwrap();
+    assert!(
+        (start.as_secs_f64() - agreed).abs() < 1e-6,
+        "request 0 goes at the agreed start"
+    );
+    let one = Strategy::Constant {
+        rate: RATE,
+        max_concurrency: 10_240,
+    };
+    let expected: Vec<Timestamp> = Arrivals::for_strategy(&one, start)
+        .unwrap()
+        .take_while(|t| t.secs_since(start) < 20.0)
+        .collect();
+    let got: Vec<Timestamp> = records
+        .iter()
+        .map(|r| r.timings.targeted_start.unwrap())
+        .collect();
+    assert_eq!(got.len(), 8000);
+    assert_eq!(got, expected);
+
+    // The same run in one process: every request index's body byte for byte.
+    let single_dir = dir.join("single");
+    let out = common::run(
+        &[
+            common::words(&args).as_slice(),
+            &["--output-dir", single_dir.to_str().unwrap()],
+        ]
+        .concat(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let single = common::report(&single_dir);
+    let b = &single["benchmarks"][0];
+    let mut kept: Vec<&Value> = ["successful", "incomplete", "errored"]
+        .iter()
+        .flat_map(|s| b["requests"][s].as_array().unwrap())
+        .collect();
+    kept.sort_by(|x, y| {
+        let t = |v: &Value| v["info"]["timings"]["targeted_start"].as_f64().unwrap();
+        t(x).total_cmp(&t(y))
+    });
+    assert_eq!(kept.len(), records.len());
+    for (i, (s, r)) in kept.iter().zip(&records).enumerate() {
+        assert_eq!(
+            s["request_args"].as_str().unwrap().as_bytes(),
+            body(r),
+            "request {i}'s body differs"
+        );
+    }
+
+    // The merge: statistics over the union of the records.
+    let merged_dir = dir.join("merged");
+    let out = common::run(&[
+        "merge",
+        run.to_str().unwrap(),
+        "--output-dir",
+        merged_dir.to_str().unwrap(),
+        "--outputs",
+        "json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let merged = common::report(&merged_dir);
+    let m = &merged["benchmarks"][0];
+    let count = |st: RequestStatus| records.iter().filter(|r| r.status == st).count() as u64;
+    let totals = &m["metrics"]["request_totals"];
+    assert_eq!(
+        totals["successful"].as_u64(),
+        Some(count(RequestStatus::Completed))
+    );
+    assert_eq!(
+        totals["incomplete"].as_u64(),
+        Some(count(RequestStatus::Cancelled))
+    );
+    assert_eq!(totals["total"].as_u64(), Some(8000));
+    let mut ttft: Vec<f64> = records
+        .iter()
+        .filter(|r| r.status == RequestStatus::Completed)
+        .filter_map(RequestRecord::time_to_first_token_ms)
+        .collect();
+    ttft.sort_by(f64::total_cmp);
+    let median = m["metrics"]["time_to_first_token_ms"]["successful"]["median"]
+        .as_f64()
+        .unwrap();
+    assert!(
+        ttft.contains(&median),
+        "the median is one of the records' TTFTs"
+    );
+    let out_tokens: u64 = records
+        .iter()
+        .filter(|r| r.status == RequestStatus::Completed)
+        .filter_map(RequestRecord::output_tokens)
+        .sum();
+    assert_eq!(
+        m["metrics"]["output_token_count"]["successful"]["total_sum"].as_f64(),
+        Some(out_tokens as f64)
+    );
+    let shards = &merged["llmload"]["shards"];
+    assert_eq!(shards["count"], 4);
+    assert_eq!(shards["shards"].as_array().unwrap().len(), 4);
+    // Within the noise of one process: the rate served and the median TTFT.
+    let rps = |b: &Value| {
+        b["metrics"]["requests_per_second"]["successful"]["mean"]
+            .as_f64()
+            .unwrap()
+    };
+    assert!(
+        (rps(m) / rps(b) - 1.0).abs() < 0.05,
+        "{} vs {}",
+        rps(m),
+        rps(b)
+    );
+    let med = |b: &Value| {
+        b["metrics"]["time_to_first_token_ms"]["successful"]["median"]
+            .as_f64()
+            .unwrap()
+    };
+    assert!(
+        (med(m) / med(b) - 1.0).abs() < 0.25,
+        "{} vs {}",
+        med(m),
+        med(b)
+    );
+}
+
+#[test]
+fn a_shard_killed_midway_is_named_and_what_it_held_is_merged() {
+    let mock = common::MockProcess::start(&[]);
+    let args = base(&mock.url, 8);
+    let dir = common::tempdir("shards-killed");
+    let run = dir.join("run");
+    let mut children: Vec<Child> = (0..3).map(|k| shard(&args, k, 3, &run)).collect();
+    // Shard 1 is killed once its journal holds requests.
+    let journal = run.join("shard-1-of-3.journal");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while std::fs::read_to_string(&journal).map_or(0, |t| t.lines().count()) < 50 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "shard 1 never started"
+        );
+        std::thread::yield_now();
+    }
+    children[1].kill().unwrap();
+    for c in children {
+        let _ = c.wait_with_output().unwrap();
+    }
+    let held = llmload_journal::read(&journal).unwrap();
+    let held: usize = held.benchmarks.iter().map(|b| b.1.len()).sum();
+    let merged_dir = dir.join("merged");
+    let out = common::run(&[
+        "merge",
+        run.to_str().unwrap(),
+        "--output-dir",
+        merged_dir.to_str().unwrap(),
+        "--outputs",
+        "json",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "shard 1/3 did not finish (no done-1: killed, or still running): its journal held {held} finished requests"
+        )),
+        "{stderr}"
+    );
+    let merged = common::report(&merged_dir);
+    assert_eq!(merged["llmload"]["shards"]["unfinished"][0], 1);
+    let others: usize = [0, 2]
+        .iter()
+        .map(|k| {
+            let r = llmload_journal::read(&run.join(format!("shard-{k}-of-3.journal"))).unwrap();
+            r.benchmarks.iter().map(|b| b.1.len()).sum::<usize>()
+        })
+        .sum();
+    assert_eq!(
+        merged["benchmarks"][0]["metrics"]["request_totals"]["total"].as_u64(),
+        Some((held + others) as u64)
+    );
+}
+
+#[test]
+fn journals_of_different_runs_are_refused_in_one_line() {
+    let mock = common::MockProcess::start(&[]);
+    let dir = common::tempdir("shards-different");
+    let (a, b) = (dir.join("a"), dir.join("b"));
+    let one = base(&mock.url, 1);
+    let other = one.replace("--rate 400", "--rate 300");
+    // One shard of each run, alone: --start-at keeps the rendezvous from
+    // waiting for its partner past it.
+    for (args, k, out) in [(&one, 0, &a), (&other, 1, &b)] {
+        let soon = format!(
+            "{:.3}",
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs_f64()
+                + 1.0
+        );
+        let out = common::llmload()
+            .args(common::words(args))
+            .args([
+                "--shard",
+                &format!("{k}/2"),
+                "--start-at",
+                &soon,
+                "--output-dir",
+            ])
+            .arg(out)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let out = common::run(&[
+        "merge",
+        a.join("shard-0-of-2.journal").to_str().unwrap(),
+        b.join("shard-1-of-2.journal").to_str().unwrap(),
+        "--output-dir",
+        dir.join("m").to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("not shards of one run"), "{stderr}");
+    assert!(stderr.contains("rate"), "{stderr}");
+}
