@@ -47,6 +47,10 @@ pub struct ClientConfig {
     pub keep_output: bool,
     /// Request streamed responses.
     pub stream: bool,
+    /// Local addresses to open connections from, in turn (`--source-addresses`):
+    /// one address has ~28k ephemeral ports towards one server; several
+    /// hold that many streams each. Empty: the system's choice.
+    pub source_addresses: Vec<std::net::IpAddr>,
 }
 
 impl ClientConfig {
@@ -64,6 +68,7 @@ impl ClientConfig {
             ca_bundle: None,
             keep_output: true,
             stream: true,
+            source_addresses: Vec::new(),
         }
     }
 }
@@ -173,7 +178,8 @@ impl Client {
         let route: http::Uri = route
             .parse()
             .map_err(|_| SetupError::new(format!("--target: bad path {route:?}")))?;
-        let pool = Pool::new(target.clone(), cfg.verify_tls, cfg.ca_bundle.as_deref())?;
+        let pool = Pool::new(target.clone(), cfg.verify_tls, cfg.ca_bundle.as_deref())?
+            .with_sources(&cfg.source_addresses)?;
         Ok(Client {
             inner: Arc::new(Inner {
                 target,

@@ -224,6 +224,9 @@ pub(crate) struct Pool {
     target: Target,
     tls: Option<tokio_rustls::TlsConnector>,
     idle: Mutex<Vec<Conn>>,
+    /// Local addresses new connections are bound to, in turn.
+    sources: Vec<std::net::IpAddr>,
+    next_source: std::sync::atomic::AtomicUsize,
 }
 
 impl Pool {
@@ -241,7 +244,49 @@ impl Pool {
             target,
             tls,
             idle: Mutex::new(Vec::new()),
+            sources: Vec::new(),
+            next_source: std::sync::atomic::AtomicUsize::new(0),
         })
+    }
+
+    /// Open new connections from `sources` in turn; each must be an address
+    /// of this host (checked by binding to it now).
+    pub(crate) fn with_sources(mut self, sources: &[std::net::IpAddr]) -> Result<Pool, SetupError> {
+        for ip in sources {
+            std::net::TcpListener::bind((*ip, 0)).map_err(|e| {
+                SetupError::new(format!(
+                    "--source-addresses {ip}: cannot bind to it ({e}); expected an address of this host"
+                ))
+            })?;
+        }
+        self.sources = sources.to_vec();
+        Ok(self)
+    }
+
+    /// A TCP connection to the target, from the next source address if any.
+    async fn tcp(&self) -> std::io::Result<TcpStream> {
+        let addr = (self.target.host.as_str(), self.target.port);
+        if self.sources.is_empty() {
+            return TcpStream::connect(addr).await;
+        }
+        let i = self.next_source.fetch_add(1, Ordering::Relaxed) % self.sources.len();
+        let ip = self.sources[i];
+        let peer = tokio::net::lookup_host(addr)
+            .await?
+            .find(|a| a.is_ipv4() == ip.is_ipv4())
+            .ok_or_else(|| {
+                std::io::Error::other(format!(
+                    "no address of the {} family for the target",
+                    if ip.is_ipv4() { "IPv4" } else { "IPv6" }
+                ))
+            })?;
+        let socket = if ip.is_ipv4() {
+            tokio::net::TcpSocket::new_v4()?
+        } else {
+            tokio::net::TcpSocket::new_v6()?
+        };
+        socket.bind(std::net::SocketAddr::new(ip, 0))?;
+        socket.connect(peer).await
     }
 
     /// An idle connection, or a new one.
@@ -273,8 +318,7 @@ impl Pool {
 
     /// Open a new connection.
     pub(crate) async fn connect(&self) -> Result<Conn, ClientError> {
-        let addr = (self.target.host.as_str(), self.target.port);
-        let tcp = TcpStream::connect(addr).await.map_err(|e| {
+        let tcp = self.tcp().await.map_err(|e| {
             ClientError::connect(format!("connecting to {}: {e}", self.target.authority()))
         })?;
         let _ = tcp.set_nodelay(true);
@@ -344,5 +388,43 @@ mod tests {
         assert!(Target::parse("127.0.0.1:8000").is_err());
         assert!(Target::parse("http://h:99999").is_err());
         assert!(!Target::parse("http://10.0.0.1").unwrap().is_loopback());
+    }
+}
+
+#[cfg(test)]
+mod source_tests {
+    use super::*;
+
+    fn pool(port: u16) -> Pool {
+        let target = Target::parse(&format!("http://127.0.0.1:{port}")).unwrap();
+        Pool::new(target, true, None).unwrap()
+    }
+
+    #[tokio::test]
+    async fn connections_come_from_each_source_address_in_turn() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let sources: Vec<std::net::IpAddr> =
+            vec!["127.0.0.2".parse().unwrap(), "127.0.0.3".parse().unwrap()];
+        let p = pool(port).with_sources(&sources).unwrap();
+        let mut peers = Vec::new();
+        for _ in 0..4 {
+            let _c = p.tcp().await.unwrap();
+            peers.push(listener.accept().await.unwrap().1.ip().to_string());
+        }
+        assert_eq!(peers, ["127.0.0.2", "127.0.0.3", "127.0.0.2", "127.0.0.3"]);
+    }
+
+    #[test]
+    fn an_address_of_another_host_is_refused_naming_the_flag() {
+        let e = pool(9)
+            .with_sources(&["192.0.2.1".parse().unwrap()])
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            e.starts_with("--source-addresses 192.0.2.1: cannot bind"),
+            "{e}"
+        );
     }
 }

@@ -101,6 +101,11 @@ pub struct BenchmarkArgs {
     #[arg(long, value_name = "INDEX/COUNT")]
     pub shard: Option<String>,
 
+    /// Local addresses to open connections from, in turn (each an address of this host):
+    /// one address has about 28k ports towards one server; several hold more streams.
+    #[arg(long, value_delimiter = ',', value_name = "IP,...")]
+    pub source_addresses: Vec<std::net::IpAddr>,
+
     /// When the run starts: RFC 3339 or epoch seconds (with --shard: the shards' common
     /// start; without, 2 s after the last shard is ready).
     #[arg(long, value_name = "TIME")]

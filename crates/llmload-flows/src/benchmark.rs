@@ -345,6 +345,7 @@ pub async fn measure(plan: &Plan, signals: &Signals) -> Result<Measured, Error> 
     };
     let mut cfg = plan.backend.client_config(&target);
     cfg.request_type = plan.request_type;
+    cfg.source_addresses = plan.source_addresses.clone();
     let client = Client::new(cfg).map_err(|e| Error::usage(e.to_string()))?;
 
     // GET /v1/models, when fetched for the model: it also names the model's root.

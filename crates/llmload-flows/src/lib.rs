@@ -10,7 +10,8 @@
 //!   and reports (preflight checks, the tokenizer and processor, the live
 //!   [`progress`] line, the run's report) — `llmload benchmark` and `run`;
 //!   [`rebuild`]: a run rebuilt from its crash-safe journal; [`shard`]: one
-//!   run split across processes, and [`merge`]: their one report.
+//!   run split across processes, [`merge`]: their one report, and [`kube`]:
+//!   the Kubernetes objects that run them.
 //! - [`validate`]: the seeds' validation flows (`validate redhat`,
 //!   `validate opennebula`) built from benchmark runs; [`tools`]: the result
 //!   tools (`envelope`, `check monotonic`, `slo`, `compare`) and the
@@ -27,6 +28,7 @@ mod args;
 pub mod benchmark;
 mod deployment;
 pub mod flow_args;
+pub mod kube;
 pub mod merge;
 pub mod plan;
 mod preflight;

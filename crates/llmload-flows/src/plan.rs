@@ -175,6 +175,8 @@ pub struct Plan {
     pub asked: Asked,
     /// With `--shard`: the run's shared directory (rendezvous, journals).
     pub shard_dir: Option<PathBuf>,
+    /// `--source-addresses`.
+    pub source_addresses: Vec<std::net::IpAddr>,
 }
 
 fn parse_rates(raw: &[String]) -> Result<Vec<f64>, Error> {
@@ -533,6 +535,7 @@ impl Plan {
             sample_requests: args.sample_requests,
             asked: Asked::default(),
             shard_dir,
+            source_addresses: args.source_addresses.clone(),
         };
         plan.asked = Asked::new(&args, &plan);
         Ok(plan)

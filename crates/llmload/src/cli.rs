@@ -55,6 +55,40 @@ pub enum Command {
     Compare(CompareArgs),
     /// Merge the shards of one run (`benchmark --shard`) into its one report.
     Merge(MergeArgs),
+    /// Kubernetes manifests that run a benchmark as N shards (an Indexed Job) and merge them.
+    KubeManifest(Box<KubeArgs>),
+}
+
+/// `llmload kube-manifest --shards N [benchmark options]`
+#[derive(Debug, Args)]
+pub struct KubeArgs {
+    /// Pods (shards) of the Indexed Job.
+    #[arg(long)]
+    pub shards: u32,
+
+    /// Prefix of the objects' names, and the run's directory on the volume.
+    #[arg(long, default_value = "llmload")]
+    pub name: String,
+
+    /// Container image (built from the repository's Dockerfile).
+    #[arg(long, default_value = llmload_flows::kube::IMAGE)]
+    pub image: String,
+
+    /// Size of the shards' ReadWriteMany volume.
+    #[arg(long, default_value = "1Gi")]
+    pub storage: String,
+
+    /// Storage class of the volume (one that offers ReadWriteMany).
+    #[arg(long)]
+    pub storage_class: Option<String>,
+
+    /// Write run.yaml and merge.yaml into this directory instead of printing both.
+    #[arg(long, value_name = "DIR")]
+    pub manifests_dir: Option<PathBuf>,
+
+    /// The benchmark's options, as `llmload benchmark` takes them.
+    #[command(flatten)]
+    pub bench: BenchmarkArgs,
 }
 
 /// `llmload merge DIR|JOURNAL...`

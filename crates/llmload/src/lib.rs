@@ -54,6 +54,7 @@ pub async fn run(cli: cli::Cli) -> Result<ExitCode, CliError> {
         cli::Command::Slo(a) => llmload_flows::tools::slo_cmd(&a),
         cli::Command::Compare(a) => llmload_flows::tools::compare_cmd(&a),
         cli::Command::Merge(m) => report_cmd::merge(&m),
+        cli::Command::KubeManifest(k) => report_cmd::kube_manifest(*k),
     }
 }
 

@@ -146,3 +146,39 @@ pub fn merge(args: &crate::cli::MergeArgs) -> Result<ExitCode, CliError> {
         .unwrap_or_else(|| PathBuf::from("."));
     llmload_flows::merge::run(&args.paths, &dir, &args.outputs, schema2)
 }
+
+/// `llmload kube-manifest`: print (or write) the run's and the merge's manifests.
+pub fn kube_manifest(args: crate::cli::KubeArgs) -> Result<ExitCode, CliError> {
+    let k = llmload_flows::kube::Kube {
+        shards: args.shards,
+        name: args.name,
+        image: args.image,
+        storage: args.storage,
+        storage_class: args.storage_class,
+    };
+    let (run, merge) = llmload_flows::kube::manifests(args.bench, &k)?;
+    match &args.manifests_dir {
+        None => {
+            println!("# {}: kubectl apply -f this part (the run)", k.name);
+            print!("{run}");
+            println!("---");
+            println!("# once job/{} is complete: the merge", k.name);
+            print!("{merge}");
+        }
+        Some(dir) => {
+            let write = |name: &str, text: &str| {
+                let path = dir.join(name);
+                std::fs::create_dir_all(dir)
+                    .and_then(|()| std::fs::write(&path, text))
+                    .map_err(|e| {
+                        CliError::usage(format!("--manifests-dir {}: {e}", dir.display()))
+                    })?;
+                println!("{}", path.display());
+                Ok::<(), CliError>(())
+            };
+            write("run.yaml", &run)?;
+            write("merge.yaml", &merge)?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
