@@ -221,7 +221,14 @@ mod tests {
 
     #[test]
     fn what_a_shard_would_refuse_is_refused_here() {
-        let sweep = args(&["--target", "http://vllm:8000", "--rate-type", "sweep"]);
+        let d = ["--data", "prompt_tokens=8,output_tokens=4"];
+        let sweep = args(
+            &[
+                &["--target", "http://vllm:8000", "--rate-type", "sweep"][..],
+                &d,
+            ]
+            .concat(),
+        );
         let e = manifests(sweep, &kube(4)).unwrap_err().to_string();
         assert!(e.contains("sweep and search"), "{e}");
         let mock = args(&["--target", "mock", "--rate-type", "constant", "--rate", "5"]);
