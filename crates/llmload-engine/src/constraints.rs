@@ -112,6 +112,31 @@ mod tests {
     }
 
     #[test]
+    fn over_shards_records_the_first_stop_is_in_finish_order() {
+        // Records as shards left them (not in finish order), 6 errors:
+        // max_errors 5 stops one process at the 5th error to finish.
+        let t = |s: u64| llmload_clock::Timestamp::from_nanos(1_000_000_000 * s);
+        let mut records = Vec::new();
+        for (i, ok) in [true, false, false, true, false, false, false, false]
+            .into_iter()
+            .enumerate()
+        {
+            let mut r = rec(ok);
+            r.timings.finalized = Some(t(10 - i as u64));
+            records.push(r);
+        }
+        let c = Constraints {
+            max_errors: Some(5),
+            ..Constraints::default()
+        };
+        let stop = crate::first_stop(&c, &records).unwrap();
+        assert_eq!(stop.kind, StopKind::MaxErrors);
+        // The errors finish at 3, 4, 5, 6, 8 and 9 s: the 5th at 8 s.
+        assert_eq!(stop.at, t(8));
+        assert!(crate::first_stop(&Constraints::default(), &records).is_none());
+    }
+
+    #[test]
     fn error_rate_needs_thirty_then_triggers_at_or_above() {
         let mut s = ConstraintState::new(Constraints {
             max_error_rate: Some(0.5),

@@ -44,8 +44,8 @@ use serde_json::{Map, Value};
 pub use executor::INTERRUPT_GRACE;
 pub use llmload_core::{
     best_rate, client_ceiling, BenchmarkRun, Constraints, ErrorWindow, HostLoad, Outcome,
-    PhaseMode, Profile, RunPlan, SaturationConfig, SearchConfig, Shard, Slo, Stop, StopKind,
-    Strategy, TransientPhase, Verdict, ERROR_MIN_PROCESSED, ERROR_WINDOW, MAX_FAILED,
+    PhaseMode, Profile, RunPlan, SaturationConfig, SearchConfig, ServerScrape, Shard, Slo, Stop,
+    StopKind, Strategy, TransientPhase, Verdict, ERROR_MIN_PROCESSED, ERROR_WINDOW, MAX_FAILED,
     MAX_SEND_LAG_S, MIN_REQUESTS, SWEEP_MAX_CONCURRENCY,
 };
 pub use profile::{judge_all, next_benchmark, Next};
@@ -101,6 +101,8 @@ pub trait RunObserver: Send + Sync + std::fmt::Debug {
     fn benchmark_started(&self, index: usize, strategy: &Strategy, start: Timestamp);
     /// A request of benchmark `index` finished (or failed, or was cancelled after it started).
     fn request_finished(&self, index: usize, record: &RequestRecord);
+    /// Benchmark `index` ended: the server's scrapes over it (none when not scraped).
+    fn benchmark_scraped(&self, _index: usize, _scrapes: &[ServerScrape]) {}
 }
 
 /// Default cap on requests in flight for rate-based strategies (GuideLLM
@@ -113,6 +115,23 @@ pub fn host_load() -> Option<HostLoad> {
     let load_1m = text.split_whitespace().next()?.parse().ok()?;
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     Some(HostLoad { load_1m, cores })
+}
+
+/// The first stop `constraints` would have made over `records` taken in
+/// the order they finished, all together: what one process would have done
+/// where shards each judged their own share (`llmload merge` says so).
+pub fn first_stop(constraints: &Constraints, records: &[RequestRecord]) -> Option<Stop> {
+    let mut order: Vec<&RequestRecord> = records.iter().collect();
+    order.sort_by_key(|r| r.timings.finalized.or(r.request_end_time()));
+    let mut state = constraints::ConstraintState::new(constraints.clone());
+    order.into_iter().find_map(|r| {
+        let at = r
+            .timings
+            .finalized
+            .or(r.request_end_time())
+            .unwrap_or_default();
+        state.on_finished(r, at)
+    })
 }
 
 /// A benchmark reassembled from its records alone (a journal after a
@@ -200,7 +219,10 @@ pub(crate) fn assemble(
         Profile::Search(cfg) => cfg,
         _ => &default,
     };
-    run.verdict = judge(&run, judging.min_achieved, &judging.slo);
+    // A shard sends a share of the rate: the merged run is judged, not it.
+    if plan.shard.is_none_or(|s| s.count <= 1) {
+        run.verdict = judge(&run, judging.min_achieved, &judging.slo);
+    }
     run
 }
 
@@ -302,6 +324,9 @@ pub async fn run(plan: &RunPlan, ctx: &RunContext) -> Result<RunOutcome, EngineE
         if let (Some(s), Some(from)) = (&scraper, before) {
             if let Some(to) = s.scrape_now().await {
                 run.server = s.between(from, to);
+                if let Some(o) = &ctx.observer {
+                    o.benchmark_scraped(index, &run.server);
+                }
             }
         }
         let interrupted = matches!(

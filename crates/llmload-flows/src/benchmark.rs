@@ -615,6 +615,11 @@ pub fn worker_threads() -> usize {
 /// is checked once before the run: one that does not answer with vLLM's
 /// families costs one warning, and the run goes on without.
 async fn server_metrics(plan: &Plan, target: &str) -> Option<llmload_engine::ServerMetricsConfig> {
+    // Of a run's shards, the first scrapes for all (its journal carries the
+    // scrapes to `merge`); more would load the server's /metrics COUNT times.
+    if plan.run.shard.is_some_and(|s| s.index > 0) {
+        return None;
+    }
     let urls: Vec<String> = match &plan.asked.server_metrics {
         ServerMetrics::Off => return None,
         ServerMetrics::Urls(urls) => urls.clone(),

@@ -30,6 +30,7 @@ struct ShardRun {
     count: u32,
     header: Value,
     benchmarks: Vec<(Strategy, Vec<RequestRecord>)>,
+    scrapes: Vec<Vec<llmload_engine::ServerScrape>>,
     skipped: usize,
 }
 
@@ -79,6 +80,7 @@ fn read(path: &Path) -> Result<ShardRun, Error> {
         count: count as u32,
         header: replay.header,
         benchmarks: replay.benchmarks,
+        scrapes: replay.scrapes,
         skipped: replay.skipped,
     })
 }
@@ -238,6 +240,14 @@ pub fn merge(paths: &[PathBuf], schema2: bool) -> Result<Merged, Error> {
     for s in &shards {
         let records: Vec<&RequestRecord> = s.benchmarks.iter().flat_map(|b| b.1.iter()).collect();
         let lag = send_lag_p99_ms(&records);
+        // Its first send after the agreed start: how far the shards' starts spread.
+        let first_send_ms = s.header["shard"]["start_at"].as_f64().and_then(|at| {
+            let first = records
+                .iter()
+                .filter_map(|r| r.timings.request_start)
+                .min()?;
+            Some(1000.0 * (first.as_secs_f64() - at))
+        });
         let lagged = lag.is_some_and(|l| l > LAGGED_MS);
         lines.push(format!(
             "shard {}/{}: {} requests from {}{}{}",
@@ -264,6 +274,7 @@ pub fn merge(paths: &[PathBuf], schema2: bool) -> Result<Merged, Error> {
             "host": s.header["shard"]["host"],
             "requests": records.len(),
             "send_lag_p99_ms": lag,
+            "first_send_after_start_ms": first_send_ms,
             "lagged": lagged,
             "torn_lines": s.skipped,
             "missing_at_its_start": s.header["shard"]["missing_at_start"],
@@ -304,7 +315,35 @@ pub fn merge(paths: &[PathBuf], schema2: bool) -> Result<Merged, Error> {
             }
         }
         let strategy = strategy.expect("some shard has benchmark i");
-        benchmarks.push(llmload_engine::rebuild(i, strategy, &run_plan, records));
+        // Error limits were each shard's during the run: over all of them,
+        // would one process have stopped earlier?
+        if let Some(stop) = llmload_engine::first_stop(&run_plan.constraints, &records) {
+            let last = records
+                .iter()
+                .filter_map(|r| r.timings.finalized.or(r.request_end_time()))
+                .max();
+            if last.is_some_and(|l| stop.at < l) {
+                let first = records
+                    .iter()
+                    .filter_map(|r| r.timings.targeted_start)
+                    .min();
+                lines.push(format!(
+                    "warning: benchmark {i}: over all shards, {} would have stopped one process {}: {}",
+                    stop.kind.key(),
+                    first.map_or(String::new(), |f| format!("{:.1} s in", stop.at.secs_since(f))),
+                    stop.detail
+                ));
+            }
+        }
+        let mut run = llmload_engine::rebuild(i, strategy, &run_plan, records);
+        // The server's scrapes (the first shard takes them), against the
+        // union of the records: the cross-checks see all of llmload's.
+        run.server = shards
+            .iter()
+            .flat_map(|s| s.scrapes.get(i).into_iter().flatten().cloned())
+            .collect();
+        run.server.sort_by_key(|sc| sc.at);
+        benchmarks.push(run);
     }
     let requests: usize = benchmarks.iter().map(|b| b.records.len()).sum();
     let outcome = RunOutcome {
@@ -327,6 +366,19 @@ pub fn merge(paths: &[PathBuf], schema2: bool) -> Result<Merged, Error> {
         h["workers"].as_u64().unwrap_or(1) as u32,
         &outcome,
     );
+    let firsts: Vec<f64> = per_shard
+        .iter()
+        .filter_map(|p| p["first_send_after_start_ms"].as_f64())
+        .collect();
+    let spread = (!firsts.is_empty()).then(|| {
+        firsts.iter().copied().fold(f64::MIN, f64::max)
+            - firsts.iter().copied().fold(f64::MAX, f64::min)
+    });
+    if let Some(sp) = spread {
+        lines.push(format!(
+            "first sends of the shards within {sp:.2} ms of each other"
+        ));
+    }
     let starts: Vec<f64> = shards
         .iter()
         .filter_map(|s| s.header["shard"]["start_at"].as_f64())
@@ -337,6 +389,7 @@ pub fn merge(paths: &[PathBuf], schema2: bool) -> Result<Merged, Error> {
         "missing": missing,
         "unfinished": unfinished,
         "start_at": starts.first(),
+        "first_send_spread_ms": spread,
         "requests": requests,
         "shards": per_shard,
     }));

@@ -33,7 +33,11 @@ pub fn from_journal(path: &Path, schema2: bool) -> Result<(Report, Option<Value>
             .benchmarks
             .into_iter()
             .enumerate()
-            .map(|(i, (strategy, records))| llmload_engine::rebuild(i, strategy, &run_plan, records))
+            .map(|(i, (strategy, records))| {
+                let mut run = llmload_engine::rebuild(i, strategy, &run_plan, records);
+                run.server = replay.scrapes.get(i).cloned().unwrap_or_default();
+                run
+            })
             .collect(),
         interrupted: true,
         aborted: Some(format!(

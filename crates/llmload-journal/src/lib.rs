@@ -7,8 +7,12 @@
 //! - `{"llmload_journal": 1, "args": {...}, "target", "model", "run_id", "workers"}` first,
 //! - `{"benchmark": i, "strategy": {...}}` when benchmark `i` starts (the
 //!   report's `config.strategy` form),
-//! - `{"request": i, "record": {...}}` for every request that finished.
+//! - `{"request": i, "record": {...}}` for every request that finished,
+//! - `{"scrapes": i, "server": [...]}` when benchmark `i` ended, the server's
+//!   `/metrics` scrapes over it (when scraped).
 //!
+//! A shard of a run (`--shard`) adds `"shard": {index, count, start_at, host,
+//! seed, ...}` to the header and keeps its journal for `llmload merge`.
 //! `llmload report --from-journal FILE` rebuilds the report from it, losing
 //! at most the requests that were in flight. The `args` are the report's
 //! (secrets redacted), and records hold no headers, so no secret is written.
@@ -29,6 +33,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use llmload_clock::Timestamp;
+use llmload_engine::ServerScrape;
 use llmload_engine::{RunObserver, Strategy};
 use llmload_metrics::RequestRecord;
 use llmload_report::guidellm::{strategy_from_json, strategy_json};
@@ -102,6 +107,12 @@ impl RunObserver for Journal {
     fn request_finished(&self, index: usize, record: &RequestRecord) {
         self.send(Event::Record(index, Box::new(record.clone())));
     }
+
+    fn benchmark_scraped(&self, index: usize, scrapes: &[ServerScrape]) {
+        if !scrapes.is_empty() {
+            self.send(Event::Line(json!({"scrapes": index, "server": scrapes})));
+        }
+    }
 }
 
 fn write_loop(file: std::fs::File, rx: mpsc::Receiver<Event>) -> std::io::Result<()> {
@@ -154,6 +165,9 @@ pub struct Replay {
     pub benchmarks: Vec<(Strategy, Vec<RequestRecord>)>,
     /// Lines that could not be read (a torn last line after a crash).
     pub skipped: usize,
+    /// Per benchmark, the server's scrapes over it (empty when not scraped
+    /// or when the run ended before the benchmark did).
+    pub scrapes: Vec<Vec<ServerScrape>>,
 }
 
 /// Read a journal. A torn or unreadable line is skipped and counted.
@@ -170,6 +184,7 @@ pub fn read(path: &Path) -> Result<Replay, String> {
         header,
         benchmarks: Vec::new(),
         skipped: 0,
+        scrapes: Vec::new(),
     };
     for line in lines {
         let Some(v) = line
@@ -183,6 +198,14 @@ pub fn read(path: &Path) -> Result<Replay, String> {
             match strategy_from_json(&v["strategy"]) {
                 Some(s) if i as usize == out.benchmarks.len() => {
                     out.benchmarks.push((s, Vec::new()))
+                }
+                _ => out.skipped += 1,
+            }
+        } else if let Some(i) = v["scrapes"].as_u64() {
+            match serde_json::from_value::<Vec<ServerScrape>>(v["server"].clone()) {
+                Ok(sc) if (i as usize) < out.benchmarks.len() => {
+                    out.scrapes.resize(out.benchmarks.len(), Vec::new());
+                    out.scrapes[i as usize] = sc;
                 }
                 _ => out.skipped += 1,
             }

@@ -20,7 +20,7 @@ const RATE: f64 = 400.0;
 fn base(url: &str, seconds: u32) -> String {
     format!(
         "benchmark --target {url} --rate-type constant --rate {RATE} --max-seconds {seconds} \
-         --data prompt_tokens=32,output_tokens=8 --processor {} --server-metrics off \
+         --data prompt_tokens=32,output_tokens=8 --processor {} \
          --outputs json --disable-progress --disable-console-outputs",
         common::shared("tokenizers/gpt2").display()
     )
@@ -183,6 +183,21 @@ fn four_shards_make_the_schedule_and_bodies_of_one_process() {
     let shards = &merged["llmload"]["shards"];
     assert_eq!(shards["count"], 4);
     assert_eq!(shards["shards"].as_array().unwrap().len(), 4);
+    // The first shard's scrapes of the server, against all shards' records:
+    // the server served exactly llmload's requests.
+    let sm = &m["llmload"]["server_metrics"];
+    assert!(
+        sm["cross_checks"]["warnings"]
+            .as_array()
+            .unwrap()
+            .is_empty(),
+        "{sm}"
+    );
+    assert!(sm["scrapes"].as_u64().unwrap() >= 10, "{sm}");
+    // A shard's own report does not judge its share against the whole rate.
+    let own = common::report(&run.join("shard-1"));
+    assert!(own["benchmarks"][0]["llmload"]["verdict"].is_null());
+    assert!(own["benchmarks"][0]["llmload"]["server_metrics"].is_null());
     // Within the noise of one process: the rate served and the median TTFT.
     let rps = |b: &Value| {
         b["metrics"]["requests_per_second"]["successful"]["mean"]
