@@ -327,3 +327,55 @@ fn journals_of_different_runs_are_refused_in_one_line() {
     assert!(stderr.contains("not shards of one run"), "{stderr}");
     assert!(stderr.contains("rate"), "{stderr}");
 }
+
+#[test]
+fn concurrent_streams_and_max_requests_split_across_shards() {
+    let mock = common::MockProcess::start(&[]);
+    let args = format!(
+        "benchmark --target {} --rate-type concurrent --rate 4 --max-requests 41 \
+         --data prompt_tokens=16,output_tokens=4 --processor {} --server-metrics off \
+         --outputs json --disable-progress --disable-console-outputs",
+        mock.url,
+        common::shared("tokenizers/gpt2").display()
+    );
+    let dir = common::tempdir("shards-concurrent");
+    let run = dir.join("run");
+    let children: Vec<Child> = (0..2).map(|k| shard(&args, k, 2, &run)).collect();
+    for c in children {
+        let out = c.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    for (k, streams, share) in [(0u32, [0u32, 2], 21usize), (1, [1, 3], 20)] {
+        let r = llmload_journal::read(&run.join(format!("shard-{k}-of-2.journal"))).unwrap();
+        let records = &r.benchmarks[0].1;
+        assert_eq!(records.len(), share, "shard {k}: its share of 41");
+        let mut workers: Vec<u32> = records.iter().map(|r| r.worker).collect();
+        workers.sort_unstable();
+        workers.dedup();
+        assert_eq!(
+            workers, streams,
+            "shard {k} runs streams {streams:?} of the 4"
+        );
+    }
+    let out = common::run(&[
+        "merge",
+        run.to_str().unwrap(),
+        "--output-dir",
+        dir.join("merged").to_str().unwrap(),
+        "--outputs",
+        "json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let merged = common::report(&dir.join("merged"));
+    let b = &merged["benchmarks"][0];
+    assert_eq!(b["config"]["strategy"]["streams"], 4);
+    assert_eq!(b["metrics"]["request_totals"]["successful"], 41);
+}
