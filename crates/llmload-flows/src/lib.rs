@@ -30,6 +30,7 @@ mod deployment;
 pub mod flow_args;
 pub mod kube;
 pub mod merge;
+mod outputs;
 pub mod plan;
 mod preflight;
 mod processor;
@@ -65,6 +66,14 @@ impl Error {
         Error {
             message: message.into(),
             code: 2,
+        }
+    }
+
+    /// Ctrl-C before anything was measured: exit code 130.
+    pub fn interrupted(message: impl Into<String>) -> Self {
+        Error {
+            message: message.into(),
+            code: 130,
         }
     }
 

@@ -240,6 +240,19 @@ pub fn merge(paths: &[PathBuf], schema2: bool) -> Result<Merged, Error> {
     for s in &shards {
         let records: Vec<&RequestRecord> = s.benchmarks.iter().flat_map(|b| b.1.iter()).collect();
         let lag = send_lag_p99_ms(&records);
+        // What it achieved: its successful requests over its span.
+        let achieved = s.header["shard"]["start_at"].as_f64().and_then(|at| {
+            let end = records
+                .iter()
+                .filter_map(|r| r.request_end_time())
+                .max()?
+                .as_secs_f64();
+            let ok = records
+                .iter()
+                .filter(|r| r.status == llmload_metrics::RequestStatus::Completed)
+                .count();
+            (end > at).then(|| ok as f64 / (end - at))
+        });
         // Its first send after the agreed start: how far the shards' starts spread.
         let first_send_ms = s.header["shard"]["start_at"].as_f64().and_then(|at| {
             let first = records
@@ -273,6 +286,7 @@ pub fn merge(paths: &[PathBuf], schema2: bool) -> Result<Merged, Error> {
             "journal": s.path.display().to_string(),
             "host": s.header["shard"]["host"],
             "requests": records.len(),
+            "successful_per_second": achieved,
             "send_lag_p99_ms": lag,
             "first_send_after_start_ms": first_send_ms,
             "lagged": lagged,

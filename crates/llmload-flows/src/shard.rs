@@ -164,6 +164,7 @@ pub async fn rendezvous(
     dir: &Path,
     shard: Shard,
     start_at: Option<Timestamp>,
+    interrupt: &llmload_client::CancellationToken,
 ) -> Result<Start, Error> {
     std::fs::create_dir_all(dir)
         .map_err(|e| Error::setup(format!("--output-dir {}: {e}", dir.display())))?;
@@ -210,7 +211,14 @@ pub async fn rendezvous(
                 missing,
             });
         }
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        tokio::select! {
+            _ = interrupt.cancelled() => {
+                return Err(Error::interrupted(format!(
+                    "shard {shard}: interrupted while waiting for shards {missing:?}"
+                )))
+            }
+            _ = tokio::time::sleep(Duration::from_millis(20)) => {}
+        }
     }
 }
 
