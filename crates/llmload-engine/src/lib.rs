@@ -50,7 +50,7 @@ pub use llmload_core::{
 };
 pub use profile::{judge_all, next_benchmark, Next};
 pub use progress::{Phase, Progress, ProgressSender, ServerNow};
-pub use scrape::{probe_server_metrics, ServerMetricsConfig};
+pub use scrape::{probe_server_metrics, scrape_once, ServerMetricsConfig};
 pub use strategy::Arrivals;
 pub use verdict::{judge, seconds_to_judge, successful_rate};
 pub use window::Window;

@@ -115,6 +115,17 @@ pub async fn probe_server_metrics(cfg: &ServerMetricsConfig) -> Result<(), Strin
     Ok(())
 }
 
+/// One scrape of every URL, now (outside a run: after the last shard of
+/// a sharded run has ended).
+pub async fn scrape_once(cfg: &ServerMetricsConfig) -> Result<ServerScrape, String> {
+    let replicas = cfg
+        .urls
+        .iter()
+        .map(|u| replica(u))
+        .collect::<Result<Vec<_>, _>>()?;
+    scrape(&replicas).await
+}
+
 /// The scrapes of a run so far, and the task taking them.
 pub(crate) struct Scraper {
     /// The latest scrape's figures.

@@ -324,6 +324,7 @@ pub async fn measure(plan: &Plan, signals: &Signals) -> Result<Measured, Error> 
     }
     let journal = start_journal(plan, &client.target().url(), &model, &run_id, shard_header);
     let server_metrics = server_metrics(plan, &client.target().url()).await;
+    let scrape_cfg = server_metrics.clone();
     let display = progress::start(plan, progress_rx);
     let ctx = RunContext {
         server_metrics,
@@ -354,6 +355,32 @@ pub async fn measure(plan: &Plan, signals: &Signals) -> Result<Measured, Error> 
     let outcome: RunOutcome = outcome.map_err(|e| Error::usage(e.to_string()))?;
     if let Some(d) = display {
         d.finish().await;
+    }
+    let mut outcome = outcome;
+    if let (Some(shard), Some(dir), Some(cfg)) = (plan.run.shard, &plan.shard_dir, &scrape_cfg) {
+        // The first shard's last scrape waits for every shard to end: the
+        // server's counters then hold all of their requests.
+        if shard.count > 1 {
+            // Its own longest request, and 5 s more, bound the others' last ones.
+            let longest = outcome
+                .benchmarks
+                .iter()
+                .flat_map(|b| &b.records)
+                .filter_map(|r| Some(r.request_end_time()?.secs_since(r.timings.request_start?)))
+                .fold(0.0f64, f64::max);
+            let bound = Duration::from_secs_f64(longest.max(0.0) + 5.0);
+            crate::shard::wait_done(dir, shard, bound, &signals.interrupt).await;
+            if let (Ok(s), Some(b)) = (
+                llmload_engine::scrape_once(cfg).await,
+                outcome.benchmarks.last_mut(),
+            ) {
+                if let Some(j) = &journal {
+                    use llmload_engine::RunObserver;
+                    j.benchmark_scraped(b.index, std::slice::from_ref(&s));
+                }
+                b.server.push(s);
+            }
+        }
     }
     if let Some(j) = &journal {
         if let Err(e) = j.finish() {

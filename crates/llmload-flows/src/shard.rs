@@ -145,6 +145,38 @@ pub fn done(dir: &Path, s: Shard, outcome: &llmload_engine::RunOutcome) {
     }
 }
 
+/// The longest the first shard waits for the others to end before its last scrape.
+pub const DONE_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Wait until every other shard has ended, or Ctrl-C, or `bound` (capped
+/// at [`DONE_TIMEOUT`]): the others run the same schedule, so they end
+/// about when this one did, plus their last request's time; one that has
+/// not by then was killed or is stuck (and `merge` will say so).
+pub async fn wait_done(
+    dir: &Path,
+    shard: Shard,
+    bound: Duration,
+    interrupt: &llmload_client::CancellationToken,
+) {
+    let deadline = now() + bound.min(DONE_TIMEOUT);
+    while (0..shard.count)
+        .filter(|&i| i != shard.index)
+        .any(|i| !done_file(dir, i).exists())
+    {
+        if now() >= deadline {
+            eprintln!(
+                "llmload: shard {shard}: other shards not done after {:.0} s; scraping the server now",
+                bound.min(DONE_TIMEOUT).as_secs_f64()
+            );
+            return;
+        }
+        tokio::select! {
+            _ = interrupt.cancelled() => return,
+            _ = tokio::time::sleep(Duration::from_millis(50)) => {}
+        }
+    }
+}
+
 fn ready_file(dir: &Path, index: u32) -> PathBuf {
     dir.join(format!("ready-{index}"))
 }

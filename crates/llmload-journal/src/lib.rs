@@ -204,8 +204,11 @@ pub fn read(path: &Path) -> Result<Replay, String> {
         } else if let Some(i) = v["scrapes"].as_u64() {
             match serde_json::from_value::<Vec<ServerScrape>>(v["server"].clone()) {
                 Ok(sc) if (i as usize) < out.benchmarks.len() => {
+                    // (A sharded run's first shard adds one after the last shard ended.)
                     out.scrapes.resize(out.benchmarks.len(), Vec::new());
-                    out.scrapes[i as usize] = sc;
+                    let all = &mut out.scrapes[i as usize];
+                    all.extend(sc);
+                    all.sort_by_key(|s| s.at);
                 }
                 _ => out.skipped += 1,
             }
