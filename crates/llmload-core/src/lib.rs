@@ -16,8 +16,10 @@
 //!   says, and [`best_rate`] of a search.
 //! - [`RequestRecord`] and its parts ([`RequestTimings`], [`UsageMetrics`],
 //!   [`RequestError`] with its [`ErrorKind`]): the plain record the client
-//!   fills for each request, with the per-request metric formulas (TTFT,
-//!   ITL, TPOT, latency) as methods; its serde form is the journal's line.
+//!   fills for each request; its serde form is the journal's line.
+//!   [`CompactRecord`]: its numbers alone (~170 bytes), what a long run
+//!   keeps in memory. [`Measured`]: what statistics read of either, with the
+//!   per-request metric formulas (TTFT, ITL, TPOT, latency) defined once.
 //! - [`BenchmarkRun`]: a finished benchmark (its strategy, records, how it
 //!   ended, its measured window and its verdict), as the engine assembled it,
 //!   with the [`ServerScrape`]s of the server's `/metrics` taken meanwhile.
@@ -49,10 +51,10 @@ pub use phase::{PhaseMode, ResolvedPhase, TransientPhase};
 pub use plan::{RunPlan, Shard};
 pub use profile::{client_ceiling, Profile, SearchConfig, SWEEP_MAX_CONCURRENCY};
 pub use record::{
-    ErrorKind, RequestError, RequestRecord, RequestStatus, RequestTimings, RequestType, Turn,
-    UsageMetrics,
+    CompactRecord, ErrorInterner, ErrorKind, Measured, RequestError, RequestRecord, RequestStatus,
+    RequestTimings, RequestType, Timing, Turn, UsageMetrics,
 };
-pub use run::{BenchmarkRun, HostLoad};
+pub use run::{keep_all, BenchmarkRun, Details, HostLoad, RecordStore};
 pub use server::ServerScrape;
 pub use strategy::Strategy;
 pub use verdict::{best_rate, Outcome, Slo, Verdict, MAX_FAILED, MAX_SEND_LAG_S, MIN_REQUESTS};

@@ -11,6 +11,12 @@ use std::fmt;
 use bytes::Bytes;
 use llmload_clock::Timestamp;
 
+mod compact;
+mod measured;
+
+pub use compact::{CompactRecord, ErrorInterner};
+pub use measured::{Measured, Timing};
+
 /// The OpenAI route a request used.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -120,7 +126,7 @@ impl fmt::Display for ErrorKind {
 /// A failed request's error: its kind plus a human message (the server's own
 /// message for HTTP errors). Never holds secrets: the client builds it from
 /// status lines and response bodies only.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct RequestError {
     /// What went wrong.
     pub kind: ErrorKind,
@@ -278,10 +284,6 @@ mod bytes_as_str {
     }
 }
 
-fn ms(later: Timestamp, earlier: Timestamp) -> f64 {
-    later.secs_since(earlier) * 1000.0
-}
-
 impl RequestRecord {
     /// A record with no timings or counts yet.
     pub fn new(request_type: RequestType, worker: u32) -> Self {
@@ -301,274 +303,58 @@ impl RequestRecord {
             turn: None,
         }
     }
+}
 
-    /// Start of the request: headers written, else when resolving began.
-    pub fn request_start_time(&self) -> Option<Timestamp> {
-        self.timings.request_start.or(self.timings.resolve_start)
+impl Measured for RequestRecord {
+    fn status(&self) -> RequestStatus {
+        self.status
     }
 
-    /// The turn's index in its conversation (0 for single-turn requests).
-    pub fn turn_index(&self) -> u32 {
+    fn timing(&self, at: Timing) -> Option<Timestamp> {
+        let t = &self.timings;
+        match at {
+            Timing::TargetedStart => t.targeted_start,
+            Timing::Queued => t.queued,
+            Timing::Dequeued => t.dequeued,
+            Timing::ScheduledAt => t.scheduled_at,
+            Timing::ResolveStart => t.resolve_start,
+            Timing::RequestStart => t.request_start,
+            Timing::FirstTokenIteration => t.first_token_iteration,
+            Timing::LastTokenIteration => t.last_token_iteration,
+            Timing::RequestEnd => t.request_end,
+            Timing::ResolveEnd => t.resolve_end,
+            Timing::Finalized => t.finalized,
+            Timing::CapReleased => t.cap_released,
+            Timing::PredecessorCompleted => t.predecessor_completed,
+        }
+    }
+
+    fn request_iterations(&self) -> u64 {
+        self.timings.request_iterations
+    }
+
+    fn token_iterations(&self) -> u64 {
+        self.timings.token_iterations
+    }
+
+    fn input(&self) -> UsageMetrics {
+        self.input
+    }
+
+    fn output(&self) -> UsageMetrics {
+        self.output
+    }
+
+    fn cached_tokens(&self) -> Option<u64> {
+        self.cached_tokens
+    }
+
+    fn turn_index(&self) -> u32 {
         self.turn.map_or(0, |t| t.index)
     }
 
-    /// End of the request: after the response, else when resolving ended.
-    pub fn request_end_time(&self) -> Option<Timestamp> {
-        self.timings.request_end.or(self.timings.resolve_end)
-    }
-
-    /// End-to-end latency in seconds (`request_end - request_start`).
-    pub fn request_latency(&self) -> Option<f64> {
-        Some(
-            self.timings
-                .request_end?
-                .secs_since(self.timings.request_start?),
-        )
-    }
-
-    /// Prompt tokens (`input.text_tokens`).
-    pub fn prompt_tokens(&self) -> Option<u64> {
-        self.input.text_tokens
-    }
-
-    /// Input tokens over all modalities (`None` when zero, as GuideLLM).
-    pub fn input_tokens(&self) -> Option<u64> {
-        self.input.total_tokens()
-    }
-
-    /// Output tokens over all modalities (`None` when zero, as GuideLLM).
-    pub fn output_tokens(&self) -> Option<u64> {
-        self.output.total_tokens()
-    }
-
-    /// Input plus output tokens; `None` when both are `None`.
-    pub fn total_tokens(&self) -> Option<u64> {
-        match (self.input_tokens(), self.output_tokens()) {
-            (None, None) => None,
-            (i, o) => Some(i.unwrap_or(0) + o.unwrap_or(0)),
-        }
-    }
-
-    /// Time to first token in ms: `first_token_iteration - request_start`.
-    pub fn time_to_first_token_ms(&self) -> Option<f64> {
-        Some(ms(
-            self.timings.first_token_iteration?,
-            self.timings.request_start?,
-        ))
-    }
-
-    /// GuideLLM's time per output token in ms, TTFT included:
-    /// `(last_token_iteration or request_end - request_start) / output_tokens`.
-    pub fn time_per_output_token_ms(&self) -> Option<f64> {
-        let start = self.timings.request_start?;
-        let last = self
-            .timings
-            .last_token_iteration
-            .or(self.request_end_time())?;
-        let out = self.output_tokens().filter(|&o| o > 0)?;
-        Some(ms(last, start) / out as f64)
-    }
-
-    /// Inter-token latency in ms, first token excluded:
-    /// `(last_token_iteration - first_token_iteration) / (output_tokens - 1)`.
-    pub fn inter_token_latency_ms(&self) -> Option<f64> {
-        let first = self.timings.first_token_iteration?;
-        let last = self.timings.last_token_iteration?;
-        let out = self.output_tokens().filter(|&o| o > 1)?;
-        Some(ms(last, first) / (out - 1) as f64)
-    }
-
-    /// Total tokens per second of this request's latency.
-    pub fn tokens_per_second(&self) -> Option<f64> {
-        let latency = self.request_latency().filter(|&l| l != 0.0)?;
-        Some(self.total_tokens()? as f64 / latency)
-    }
-
-    /// Output tokens per second of this request's latency.
-    pub fn output_tokens_per_second(&self) -> Option<f64> {
-        let latency = self.request_latency().filter(|&l| l != 0.0)?;
-        Some(self.output_tokens()? as f64 / latency)
-    }
-
-    /// Output tokens after the first, per output chunk after the first.
-    pub fn iter_tokens_per_iteration(&self) -> Option<f64> {
-        let out = self.output_tokens().filter(|&o| o > 1)?;
-        let iters = self.timings.token_iterations;
-        if iters <= 1 {
-            return None;
-        }
-        Some((out as f64 - 1.0) / (iters as f64 - 1.0))
-    }
-
-    /// Output tokens per output chunk.
-    pub fn output_tokens_per_iteration(&self) -> Option<f64> {
-        let out = self.output_tokens()?;
-        let iters = self.timings.token_iterations;
-        if iters < 1 {
-            return None;
-        }
-        Some(out as f64 / iters as f64)
-    }
-
-    /// The client's own lag in seconds: `request_start - max(targeted_start,
-    /// cap_released)`. A wait for a full concurrency cap is the server's doing
-    /// (it held that many requests), so it is left out.
-    pub fn send_lag(&self) -> Option<f64> {
-        let t = &self.timings;
-        let due = t.targeted_start?.max(t.cap_released.unwrap_or_default());
-        Some(t.request_start?.secs_since(due))
-    }
-
-    /// Scheduling lag in seconds: `request_start - targeted_start`.
-    pub fn dispatch_delay(&self) -> Option<f64> {
-        Some(
-            self.timings
-                .request_start?
-                .secs_since(self.timings.targeted_start?),
-        )
-    }
-
-    /// Latency measured from the intended send time (coordinated-omission
-    /// corrected): `request_end - targeted_start`.
-    pub fn scheduled_latency(&self) -> Option<f64> {
-        Some(
-            self.timings
-                .request_end?
-                .secs_since(self.timings.targeted_start?),
-        )
-    }
-
-    /// `(time, prompt tokens)`: prompt tokens are credited at the first token,
-    /// else at the end of the request.
-    pub fn prompt_tokens_timing(&self) -> Option<(Timestamp, f64)> {
-        let t = self
-            .timings
-            .first_token_iteration
-            .or(self.request_end_time())?;
-        Some((t, self.prompt_tokens().unwrap_or(0) as f64))
-    }
-
-    /// `(epoch seconds, tokens)` events for output, appended to `out`: one
-    /// token at the first chunk, the rest spread evenly over the later chunks
-    /// (GuideLLM's linspace on epoch seconds, so the times equal its to the bit).
-    pub fn output_token_events(&self, out: &mut Vec<(f64, f64)>) {
-        match self.output_plan() {
-            OutputPlan::None => {}
-            OutputPlan::Single(at, tokens) => out.push((at.as_secs_f64(), tokens)),
-            OutputPlan::Spread {
-                first,
-                first_tokens,
-                later,
-            } => {
-                out.push((first.as_secs_f64(), first_tokens));
-                if let Some(later) = later {
-                    later.push_events(out);
-                }
-            }
-        }
-    }
-
-    /// `(tokens, chunks)` for each distinct token count of
-    /// [`RequestRecord::output_token_events`], in order of first appearance:
-    /// the same sums as one `(tokens, 1)` pair per event (whole numbers add
-    /// exactly), without computing the times.
-    pub fn output_tokens_per_chunk(&self) -> Vec<(f64, f64)> {
-        let mut out: Vec<(f64, f64)> = Vec::with_capacity(2);
-        let mut add = |tokens: f64, chunks: f64| match out.iter_mut().find(|e| e.0 == tokens) {
-            Some(e) => e.1 += chunks,
-            None => out.push((tokens, chunks)),
-        };
-        match self.output_plan() {
-            OutputPlan::None => {}
-            OutputPlan::Single(_, tokens) => add(tokens, 1.0),
-            OutputPlan::Spread {
-                first_tokens,
-                later,
-                ..
-            } => {
-                add(first_tokens, 1.0);
-                if let Some(l) = later {
-                    add(l.tokens, (l.n - 1) as f64);
-                }
-            }
-        }
-        out
-    }
-
-    /// `(tokens, chunks)` for the output events after the first chunk's.
-    pub fn iter_tokens_per_chunk(&self) -> Vec<(f64, f64)> {
-        self.later_chunks()
-            .map(|l| vec![(l.tokens, (l.n - 1) as f64)])
-            .unwrap_or_default()
-    }
-
-    fn output_plan(&self) -> OutputPlan {
-        let t = &self.timings;
-        match (t.first_token_iteration, t.last_token_iteration) {
-            (Some(first), Some(_)) if t.token_iterations > 1 => OutputPlan::Spread {
-                first,
-                first_tokens: if self.output_tokens().unwrap_or(0) > 0 {
-                    1.0
-                } else {
-                    0.0
-                },
-                later: self.later_chunks(),
-            },
-            _ => match t.last_token_iteration.or(self.request_end_time()) {
-                Some(at) => OutputPlan::Single(at, self.output_tokens().unwrap_or(0) as f64),
-                None => OutputPlan::None,
-            },
-        }
-    }
-
-    fn later_chunks(&self) -> Option<LaterChunks> {
-        let t = &self.timings;
-        let (first, last) = (t.first_token_iteration?, t.last_token_iteration?);
-        let tokens = self.iter_tokens_per_iteration()?;
-        (t.token_iterations > 1).then_some(LaterChunks {
-            first,
-            last,
-            n: t.token_iterations,
-            tokens,
-        })
-    }
-}
-
-/// How a request's output tokens are spread over time.
-enum OutputPlan {
-    None,
-    /// All of them at one instant (one chunk, or no chunk times).
-    Single(Timestamp, f64),
-    /// The first chunk's token, then the rest over the later chunks.
-    Spread {
-        first: Timestamp,
-        first_tokens: f64,
-        later: Option<LaterChunks>,
-    },
-}
-
-/// The chunks after the first: `n - 1` events of `tokens` each.
-struct LaterChunks {
-    first: Timestamp,
-    last: Timestamp,
-    n: u64,
-    tokens: f64,
-}
-
-impl LaterChunks {
-    /// `numpy.linspace(first, last, n)[1:]` on epoch seconds, computed as
-    /// numpy does (`i * step + start`, last point pinned).
-    fn push_events(&self, out: &mut Vec<(f64, f64)>) {
-        let a = self.first.as_secs_f64();
-        let b = self.last.as_secs_f64();
-        let n = self.n;
-        let step = (b - a) / (n - 1) as f64;
-        out.reserve(n as usize - 1);
-        for i in 1..n - 1 {
-            let y = if step == 0.0 { a } else { i as f64 * step + a };
-            out.push((y, self.tokens));
-        }
-        out.push((b, self.tokens));
+    fn error(&self) -> Option<&RequestError> {
+        self.error.as_ref()
     }
 }
 

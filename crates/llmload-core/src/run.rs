@@ -1,11 +1,15 @@
 //! A finished benchmark: what ran, every record it produced, how it ended
 //! and what was measured. Plain data: the engine fills it, reports read it.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use llmload_clock::Timestamp;
 
-use crate::{Constraints, ErrorWindow, RequestRecord, RequestStatus, Stop, Strategy, Verdict};
+use crate::{
+    CompactRecord, Constraints, ErrorWindow, Measured, RequestRecord, RequestStatus, Stop,
+    Strategy, Verdict,
+};
 
 /// One finished benchmark.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
@@ -16,8 +20,15 @@ pub struct BenchmarkRun {
     pub strategy: Strategy,
     /// Its stop conditions.
     pub constraints: Constraints,
-    /// Every request that started, in completion order.
-    pub records: Vec<RequestRecord>,
+    /// Every request that started, in completion order: its numbers,
+    /// all that statistics read.
+    #[serde(skip)]
+    pub records: Vec<CompactRecord>,
+    /// The same requests in full (ids, bodies, text, error messages), for
+    /// a report's per-request entries: kept here, or where they were
+    /// spilled (the journal).
+    #[serde(skip)]
+    pub details: Details,
     /// The intended send time of the first request.
     pub start: Timestamp,
     /// When the last request reported back.
@@ -70,6 +81,71 @@ impl BenchmarkRun {
     pub fn any_success(&self) -> bool {
         self.records
             .iter()
-            .any(|r| r.status == RequestStatus::Completed)
+            .any(|r| r.status() == RequestStatus::Completed)
     }
+
+    /// The full records, when they were kept in memory (empty when they
+    /// were spilled).
+    pub fn kept(&self) -> &[RequestRecord] {
+        match &self.details {
+            Details::Kept(all) => all,
+            Details::Spilled(_) => &[],
+        }
+    }
+
+    /// The full records at `positions` (ascending indices into
+    /// [`BenchmarkRun::records`]), in that order.
+    /// A record lost where it was spilled is left out.
+    pub fn full(&self, positions: &[usize]) -> std::io::Result<Vec<(usize, RequestRecord)>> {
+        match &self.details {
+            Details::Kept(all) => Ok(positions
+                .iter()
+                .filter_map(|&i| Some((i, all.get(i)?.clone())))
+                .collect()),
+            Details::Spilled(store) => store.fetch(self.index, positions),
+        }
+    }
+}
+
+/// Where a benchmark's full records are.
+#[derive(Clone)]
+pub enum Details {
+    /// In memory, in the order of [`BenchmarkRun::records`].
+    Kept(Vec<RequestRecord>),
+    /// Written out as the run went (the journal), read back on demand.
+    Spilled(Arc<dyn RecordStore>),
+}
+
+impl Default for Details {
+    fn default() -> Self {
+        Details::Kept(Vec::new())
+    }
+}
+
+impl std::fmt::Debug for Details {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Details::Kept(v) => write!(f, "Kept({} records)", v.len()),
+            Details::Spilled(_) => f.write_str("Spilled"),
+        }
+    }
+}
+
+/// Full records written out during a run, read back by position.
+pub trait RecordStore: Send + Sync {
+    /// Of benchmark `index`'s records, in the order the run finished them,
+    /// those at `positions` (ascending), each with its position. A record
+    /// the store lost (a torn write) is left out.
+    fn fetch(
+        &self,
+        index: usize,
+        positions: &[usize],
+    ) -> std::io::Result<Vec<(usize, RequestRecord)>>;
+}
+
+/// The compact records of `full`, errors shared, and `full` kept as the details.
+pub fn keep_all(full: Vec<RequestRecord>) -> (Vec<CompactRecord>, Details) {
+    let mut interner = crate::ErrorInterner::default();
+    let compact = full.iter().map(|r| interner.compact(r)).collect();
+    (compact, Details::Kept(full))
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use llmload_clock::Timestamp;
 use llmload_core::{Constraints, ErrorWindow, Stop, StopKind, ERROR_MIN_PROCESSED, ERROR_WINDOW};
-use llmload_metrics::{RequestRecord, RequestStatus};
+use llmload_metrics::{Measured, RequestStatus};
 
 /// Live evaluation of a benchmark's constraints.
 #[derive(Debug)]
@@ -38,8 +38,8 @@ impl ConstraintState {
     }
 
     /// Account for a finished request; a stop it triggers, if any.
-    pub(crate) fn on_finished(&mut self, r: &RequestRecord, at: Timestamp) -> Option<Stop> {
-        let is_error = r.status == RequestStatus::Errored;
+    pub(crate) fn on_finished(&mut self, r: &impl Measured, at: Timestamp) -> Option<Stop> {
+        let is_error = r.status() == RequestStatus::Errored;
         self.processed += 1;
         self.errored += is_error as u64;
         self.window.push_back(is_error);
@@ -99,7 +99,7 @@ impl ConstraintState {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use llmload_metrics::RequestType;
+    use llmload_metrics::{RequestRecord, RequestType};
 
     fn rec(ok: bool) -> RequestRecord {
         let mut r = RequestRecord::new(RequestType::ChatCompletions, 0);

@@ -6,13 +6,14 @@
 //! The benchmark ends when the dispatcher has stopped and every request task
 //! has reported back (the record channel closes when its last sender drops).
 
+use llmload_core::Measured;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use llmload_client::{CancellationToken, Client};
 use llmload_clock::{now, sleep_until, Timestamp};
-use llmload_core::{Shard, Stop, StopKind, Strategy};
+use llmload_core::{CompactRecord, Details, ErrorInterner, Shard, Stop, StopKind, Strategy};
 use llmload_metrics::{LiveStats, RequestRecord, RequestStatus, UsageMetrics};
 use tokio::sync::{mpsc, Mutex, OwnedSemaphorePermit, Semaphore};
 
@@ -426,7 +427,12 @@ pub(crate) async fn run_benchmark(
     let deadline = state.deadline(start);
     let mut deadline_passed = deadline.is_none();
     let mut grace: Option<Timestamp> = None;
-    let mut records: Vec<RequestRecord> = Vec::new();
+    // The numbers of every request; the full records too unless the
+    // observer writes them out and can read them back (the journal).
+    let mut records: Vec<CompactRecord> = Vec::new();
+    let store = ctx.observer.as_ref().and_then(|o| o.store());
+    let mut kept: Vec<RequestRecord> = Vec::new();
+    let mut errors = ErrorInterner::default();
     let mut never_started = 0u64;
     let mut end_queuing: Option<Stop> = None;
     let mut end_processing: Option<Stop> = None;
@@ -495,7 +501,10 @@ pub(crate) async fn run_benchmark(
                     if let Some(o) = &ctx.observer {
                         o.request_finished(index, &rec);
                     }
-                    records.push(rec);
+                    records.push(errors.compact(&rec));
+                    if store.is_none() {
+                        kept.push(rec);
+                    }
                 }
             },
             _ = &mut deadline_sleep, if !deadline_passed => {
@@ -568,11 +577,15 @@ pub(crate) async fn run_benchmark(
         ) => d,
         _ => crate::last_request_end(&records).unwrap_or(start),
     };
+    let details = match store {
+        Some(s) => Details::Spilled(s),
+        None => Details::Kept(kept),
+    };
     Ok(crate::assemble(
         index,
         strategy,
         plan,
-        records,
+        (records, details),
         crate::Ending {
             start,
             end,

@@ -37,16 +37,18 @@ mod window;
 
 use llmload_client::{CancellationToken, Client};
 use llmload_clock::Timestamp;
+use llmload_core::{CompactRecord, Measured};
 use llmload_data::DataPlan;
 use llmload_metrics::RequestRecord;
 use serde_json::{Map, Value};
+use std::sync::Arc;
 
 pub use executor::INTERRUPT_GRACE;
 pub use llmload_core::{
-    best_rate, client_ceiling, BenchmarkRun, Constraints, ErrorWindow, HostLoad, Outcome,
-    PhaseMode, Profile, RunPlan, SaturationConfig, SearchConfig, ServerScrape, Shard, Slo, Stop,
-    StopKind, Strategy, TransientPhase, Verdict, ERROR_MIN_PROCESSED, ERROR_WINDOW, MAX_FAILED,
-    MAX_SEND_LAG_S, MIN_REQUESTS, SWEEP_MAX_CONCURRENCY,
+    best_rate, client_ceiling, BenchmarkRun, Constraints, Details, ErrorWindow, HostLoad, Outcome,
+    PhaseMode, Profile, RecordStore, RunPlan, SaturationConfig, SearchConfig, ServerScrape, Shard,
+    Slo, Stop, StopKind, Strategy, TransientPhase, Verdict, ERROR_MIN_PROCESSED, ERROR_WINDOW,
+    MAX_FAILED, MAX_SEND_LAG_S, MIN_REQUESTS, SWEEP_MAX_CONCURRENCY,
 };
 pub use profile::{judge_all, next_benchmark, Next};
 pub use progress::{Phase, Progress, ProgressSender, ServerNow};
@@ -103,6 +105,11 @@ pub trait RunObserver: Send + Sync + std::fmt::Debug {
     fn request_finished(&self, index: usize, record: &RequestRecord);
     /// Benchmark `index` ended: the server's scrapes over it (none when not scraped).
     fn benchmark_scraped(&self, _index: usize, _scrapes: &[ServerScrape]) {}
+    /// Where the records it was told of can be read back, when it writes
+    /// them all out: the engine then keeps only their numbers in memory.
+    fn store(&self) -> Option<Arc<dyn RecordStore>> {
+        None
+    }
 }
 
 /// Default cap on requests in flight for rate-based strategies (GuideLLM
@@ -120,16 +127,12 @@ pub fn host_load() -> Option<HostLoad> {
 /// The first stop `constraints` would have made over `records` taken in
 /// the order they finished, all together: what one process would have done
 /// where shards each judged their own share (`llmload merge` says so).
-pub fn first_stop(constraints: &Constraints, records: &[RequestRecord]) -> Option<Stop> {
-    let mut order: Vec<&RequestRecord> = records.iter().collect();
-    order.sort_by_key(|r| r.timings.finalized.or(r.request_end_time()));
+pub fn first_stop<R: Measured>(constraints: &Constraints, records: &[R]) -> Option<Stop> {
+    let mut order: Vec<&R> = records.iter().collect();
+    order.sort_by_key(|r| r.finalized().or(r.request_end_time()));
     let mut state = constraints::ConstraintState::new(constraints.clone());
     order.into_iter().find_map(|r| {
-        let at = r
-            .timings
-            .finalized
-            .or(r.request_end_time())
-            .unwrap_or_default();
+        let at = r.finalized().or(r.request_end_time()).unwrap_or_default();
         state.on_finished(r, at)
     })
 }
@@ -143,14 +146,15 @@ pub fn rebuild(
     plan: &RunPlan,
     records: Vec<RequestRecord>,
 ) -> BenchmarkRun {
+    let (records, details) = llmload_core::keep_all(records);
     let start = records
         .iter()
-        .filter_map(|r| r.timings.targeted_start.or(r.timings.request_start))
+        .filter_map(|r| r.targeted_start().or(r.request_start()))
         .min()
         .unwrap_or_default();
     let end = records
         .iter()
-        .filter_map(|r| r.timings.finalized.or(r.request_end_time()))
+        .filter_map(|r| r.finalized().or(r.request_end_time()))
         .max()
         .unwrap_or(start);
     let mut state = constraints::ConstraintState::new(plan.constraints.clone());
@@ -162,7 +166,7 @@ pub fn rebuild(
         index,
         strategy,
         plan,
-        records,
+        (records, details),
         Ending {
             start,
             end,
@@ -182,7 +186,7 @@ pub(crate) fn assemble(
     index: usize,
     strategy: Strategy,
     plan: &RunPlan,
-    records: Vec<RequestRecord>,
+    (records, details): (Vec<CompactRecord>, Details),
     e: Ending,
 ) -> BenchmarkRun {
     let w = window::measure(
@@ -198,6 +202,7 @@ pub(crate) fn assemble(
         constraints: plan.constraints.clone(),
         created: records.len() as u64 + e.never_started,
         records,
+        details,
         start: e.start,
         end: e.end,
         end_queuing: e.end_queuing,
@@ -239,11 +244,8 @@ pub(crate) struct Ending {
 }
 
 /// When the last request that reported an end ended.
-pub(crate) fn last_request_end(records: &[RequestRecord]) -> Option<Timestamp> {
-    records
-        .iter()
-        .filter_map(RequestRecord::request_end_time)
-        .max()
+pub(crate) fn last_request_end<R: Measured>(records: &[R]) -> Option<Timestamp> {
+    records.iter().filter_map(R::request_end_time).max()
 }
 
 /// A problem that stops a run before it measures anything.

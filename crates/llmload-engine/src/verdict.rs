@@ -23,7 +23,10 @@
 //! docs/metrics.md gives the exact formulas.
 
 use llmload_core::{Outcome, Slo, StopKind, Verdict, MAX_FAILED, MAX_SEND_LAG_S, MIN_REQUESTS};
-use llmload_metrics::{Distribution, RequestRecord, RequestStatus};
+use llmload_metrics::{Distribution, Measured, RequestStatus};
+
+/// What the engine keeps of each request.
+type Rec = llmload_core::CompactRecord;
 
 use crate::strategy::Arrivals;
 use crate::BenchmarkRun;
@@ -56,8 +59,7 @@ pub fn judge(run: &BenchmarkRun, min_achieved: f64, slo: &Slo) -> Option<Verdict
         achieved: 0.0,
         outcome: Outcome::Sustained,
         reasons: Vec::new(),
-        send_lag_p99_ms: p99(run.records.iter().filter_map(RequestRecord::send_lag))
-            .map(|s| s * 1000.0),
+        send_lag_p99_ms: p99(run.records.iter().filter_map(|r| r.send_lag())).map(|s| s * 1000.0),
         client_limited: false,
         latency_s: None,
         due: 0,
@@ -97,25 +99,25 @@ pub fn judge(run: &BenchmarkRun, min_achieved: f64, slo: &Slo) -> Option<Verdict
         _ => run.end,
     };
     let span = end.secs_since(run.start).max(0.0);
-    let mut sent: Vec<&RequestRecord> = run
+    let mut sent: Vec<&Rec> = run
         .records
         .iter()
-        .filter(|r| r.timings.targeted_start.is_some())
+        .filter(|r| r.targeted_start().is_some())
         .collect();
-    sent.sort_by_key(|r| r.timings.targeted_start);
+    sent.sort_by_key(|r| r.targeted_start());
     let failed = sent
         .iter()
-        .filter(|r| r.status == RequestStatus::Errored)
+        .filter(|r| r.status() == RequestStatus::Errored)
         .count();
     if failed as f64 > MAX_FAILED * sent.len() as f64 {
         v.outcome = Outcome::Saturated;
         v.reasons
             .push(format!("{failed} of {} requests sent failed", sent.len()));
     }
-    let done: Vec<&RequestRecord> = sent
+    let done: Vec<&Rec> = sent
         .iter()
         .copied()
-        .filter(|r| r.status == RequestStatus::Completed)
+        .filter(|r| r.status() == RequestStatus::Completed)
         .collect();
     let latencies: Vec<f64> = done.iter().filter_map(|r| r.request_latency()).collect();
     let (p50, p90) = (quantile(latencies.clone(), 0.5), quantile(latencies, 0.9));
@@ -158,9 +160,9 @@ pub fn judge(run: &BenchmarkRun, min_achieved: f64, slo: &Slo) -> Option<Verdict
 
     // Started serving: first tokens among requests due early enough to be
     // answered by a server that keeps up.
-    let ttft_s = |r: &RequestRecord| -> Option<f64> {
-        let sent = r.timings.request_start?;
-        Some(match r.timings.first_token_iteration {
+    let ttft_s = |r: &Rec| -> Option<f64> {
+        let sent = r.request_start()?;
+        Some(match r.first_token_iteration() {
             Some(t) if t <= end => t.secs_since(sent),
             // Still waiting for its first token when sending ended: it
             // waited at least until then.
@@ -171,15 +173,15 @@ pub fn judge(run: &BenchmarkRun, min_achieved: f64, slo: &Slo) -> Option<Verdict
     let early_ttft = quantile(
         sent.iter()
             .take(third)
-            .filter(|r| r.timings.first_token_iteration.is_some())
+            .filter(|r| r.first_token_iteration().is_some())
             .filter_map(|r| ttft_s(r))
             .collect(),
         0.5,
     )
     .unwrap_or(0.0);
     let horizon = span - 2.0 * early_ttft;
-    let due_at = |r: &&RequestRecord| secs(r.timings.targeted_start).unwrap_or(f64::MAX);
-    let judged: Vec<&RequestRecord> = sent
+    let due_at = |r: &&Rec| secs(r.targeted_start()).unwrap_or(f64::MAX);
+    let judged: Vec<&Rec> = sent
         .iter()
         .copied()
         .filter(|r| due_at(r) < horizon)
@@ -194,8 +196,8 @@ pub fn judge(run: &BenchmarkRun, min_achieved: f64, slo: &Slo) -> Option<Verdict
     v.due = scheduled.max(judged.len());
     v.served = judged
         .iter()
-        .filter(|r| r.status != RequestStatus::Errored)
-        .filter(|r| r.timings.first_token_iteration.is_some_and(|t| t <= end))
+        .filter(|r| r.status() != RequestStatus::Errored)
+        .filter(|r| r.first_token_iteration().is_some_and(|t| t <= end))
         .count();
     if (v.served as f64) < min_achieved * v.due as f64 {
         v.outcome = Outcome::Saturated;
@@ -206,14 +208,14 @@ pub fn judge(run: &BenchmarkRun, min_achieved: f64, slo: &Slo) -> Option<Verdict
     }
 
     // Time to first token growing over the steady part.
-    let answered: Vec<&RequestRecord> = judged
+    let answered: Vec<&Rec> = judged
         .iter()
         .copied()
-        .filter(|r| r.status != RequestStatus::Errored && due_at(r) >= steady_from)
+        .filter(|r| r.status() != RequestStatus::Errored && due_at(r) >= steady_from)
         .collect();
     let third = answered.len() / 3;
     if third >= 3 {
-        let ttft_ms = |rs: &[&RequestRecord]| {
+        let ttft_ms = |rs: &[&Rec]| {
             quantile(
                 rs.iter()
                     .filter_map(|r| ttft_s(r))

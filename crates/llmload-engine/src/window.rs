@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use llmload_clock::Timestamp;
 use llmload_core::{Constraints, TransientPhase};
-use llmload_metrics::RequestRecord;
+use llmload_metrics::Measured;
 
 /// The measurement window of a finished benchmark and how requests are chosen.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -26,9 +26,9 @@ pub struct Window {
 }
 
 /// Place the window: `base` is `[first intended send, deadline or last end]`.
-pub fn measure(
+pub fn measure<R: Measured>(
     base: (Timestamp, Timestamp),
-    records: &[RequestRecord],
+    records: &[R],
     c: &Constraints,
     warmup: &TransientPhase,
     cooldown: &TransientPhase,
@@ -41,10 +41,7 @@ pub fn measure(
             by_start: false,
         };
     }
-    let mut starts: Vec<Timestamp> = records
-        .iter()
-        .filter_map(RequestRecord::request_start_time)
-        .collect();
+    let mut starts: Vec<Timestamp> = records.iter().filter_map(R::request_start_time).collect();
     starts.sort();
     let after = |n: u64| starts.get(n as usize).copied().unwrap_or(end);
     let w = warmup.resolve(c);
@@ -74,6 +71,7 @@ pub fn measure(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use llmload_metrics::RequestRecord;
 
     #[test]
     fn windows_select_by_start() {

@@ -1,5 +1,6 @@
 //! The engine driving the real client against the real mock.
 
+use llmload_core::Measured;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -92,7 +93,7 @@ async fn constant_rate_sends_on_schedule_and_cuts_off_at_max_seconds() {
     assert_eq!(b.end_queuing.as_ref().unwrap().kind, StopKind::MaxSeconds);
     // Intended times start + i/40 within 1 s: i = 0..=39, sent on time.
     let mut targets: Vec<_> = b
-        .records
+        .kept()
         .iter()
         .map(|r| r.timings.targeted_start.unwrap())
         .collect();
@@ -107,7 +108,7 @@ async fn constant_rate_sends_on_schedule_and_cuts_off_at_max_seconds() {
     // the last ones sent may still stream at the 1 s deadline and be cut
     // off (cancelled); every earlier one completes in full.
     let deadline = b.start + Duration::from_secs(1);
-    for r in &b.records {
+    for r in b.kept() {
         let sent = r.timings.targeted_start.unwrap();
         if r.status == RequestStatus::Cancelled && deadline.secs_since(sent) < 0.1 {
             continue;
@@ -139,13 +140,13 @@ async fn requests_in_flight_at_the_deadline_are_incomplete() {
         },
     );
     let b = run(&p, &c).await.unwrap().benchmarks.remove(0);
-    assert_eq!(b.records.len(), 5);
+    assert_eq!(b.kept().len(), 5);
     assert!(b
-        .records
+        .kept()
         .iter()
         .all(|r| r.status == RequestStatus::Cancelled));
     assert!(b
-        .records
+        .kept()
         .iter()
         .all(|r| r.error.as_ref().unwrap().kind == ErrorKind::Cancelled));
     assert_eq!(
@@ -169,15 +170,15 @@ async fn concurrent_streams_and_max_requests() {
     let out = run(&p, &c).await.unwrap();
     assert_eq!(out.benchmarks.len(), 2);
     for (b, streams) in out.benchmarks.iter().zip([4usize, 2]) {
-        assert_eq!(b.records.len(), 12);
+        assert_eq!(b.kept().len(), 12);
         assert!(b
-            .records
+            .kept()
             .iter()
             .all(|r| r.status == RequestStatus::Completed));
         assert_eq!(b.end_queuing.as_ref().unwrap().kind, StopKind::MaxRequests);
         // Never more than `streams` in flight.
         let mut events: Vec<(llmload_clock::Timestamp, i32)> = Vec::new();
-        for r in &b.records {
+        for r in b.kept() {
             events.push((r.timings.request_start.unwrap(), 1));
             events.push((r.timings.request_end.unwrap(), -1));
         }
@@ -195,7 +196,7 @@ async fn concurrent_streams_and_max_requests() {
         // Each stream's intended send time is when it became free: the
         // start for its first request, then the end of its previous one.
         for w in 0..streams as u32 {
-            let mut mine: Vec<_> = b.records.iter().filter(|r| r.worker == w).collect();
+            let mut mine: Vec<_> = b.kept().iter().filter(|r| r.worker == w).collect();
             mine.sort_by_key(|r| r.timings.request_start);
             assert_eq!(mine[0].timings.targeted_start, Some(b.start), "stream {w}");
             for pair in mine.windows(2) {
@@ -221,7 +222,7 @@ async fn synchronous_sends_one_at_a_time() {
         },
     );
     let b = run(&p, &c).await.unwrap().benchmarks.remove(0);
-    let mut recs = b.records.clone();
+    let mut recs = b.kept().to_vec();
     recs.sort_by_key(|r| r.timings.request_start);
     assert_eq!(recs.len(), 6);
     for w in recs.windows(2) {
@@ -244,17 +245,17 @@ async fn the_error_window_stops_a_failing_benchmark() {
         },
     );
     let b = run(&p, &c).await.unwrap().benchmarks.remove(0);
-    let stop = b.end_queuing.unwrap();
+    let stop = b.end_queuing.clone().unwrap();
     assert_eq!(stop.kind, StopKind::MaxErrorRate);
     assert!(stop.detail.contains("over the last 30"), "{}", stop.detail);
     assert!(b.end.secs_since(b.start) < 2.0, "stopped long before 10 s");
     let errored = b
-        .records
+        .kept()
         .iter()
         .filter(|r| r.status == RequestStatus::Errored)
         .count();
     assert!(errored >= 30, "{errored}");
-    let e = b.records[0].error.as_ref().unwrap();
+    let e = b.kept()[0].error.as_ref().unwrap();
     assert_eq!((e.kind, e.status), (ErrorKind::HttpStatus, Some(404)));
     m.shutdown().await;
 }
@@ -285,7 +286,7 @@ async fn interrupting_stops_sending_and_keeps_what_finished() {
     let b = &out.benchmarks[0];
     assert_eq!(b.end_queuing.as_ref().unwrap().kind, StopKind::Interrupted);
     assert!(
-        b.records
+        b.kept()
             .iter()
             .filter(|r| r.status == RequestStatus::Completed)
             .count()
@@ -399,12 +400,12 @@ async fn sixty_percent_failures_trip_the_error_window() {
     assert_eq!(stop.kind, StopKind::MaxErrorRate);
     assert!(b.end.secs_since(b.start) < 3.0, "stopped well before 10 s");
     let errored = b
-        .records
+        .kept()
         .iter()
         .filter(|r| r.status == RequestStatus::Errored)
         .count();
     let ok = b
-        .records
+        .kept()
         .iter()
         .filter(|r| r.status == RequestStatus::Completed)
         .count();
@@ -415,7 +416,7 @@ async fn sixty_percent_failures_trip_the_error_window() {
         "needs a full window: {errored} errored, {ok} ok"
     );
     assert!(b
-        .records
+        .kept()
         .iter()
         .filter_map(|r| r.error.as_ref())
         .any(|e| e.status == Some(500)));
@@ -438,24 +439,24 @@ async fn requests_started_in_warmup_are_not_measured() {
     assert!(b.measure_by_start);
     assert_eq!(b.measure_start, b.start + Duration::from_millis(500));
     let metrics = llmload_metrics::BenchmarkMetrics::compile_with(
-        &b.records,
+        b.kept(),
         b.measure_start,
         b.measure_end,
         llmload_metrics::Selection::StartedWithin,
     );
     let in_warmup = b
-        .records
+        .kept()
         .iter()
         .filter(|r| r.request_start_time().unwrap() < b.measure_start)
         .count();
     assert!(in_warmup >= 15, "{in_warmup}");
     assert_eq!(
         metrics.request_totals.total as usize,
-        b.records.len() - in_warmup
+        b.kept().len() - in_warmup
     );
     // GuideLLM's overlap rule would have let the ones still running at 0.5 s in.
     let overlap =
-        llmload_metrics::BenchmarkMetrics::compile(&b.records, b.measure_start, b.measure_end);
+        llmload_metrics::BenchmarkMetrics::compile(b.kept(), b.measure_start, b.measure_end);
     assert!(overlap.request_totals.total >= metrics.request_totals.total);
     m.shutdown().await;
 }
@@ -476,7 +477,7 @@ async fn rampup_spreads_stream_starts_and_ramps_constant_rates() {
     let b = run(&p, &c).await.unwrap().benchmarks.remove(0);
     for w in 0..4u32 {
         let first = b
-            .records
+            .kept()
             .iter()
             .filter(|r| r.worker == w)
             .filter_map(|r| r.request_start_time())
@@ -500,7 +501,7 @@ async fn rampup_spreads_stream_starts_and_ramps_constant_rates() {
     p.rampup = Duration::from_secs(1);
     let b = run(&p, &c).await.unwrap().benchmarks.remove(0);
     let offsets: Vec<f64> = b
-        .records
+        .kept()
         .iter()
         .filter_map(|r| r.timings.targeted_start)
         .map(|t| t.secs_since(b.start))

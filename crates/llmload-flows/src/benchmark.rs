@@ -1,5 +1,6 @@
 //! `llmload benchmark`: wiring a plan to the mock, client, data, engine and reports.
 
+use llmload_metrics::Measured as _;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -366,7 +367,7 @@ pub async fn measure(plan: &Plan, signals: &Signals) -> Result<Measured, Error> 
                 .benchmarks
                 .iter()
                 .flat_map(|b| &b.records)
-                .filter_map(|r| Some(r.request_end_time()?.secs_since(r.timings.request_start?)))
+                .filter_map(|r| Some(r.request_end_time()?.secs_since(r.request_start()?)))
                 .fold(0.0f64, f64::max);
             let bound = Duration::from_secs_f64(longest.max(0.0) + 5.0);
             crate::shard::wait_done(dir, shard, bound, &signals.interrupt).await;

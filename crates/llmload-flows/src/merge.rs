@@ -7,6 +7,7 @@
 //! A shard that is missing is named, with what the others held; a shard
 //! that died midway counts what its journal kept.
 
+use llmload_metrics::Measured;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 

@@ -29,15 +29,19 @@
 
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use llmload_clock::Timestamp;
 use llmload_engine::ServerScrape;
-use llmload_engine::{RunObserver, Strategy};
+use llmload_engine::{RecordStore, RunObserver, Strategy};
+
+mod spilled;
+
 use llmload_metrics::RequestRecord;
 use llmload_report::guidellm::{strategy_from_json, strategy_json};
 use serde_json::{json, Value};
+pub use spilled::Spilled;
 
 /// How long the writer gathers events between batches: the most a killed
 /// process can lose of requests that had finished.
@@ -49,13 +53,18 @@ pub const FILE_NAME: &str = "benchmarks.journal.jsonl";
 enum Event {
     Line(Value),
     Record(usize, Box<RequestRecord>),
+    /// Hand everything before this to the kernel, then answer.
+    Flush(mpsc::Sender<()>),
 }
+
+/// The writer's queue, shared with the [`Spilled`] store that reads back.
+type Queue = Arc<Mutex<Option<mpsc::Sender<Event>>>>;
 
 /// Appends events from the run to the journal file.
 #[derive(Debug)]
 pub struct Journal {
-    tx: std::sync::Mutex<Option<mpsc::Sender<Event>>>,
-    writer: std::sync::Mutex<Option<std::thread::JoinHandle<std::io::Result<()>>>>,
+    tx: Queue,
+    writer: Mutex<Option<std::thread::JoinHandle<std::io::Result<()>>>>,
     path: PathBuf,
 }
 
@@ -69,8 +78,8 @@ impl Journal {
             .name("llmload-journal".into())
             .spawn(move || write_loop(file, rx))?;
         Ok(Journal {
-            tx: std::sync::Mutex::new(Some(tx)),
-            writer: std::sync::Mutex::new(Some(writer)),
+            tx: Arc::new(Mutex::new(Some(tx))),
+            writer: Mutex::new(Some(writer)),
             path: path.to_path_buf(),
         })
     }
@@ -113,6 +122,13 @@ impl RunObserver for Journal {
             self.send(Event::Line(json!({"scrapes": index, "server": scrapes})));
         }
     }
+
+    fn store(&self) -> Option<Arc<dyn RecordStore>> {
+        Some(Arc::new(Spilled {
+            path: self.path.clone(),
+            tx: Arc::clone(&self.tx),
+        }))
+    }
 }
 
 fn write_loop(file: std::fs::File, rx: mpsc::Receiver<Event>) -> std::io::Result<()> {
@@ -134,6 +150,11 @@ fn write_loop(file: std::fs::File, rx: mpsc::Receiver<Event>) -> std::io::Result
                     record: &r,
                 },
             )?,
+            Event::Flush(done) => {
+                out.flush()?;
+                let _ = done.send(());
+                return Ok(());
+            }
         }
         out.write_all(b"\n")
     };

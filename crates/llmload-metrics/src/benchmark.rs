@@ -26,7 +26,7 @@ use llmload_clock::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::distribution::{ByStatus, Distribution, StatusDistribution};
-use llmload_core::{ErrorKind, RequestRecord, RequestStatus, UsageMetrics};
+use llmload_core::{ErrorKind, Measured, RequestStatus, UsageMetrics};
 
 mod guidellm08;
 
@@ -171,17 +171,12 @@ pub enum Selection {
 }
 
 /// Records selected for a benchmark's metrics, split by status.
-struct Selected<'a> {
-    by_status: ByStatus<&'a RequestRecord>,
+struct Selected<'a, R> {
+    by_status: ByStatus<&'a R>,
 }
 
-impl<'a> Selected<'a> {
-    fn new(
-        records: &'a [RequestRecord],
-        start: Timestamp,
-        end: Timestamp,
-        selection: Selection,
-    ) -> Self {
+impl<'a, R: Measured> Selected<'a, R> {
+    fn new(records: &'a [R], start: Timestamp, end: Timestamp, selection: Selection) -> Self {
         Self::with(records, |r| {
             let Some(req_end) = r.request_end_time() else {
                 return false;
@@ -203,14 +198,14 @@ impl<'a> Selected<'a> {
 
     /// The records `keep` accepts, split by status as GuideLLM accumulates
     /// them (a request cancelled before it began resolving is never counted).
-    fn with(records: &'a [RequestRecord], keep: impl Fn(&RequestRecord) -> bool) -> Self {
+    fn with(records: &'a [R], keep: impl Fn(&R) -> bool) -> Self {
         let mut by_status = ByStatus::default();
         for r in records.iter().filter(|r| keep(r)) {
-            match r.status {
+            match r.status() {
                 RequestStatus::Completed => by_status.successful.push(r),
                 RequestStatus::Errored => by_status.errored.push(r),
                 // Cancelled before it started resolving: never counted.
-                RequestStatus::Cancelled if r.timings.resolve_start.is_some() => {
+                RequestStatus::Cancelled if r.resolve_start().is_some() => {
                     by_status.incomplete.push(r)
                 }
                 RequestStatus::Cancelled => {}
@@ -226,8 +221,8 @@ impl<'a> Selected<'a> {
     }
 
     /// Map every selected record to zero or more items, keeping the split.
-    fn map<T>(&self, f: impl Fn(&RequestRecord) -> Vec<T>) -> ByStatus<T> {
-        let m = |v: &Vec<&RequestRecord>| v.iter().flat_map(|r| f(r)).collect();
+    fn map<T>(&self, f: impl Fn(&R) -> Vec<T>) -> ByStatus<T> {
+        let m = |v: &Vec<&R>| v.iter().flat_map(|r| f(r)).collect();
         ByStatus {
             successful: m(&self.by_status.successful),
             incomplete: m(&self.by_status.incomplete),
@@ -236,25 +231,25 @@ impl<'a> Selected<'a> {
     }
 
     /// One value per request, with confidence intervals.
-    fn values(&self, f: impl Fn(&RequestRecord) -> f64) -> StatusDistribution {
+    fn values(&self, f: impl Fn(&R) -> f64) -> StatusDistribution {
         StatusDistribution::with_intervals(&self.map(|r| vec![(f(r), 1.0)]), CONFIDENCE)
     }
 
     /// One value per request, without intervals (GuideLLM 0.4 has none:
     /// sorting every metric again for them would be work thrown away).
-    fn plain(&self, f: impl Fn(&RequestRecord) -> f64) -> StatusDistribution {
+    fn plain(&self, f: impl Fn(&R) -> f64) -> StatusDistribution {
         StatusDistribution::from_weighted(&self.map(|r| vec![(f(r), 1.0)]))
     }
 
-    fn weighted(&self, f: impl Fn(&RequestRecord) -> (f64, f64)) -> StatusDistribution {
+    fn weighted(&self, f: impl Fn(&R) -> (f64, f64)) -> StatusDistribution {
         StatusDistribution::from_weighted(&self.map(|r| vec![f(r)]))
     }
 
     /// Timed `(seconds, weight)` events appended by `f` for every selected
     /// record, each status's list sorted (so rate distributions and merges
     /// of these lists never sort them again).
-    fn events(&self, f: impl Fn(&RequestRecord, &mut Vec<(f64, f64)>)) -> ByStatus<(f64, f64)> {
-        let m = |v: &Vec<&RequestRecord>| {
+    fn events(&self, f: impl Fn(&R, &mut Vec<(f64, f64)>)) -> ByStatus<(f64, f64)> {
+        let m = |v: &Vec<&R>| {
             let mut out = Vec::new();
             for r in v {
                 f(r, &mut out);
@@ -276,7 +271,7 @@ impl<'a> Selected<'a> {
             let (Some(s), Some(e)) = (r.request_start_time(), r.request_end_time()) else {
                 return vec![];
             };
-            let (i, o) = (field(&r.input), field(&r.output));
+            let (i, o) = (field(&r.input()), field(&r.output()));
             if i.is_none() && o.is_none() {
                 return vec![];
             }
@@ -380,10 +375,10 @@ type ErrorCounts = (
     BTreeMap<ErrorKind, BTreeMap<String, u64>>,
 );
 
-fn error_counts(errored: &[&RequestRecord]) -> ErrorCounts {
+fn error_counts<R: Measured>(errored: &[&R]) -> ErrorCounts {
     let mut by_kind = BTreeMap::new();
     let mut by_message: BTreeMap<ErrorKind, BTreeMap<String, u64>> = BTreeMap::new();
-    for e in errored.iter().filter_map(|r| r.error.as_ref()) {
+    for e in errored.iter().filter_map(|r| r.error()) {
         *by_kind.entry(e.kind).or_insert(0) += 1;
         *by_message
             .entry(e.kind)
@@ -397,13 +392,13 @@ fn error_counts(errored: &[&RequestRecord]) -> ErrorCounts {
 impl BenchmarkMetrics {
     /// Compile every metric from a benchmark's records and its measurement
     /// window `[start, end]`, selecting requests as GuideLLM does.
-    pub fn compile(records: &[RequestRecord], start: Timestamp, end: Timestamp) -> Self {
+    pub fn compile<R: Measured>(records: &[R], start: Timestamp, end: Timestamp) -> Self {
         Self::compile_with(records, start, end, Selection::Overlap)
     }
 
     /// As [`BenchmarkMetrics::compile`], choosing which requests count.
-    pub fn compile_with(
-        records: &[RequestRecord],
+    pub fn compile_with<R: Measured>(
+        records: &[R],
         start: Timestamp,
         end: Timestamp,
         selection: Selection,
@@ -417,7 +412,7 @@ impl BenchmarkMetrics {
             s.errored.len() as u64,
         );
         let (errors_by_kind, errors_by_message) = error_counts(&s.errored);
-        let open_loop = s.all().iter().any(|r| r.timings.targeted_start.is_some());
+        let open_loop = s.all().iter().any(|r| r.targeted_start().is_some());
         // Every output token is a timed event: the large lists, built and
         // sorted once, then merged for the all-tokens rate.
         let output_events = sel.events(|r, v| r.output_token_events(v));
@@ -448,7 +443,7 @@ impl BenchmarkMetrics {
                 window.map(|w| w.1),
             ),
             request_latency: sel.plain(|r| f0(r.request_latency())),
-            request_streaming_iterations_count: sel.plain(|r| r.timings.request_iterations as f64),
+            request_streaming_iterations_count: sel.plain(|r| r.request_iterations() as f64),
             prompt_token_count: sel.plain(|r| u0(r.prompt_tokens())),
             output_token_count: sel.plain(|r| u0(r.output_tokens())),
             total_token_count: sel.plain(|r| u0(r.total_tokens())),
@@ -504,11 +499,11 @@ impl BenchmarkMetrics {
 /// Successful completions per second over the measurement window
 /// `[start, end]`: what GuideLLM reports as
 /// `requests_per_second.successful.mean` and what its sweep measures.
-pub fn successful_rate(records: &[RequestRecord], start: Timestamp, end: Timestamp) -> f64 {
+pub fn successful_rate<R: Measured>(records: &[R], start: Timestamp, end: Timestamp) -> f64 {
     let ends: Vec<(f64, f64)> = records
         .iter()
-        .filter(|r| r.status == RequestStatus::Completed)
-        .filter_map(RequestRecord::request_end_time)
+        .filter(|r| r.status() == RequestStatus::Completed)
+        .filter_map(R::request_end_time)
         .map(|t| (t.as_secs_f64(), 1.0))
         .collect();
     crate::Distribution::rate_from_events(ends, Some(start.as_secs_f64()), Some(end.as_secs_f64()))

@@ -14,7 +14,7 @@ use hdrhistogram::Histogram;
 
 use crate::benchmark::StatusCounts;
 use crate::distribution::Distribution;
-use llmload_core::{ErrorKind, RequestRecord, RequestStatus};
+use llmload_core::{ErrorKind, Measured, RequestRecord, RequestStatus};
 
 /// Histograms of the per-request latencies, in microseconds.
 #[derive(Clone, Debug)]

@@ -35,7 +35,7 @@ pub use benchmark::{
 pub use distribution::{ByStatus, Distribution, Percentiles, StatusDistribution, MERGE_THRESHOLD};
 pub use histograms::{summarize, LatencyHistograms, LiveStats};
 pub use llmload_core::{
-    ErrorKind, RequestError, RequestRecord, RequestStatus, RequestTimings, RequestType, Turn,
-    UsageMetrics,
+    CompactRecord, ErrorKind, Measured, RequestError, RequestRecord, RequestStatus, RequestTimings,
+    RequestType, Timing, Turn, UsageMetrics,
 };
 pub use scheduler::SchedulerAverages;

@@ -4,7 +4,7 @@
 use llmload_clock::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use llmload_core::{RequestRecord, RequestStatus};
+use llmload_core::{Measured, RequestStatus, Timing};
 
 /// Mean duration of each stage, in seconds; `-1.0` where no request had both
 /// ends of the stage (GuideLLM's convention).
@@ -57,24 +57,25 @@ impl Mean {
 
 impl SchedulerAverages {
     /// Averages over every request that started resolving.
-    pub fn compile(records: &[RequestRecord]) -> Self {
+    pub fn compile<R: Measured>(records: &[R]) -> Self {
         let mut m: [Mean; 9] = Default::default();
         let mut any = false;
         for r in records {
-            if r.status == RequestStatus::Cancelled && r.timings.resolve_start.is_none() {
+            if r.status() == RequestStatus::Cancelled && r.resolve_start().is_none() {
                 continue;
             }
             any = true;
-            let t = &r.timings;
-            m[0].add(t.dequeued, t.queued);
-            m[1].add(t.resolve_start, t.scheduled_at);
-            m[2].add(t.resolve_start, t.targeted_start);
-            m[3].add(t.request_start, t.resolve_start);
-            m[4].add(t.request_start, t.targeted_start);
-            m[5].add(t.request_end, t.request_start);
-            m[6].add(t.resolve_end, t.request_end);
-            m[7].add(t.resolve_end, t.resolve_start);
-            m[8].add(t.finalized, t.resolve_end);
+            use Timing::*;
+            let t = |at| r.timing(at);
+            m[0].add(t(Dequeued), t(Queued));
+            m[1].add(t(ResolveStart), t(ScheduledAt));
+            m[2].add(t(ResolveStart), t(TargetedStart));
+            m[3].add(t(RequestStart), t(ResolveStart));
+            m[4].add(t(RequestStart), t(TargetedStart));
+            m[5].add(t(RequestEnd), t(RequestStart));
+            m[6].add(t(ResolveEnd), t(RequestEnd));
+            m[7].add(t(ResolveEnd), t(ResolveStart));
+            m[8].add(t(Finalized), t(ResolveEnd));
         }
         SchedulerAverages {
             queued_time_avg: m[0].get(),

@@ -5,7 +5,7 @@
 //! ([`Timeline::merge`]); percentiles are read from the merged buckets.
 
 use llmload_clock::Timestamp;
-use llmload_core::{RequestRecord, RequestStatus, ServerScrape};
+use llmload_core::{Measured, RequestStatus, ServerScrape};
 use serde::{Deserialize, Serialize};
 
 /// Latency buckets: 16 per doubling from 1 µs (about 4.4 % wide).
@@ -111,8 +111,8 @@ impl Timeline {
     }
 
     /// Build the timeline of a benchmark's records and scrapes.
-    pub fn compile(
-        records: &[RequestRecord],
+    pub fn compile<R: Measured>(
+        records: &[R],
         scrapes: &[ServerScrape],
         start: Timestamp,
         end: Timestamp,
@@ -124,14 +124,13 @@ impl Timeline {
             (x >= 0.0).then(|| ((x / w) as usize).min(n - 1))
         };
         for r in records {
-            let Some(s) = r.timings.request_start else {
+            let Some(s) = r.request_start() else {
                 continue;
             };
             if let Some(i) = idx(s) {
                 slices[i].started += 1;
             }
-            if let (Some(ft), Some(ttft)) =
-                (r.timings.first_token_iteration, r.time_to_first_token_ms())
+            if let (Some(ft), Some(ttft)) = (r.first_token_iteration(), r.time_to_first_token_ms())
             {
                 if let Some(i) = idx(ft) {
                     slices[i].ttft.add(ttft);
@@ -139,7 +138,7 @@ impl Timeline {
             }
             let end_t = r.request_end_time();
             if let Some(i) = end_t.and_then(idx) {
-                match r.status {
+                match r.status() {
                     RequestStatus::Completed => {
                         slices[i].finished += 1;
                         slices[i].output_tokens += r.output_tokens().unwrap_or(0);
@@ -241,7 +240,7 @@ impl Timeline {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use llmload_core::RequestType;
+    use llmload_core::{RequestRecord, RequestType};
 
     fn t(s: f64) -> Timestamp {
         Timestamp::from_secs_f64(1_796_000_000.0 + s).unwrap()

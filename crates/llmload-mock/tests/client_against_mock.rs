@@ -1,6 +1,7 @@
 //! The real client against the real mock, over loopback TCP: what the client
 //! measures must agree with what the mock logged it did.
 
+use llmload_metrics::Measured;
 use std::time::Duration;
 
 use llmload_client::openai::{encode_body, BodySpec};

@@ -33,6 +33,7 @@ pub mod errors;
 pub mod figures;
 pub mod guidellm;
 pub mod html;
+mod listed;
 pub mod model;
 pub mod monotonic;
 mod pyfmt;

@@ -2,7 +2,7 @@
 //! `/metrics` said over the benchmark ([`ServerSummary`]) and the
 //! cross-checks of its counters against what llmload measured.
 
-use llmload_core::{BenchmarkRun, RequestStatus};
+use llmload_core::{BenchmarkRun, Measured, RequestStatus};
 use llmload_metrics::server::ServerSummary;
 use serde::{Deserialize, Serialize};
 
@@ -123,7 +123,7 @@ fn series(run: &BenchmarkRun) -> Vec<SeriesPoint> {
     let mut starts: Vec<f64> = Vec::with_capacity(run.records.len());
     let mut ends: Vec<f64> = Vec::with_capacity(run.records.len());
     for r in &run.records {
-        if let Some(s) = r.timings.request_start {
+        if let Some(s) = r.request_start() {
             starts.push(s.secs_since(t0));
             ends.push(
                 r.request_end_time()
@@ -170,13 +170,13 @@ fn cross_checks(run: &BenchmarkRun, s: &ServerSummary) -> CrossChecks {
     let (mut ok, mut cut) = (0u64, 0u64);
     let (mut out_ok, mut out_cut, mut prompt) = (0u64, 0u64, 0u64);
     for r in &run.records {
-        match r.status {
+        match r.status() {
             RequestStatus::Completed => {
                 ok += 1;
                 out_ok += r.output_tokens().unwrap_or(0);
                 prompt += r.prompt_tokens().unwrap_or(0);
             }
-            RequestStatus::Cancelled if r.timings.request_start.is_some() => {
+            RequestStatus::Cancelled if r.request_start().is_some() => {
                 cut += 1;
                 out_cut += r.output_tokens().unwrap_or(0);
             }
@@ -208,7 +208,7 @@ fn cross_checks(run: &BenchmarkRun, s: &ServerSummary) -> CrossChecks {
     let mut ttfts: Vec<f64> = run
         .records
         .iter()
-        .filter(|r| r.status == RequestStatus::Completed)
+        .filter(|r| r.status() == RequestStatus::Completed)
         .filter_map(|r| r.time_to_first_token_ms())
         .collect();
     ttfts.sort_by(f64::total_cmp);

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use llmload_clock::Timestamp;
 use llmload_engine::{Arrivals, Strategy};
-use llmload_metrics::{RequestRecord, RequestStatus};
+use llmload_metrics::{Measured, RequestRecord, RequestStatus};
 use serde_json::Value;
 
 const RATE: f64 = 400.0;

@@ -31,7 +31,7 @@
 //! goodput.
 
 use llmload_clock::Timestamp;
-use llmload_core::{RequestRecord, UsageMetrics};
+use llmload_core::{Measured, Timing, UsageMetrics};
 
 use super::{
     concat, error_counts, map_by, BenchmarkMetrics, MetricsSummary, Selected, Selection, SideLists,
@@ -69,59 +69,54 @@ fn ms(later: Timestamp, earlier: Timestamp) -> f64 {
 }
 
 // The per-request metrics of 0.8's `GenerativeRequestStats`, in its float
-// arithmetic; the formulas are [`RequestRecord`]'s.
+// arithmetic; the formulas are [`Measured`]'s.
 
-fn request_latency(r: &RequestRecord) -> Option<f64> {
-    Some(secs(r.timings.request_end?, r.timings.request_start?))
+fn request_latency<R: Measured>(r: &R) -> Option<f64> {
+    Some(secs(r.request_end()?, r.request_start()?))
 }
 
-fn time_to_first_token_ms(r: &RequestRecord) -> Option<f64> {
-    Some(ms(
-        r.timings.first_token_iteration?,
-        r.timings.request_start?,
-    ))
+fn time_to_first_token_ms<R: Measured>(r: &R) -> Option<f64> {
+    Some(ms(r.first_token_iteration()?, r.request_start()?))
 }
 
-fn time_per_output_token_ms(r: &RequestRecord) -> Option<f64> {
-    let start = r.timings.request_start?;
-    let last = r.timings.last_token_iteration.or(r.request_end_time())?;
+fn time_per_output_token_ms<R: Measured>(r: &R) -> Option<f64> {
+    let start = r.request_start()?;
+    let last = r.last_token_iteration().or(r.request_end_time())?;
     let out = r.output_tokens().filter(|&o| o > 0)?;
     Some(ms(last, start) / out as f64)
 }
 
-fn inter_token_latency_ms(r: &RequestRecord) -> Option<f64> {
-    let t = &r.timings;
-    let (first, last) = (t.first_token_iteration?, t.last_token_iteration?);
+fn inter_token_latency_ms<R: Measured>(r: &R) -> Option<f64> {
+    let (first, last) = (r.first_token_iteration()?, r.last_token_iteration()?);
     let out = r.output_tokens().filter(|&o| o > 1)?;
     Some(ms(last, first) / (out - 1) as f64)
 }
 
-fn dispatch_delay(r: &RequestRecord) -> Option<f64> {
-    Some(secs(r.timings.request_start?, r.timings.targeted_start?))
+fn dispatch_delay<R: Measured>(r: &R) -> Option<f64> {
+    Some(secs(r.request_start()?, r.targeted_start()?))
 }
 
-fn scheduled_latency(r: &RequestRecord) -> Option<f64> {
-    Some(secs(r.timings.request_end?, r.timings.targeted_start?))
+fn scheduled_latency<R: Measured>(r: &R) -> Option<f64> {
+    Some(secs(r.request_end()?, r.targeted_start()?))
 }
 
 /// `max(0, min(start, predecessor_completed) - targeted)`; 0 without a predecessor.
-fn predecessor_delay(r: &RequestRecord) -> Option<f64> {
-    let t = &r.timings;
-    let (targeted, start) = (t.targeted_start?, t.request_start?);
-    Some(match t.predecessor_completed {
+fn predecessor_delay<R: Measured>(r: &R) -> Option<f64> {
+    let (targeted, start) = (r.targeted_start()?, r.request_start()?);
+    Some(match r.timing(Timing::PredecessorCompleted) {
         None => 0.0,
         Some(p) => secs(start.min(p), targeted).max(0.0),
     })
 }
 
-fn scheduling_delay(r: &RequestRecord) -> Option<f64> {
+fn scheduling_delay<R: Measured>(r: &R) -> Option<f64> {
     Some(dispatch_delay(r)? - predecessor_delay(r)?)
 }
 
-impl<'a> Selected<'a> {
+impl<'a, R: Measured> Selected<'a, R> {
     /// The selected requests at turn position `k`.
-    fn turn(&self, k: u32) -> Selected<'a> {
-        let keep = |v: &[&'a RequestRecord]| -> Vec<&'a RequestRecord> {
+    fn turn(&self, k: u32) -> Selected<'a, R> {
+        let keep = |v: &[&'a R]| -> Vec<&'a R> {
             v.iter().copied().filter(|r| r.turn_index() == k).collect()
         };
         let s = &self.by_status;
@@ -144,7 +139,11 @@ impl<'a> Selected<'a> {
 
 /// 0.8's `GenerativeTurnMetrics.compile_by_turn`: `None` when every
 /// request is at turn 0.
-fn by_turn(sel: &Selected, first: &Selected, after: &Selected) -> Option<Vec<TurnMetrics>> {
+fn by_turn<R: Measured>(
+    sel: &Selected<R>,
+    first: &Selected<R>,
+    after: &Selected<R>,
+) -> Option<Vec<TurnMetrics>> {
     let mut indices = std::collections::BTreeSet::new();
     for s in [sel, first, after] {
         s.turn_indices(&mut indices);
@@ -191,8 +190,8 @@ impl BenchmarkMetrics {
     /// (constant, poisson), which is when 0.8 reports the request dispatch
     /// delay and scheduled latency; closed-loop profiles (synchronous,
     /// concurrent, throughput) get `None`.
-    pub fn compile_08(
-        records: &[RequestRecord],
+    pub fn compile_08<R: Measured>(
+        records: &[R],
         start: Timestamp,
         end: Timestamp,
         arrival_schedule: bool,
@@ -203,8 +202,8 @@ impl BenchmarkMetrics {
     /// As [`BenchmarkMetrics::compile_08`], choosing which requests count.
     /// With [`Selection::StartedWithin`] every metric covers the requests
     /// started in the window, TTFT and TTFOT those of them with a first token.
-    pub fn compile_08_with(
-        records: &[RequestRecord],
+    pub fn compile_08_with<R: Measured>(
+        records: &[R],
         start: Timestamp,
         end: Timestamp,
         selection: Selection,
@@ -213,21 +212,19 @@ impl BenchmarkMetrics {
         let sel = Selected::new(records, start, end, selection);
         let first_token = match selection {
             Selection::Overlap => Selected::with(records, |r| {
-                r.timings
-                    .first_token_iteration
+                r.first_token_iteration()
                     .is_some_and(|ft| ft >= start && r.request_start_time().unwrap_or(ft) <= end)
             }),
             Selection::StartedWithin => Selected::with(records, |r| {
-                r.timings.first_token_iteration.is_some()
+                r.first_token_iteration().is_some()
                     && r.request_start_time()
                         .is_some_and(|s| s >= start && s < end)
             }),
         };
         let after_first_token = match selection {
             Selection::Overlap => Selected::with(records, |r| {
-                r.request_end_time().is_some_and(|e| {
-                    e >= start && r.timings.first_token_iteration.unwrap_or(e) <= end
-                })
+                r.request_end_time()
+                    .is_some_and(|e| e >= start && r.first_token_iteration().unwrap_or(e) <= end)
             }),
             Selection::StartedWithin => Selected::new(records, start, end, selection),
         };
@@ -247,13 +244,13 @@ impl BenchmarkMetrics {
         let f0 = |x: Option<f64>| x.unwrap_or(0.0);
         let u0 = |x: Option<u64>| x.unwrap_or(0) as f64;
         let ttft = first_token.values(|r| f0(time_to_first_token_ms(r)));
-        let per_request = |f: fn(&RequestRecord) -> Option<f64>| {
+        let per_request = |f: fn(&R) -> Option<f64>| {
             StatusDistribution::with_intervals(
                 &sel.map(|r| f(r).map(|d| (d, 1.0)).into_iter().collect()),
                 CONFIDENCE,
             )
         };
-        let plain = |f: fn(&RequestRecord) -> Option<f64>| {
+        let plain = |f: fn(&R) -> Option<f64>| {
             StatusDistribution::from_weighted(
                 &sel.map(|r| f(r).map(|d| (d, 1.0)).into_iter().collect()),
             )
@@ -263,7 +260,7 @@ impl BenchmarkMetrics {
             .all()
             .iter()
             .filter(|r| r.turn_index() == 0)
-            .filter_map(|r| dispatch_delay(r))
+            .filter_map(|r| dispatch_delay(*r))
             .collect();
         BenchmarkMetrics {
             request_totals: StatusCounts {
@@ -286,7 +283,7 @@ impl BenchmarkMetrics {
                 we,
             ),
             request_latency: sel.values(|r| f0(request_latency(r))),
-            request_streaming_iterations_count: sel.values(|r| r.timings.request_iterations as f64),
+            request_streaming_iterations_count: sel.values(|r| r.request_iterations() as f64),
             prompt_token_count: sel.values(|r| u0(r.prompt_tokens())),
             output_token_count: sel.values(|r| u0(r.output_tokens())),
             total_token_count: sel.values(|r| u0(r.total_tokens())),
@@ -333,12 +330,15 @@ type Timed = (f64, f64, Option<u64>, Option<u64>);
 /// 0.8's `GenerativeMetricsSummary.compile`: a side's values leave out the
 /// requests without one; its rates and concurrency count them as 0; a side
 /// no request has a value for is `None`, and so is the total then.
-fn text_summary(sel: &Selected, field: impl Fn(&UsageMetrics) -> Option<u64>) -> MetricsSummary {
+fn text_summary<R: Measured>(
+    sel: &Selected<R>,
+    field: impl Fn(&UsageMetrics) -> Option<u64>,
+) -> MetricsSummary {
     let timed: ByStatus<Timed> = sel.map(|r| {
         let (Some(s), Some(e)) = (r.request_start_time(), r.request_end_time()) else {
             return vec![];
         };
-        let (i, o) = (field(&r.input), field(&r.output));
+        let (i, o) = (field(&r.input()), field(&r.output()));
         if i.is_none() && o.is_none() {
             return vec![];
         }
@@ -410,7 +410,7 @@ fn text_summary(sel: &Selected, field: impl Fn(&UsageMetrics) -> Option<u64>) ->
 #[cfg(test)]
 mod tests {
     use super::*;
-    use llmload_core::{RequestStatus, RequestType};
+    use llmload_core::{RequestRecord, RequestStatus, RequestType};
 
     const T0: f64 = 1_796_188_000.0;
 

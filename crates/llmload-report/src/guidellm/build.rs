@@ -6,8 +6,8 @@
 
 use llmload_clock::Timestamp;
 use llmload_core::{
-    best_rate, client_ceiling, BenchmarkRun, Constraints, Profile, RunPlan, Stop, Strategy,
-    TransientPhase, Verdict,
+    best_rate, client_ceiling, BenchmarkRun, CompactRecord, Constraints, Measured, Profile,
+    RunPlan, Stop, Strategy, TransientPhase, Verdict,
 };
 use llmload_metrics::{
     successful_rate, BenchmarkMetrics, RequestRecord, RequestStatus, RequestType,
@@ -263,17 +263,6 @@ fn environment_json(info: &RunInfo) -> Value {
     })
 }
 
-/// Up to `n` records, evenly spaced over the run (all when `n` is `None`).
-pub(crate) fn sample(records: Vec<&RequestRecord>, n: Option<u64>) -> Vec<&RequestRecord> {
-    match n {
-        Some(n) if (n as usize) < records.len() => {
-            let (len, n) = (records.len(), n as usize);
-            (0..n).map(|i| records[i * len / n]).collect()
-        }
-        _ => records,
-    }
-}
-
 fn percentile_summary(d: &StatusDistribution) -> Value {
     let p = &d.total.percentiles;
     json!({"mean": d.total.mean, "p50": p.p50, "p90": p.p90, "p99": p.p99, "max": d.total.max, "count": d.total.count})
@@ -342,10 +331,10 @@ pub(crate) fn extras(run: &BenchmarkRun, m: &BenchmarkMetrics) -> Value {
 }
 
 /// The measured successful requests (as goodput counts them).
-fn measured(run: &BenchmarkRun) -> impl Iterator<Item = &RequestRecord> {
+fn measured(run: &BenchmarkRun) -> impl Iterator<Item = &CompactRecord> {
     run.records
         .iter()
-        .filter(|r| r.status == RequestStatus::Completed)
+        .filter(|r| r.status() == RequestStatus::Completed)
         .filter(|r| match (r.request_start_time(), r.request_end_time()) {
             (Some(a), _) if run.measure_by_start => a >= run.measure_start && a <= run.measure_end,
             (Some(a), Some(b)) => b >= run.measure_start && a <= run.measure_end,
@@ -361,7 +350,7 @@ fn prefix_cache(run: &BenchmarkRun) -> Value {
     // Per turn index: (requests, prompt tokens, cached tokens).
     let mut turns: std::collections::BTreeMap<u32, (u64, u64, u64)> = Default::default();
     for r in measured(run) {
-        if let (Some(c), Some(p)) = (r.cached_tokens, r.prompt_tokens()) {
+        if let (Some(c), Some(p)) = (r.cached_tokens(), r.prompt_tokens()) {
             let t = turns.entry(r.turn_index()).or_default();
             *t = (t.0 + 1, t.1 + p, t.2 + c);
         }
@@ -397,7 +386,7 @@ fn prefix_cache(run: &BenchmarkRun) -> Value {
 /// Per SLO use case: the fraction of measured successful requests that met
 /// every limit, and that fraction of the successful request rate.
 fn goodput(run: &BenchmarkRun, m: &BenchmarkMetrics) -> Value {
-    let measured: Vec<&RequestRecord> = measured(run).collect();
+    let measured: Vec<&CompactRecord> = measured(run).collect();
     let rate = m.requests_per_second.successful.mean;
     let per_case = crate::slo::use_cases().iter().map(|uc| {
         let g = crate::slo::goodput(
@@ -431,18 +420,9 @@ pub fn benchmark(info: &RunInfo, runs: &[BenchmarkRun], run: &BenchmarkRun) -> B
     let avgs = SchedulerAverages::compile(&run.records);
     let request_start = run.start;
     let request_end = run.request_end;
-    let mut sorted: Vec<&RequestRecord> = run.records.iter().collect();
-    sorted.sort_by_key(|r| r.request_start_time());
-    let pick = |s: RequestStatus| {
-        sample(
-            sorted.iter().copied().filter(|r| r.status == s).collect(),
-            info.sample_requests,
-        )
-        .into_iter()
-        .map(|r| request_stats(r, run.start))
-        .collect()
-    };
-    let count = |s: RequestStatus| run.records.iter().filter(|r| r.status == s).count() as u64;
+    let listed = crate::listed::listed(run, info.sample_requests);
+    let stats = |v: &[RequestRecord]| v.iter().map(|r| request_stats(r, run.start)).collect();
+    let count = |s: RequestStatus| run.records.iter().filter(|r| r.status() == s).count() as u64;
     let made = Counts {
         successful: count(RequestStatus::Completed),
         errored: count(RequestStatus::Errored),
@@ -493,9 +473,9 @@ pub fn benchmark(info: &RunInfo, runs: &[BenchmarkRun], run: &BenchmarkRun) -> B
         },
         metrics: Box::new((&metrics).into()),
         requests: Requests {
-            successful: pick(RequestStatus::Completed),
-            errored: pick(RequestStatus::Errored),
-            incomplete: pick(RequestStatus::Cancelled),
+            successful: stats(&listed.successful),
+            errored: stats(&listed.errored),
+            incomplete: stats(&listed.incomplete),
             total: None,
         },
         start_time: secs(run.measure_start),

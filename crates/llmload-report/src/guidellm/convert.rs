@@ -1,6 +1,7 @@
 //! Conversions between llmload's records and metrics and the GuideLLM wire types.
 
 use llmload_clock::Timestamp;
+use llmload_core::Measured;
 use llmload_metrics::{
     BenchmarkMetrics, Distribution, ErrorKind, MetricsSummary as MSummary, RequestError,
     RequestRecord, RequestStatus, RequestTimings, RequestType, StatusCounts, StatusDistribution,

@@ -3,7 +3,7 @@
 
 use llmload_clock::Timestamp;
 use llmload_core::{BenchmarkRun, Constraints, Stop, StopKind, ERROR_MIN_PROCESSED, ERROR_WINDOW};
-use llmload_metrics::RequestStatus;
+use llmload_metrics::{Measured, RequestStatus};
 use serde_json::{json, Map, Value};
 
 use super::build::secs;
@@ -108,7 +108,7 @@ fn action(kind: StopKind, run: &BenchmarkRun, triggered: Option<&Stop>, at: Time
     let errored = run
         .records
         .iter()
-        .filter(|r| r.status == RequestStatus::Errored)
+        .filter(|r| r.status() == RequestStatus::Errored)
         .count() as u64;
     let (queuing, processing) = match (fired, kind) {
         (false, _) => ("continue", "continue"),
@@ -224,7 +224,7 @@ pub(crate) fn scheduler_state(run: &BenchmarkRun, workers: u32) -> Value {
             .find(|s| s.kind == kind);
         all.insert(kind.key().into(), action(kind, run, fired, run.end));
     }
-    let count = |s: RequestStatus| run.records.iter().filter(|r| r.status == s).count() as u64;
+    let count = |s: RequestStatus| run.records.iter().filter(|r| r.status() == s).count() as u64;
     let stop_time = match queue_stop {
         Some(Stop {
             kind: StopKind::MaxSeconds,

@@ -13,13 +13,13 @@ pub mod read;
 mod request;
 pub mod stats;
 
-use llmload_core::{best_rate, client_ceiling, BenchmarkRun, Strategy};
+use llmload_core::{best_rate, client_ceiling, BenchmarkRun, Measured, Strategy};
 use llmload_metrics::{
     BenchmarkMetrics, RequestRecord, RequestStatus, SchedulerAverages, Selection,
 };
 use serde_json::{json, Value};
 
-use crate::guidellm::build::{extras, sample, secs, verdict_json};
+use crate::guidellm::build::{extras, secs, verdict_json};
 use crate::guidellm::state::scheduler_state;
 use crate::guidellm::RunInfo;
 
@@ -80,18 +80,10 @@ pub fn benchmark(info: &RunInfo, runs: &[BenchmarkRun], run: &BenchmarkRun) -> V
         scheduled,
     );
     let avgs = SchedulerAverages::compile(&run.records);
-    let mut sorted: Vec<&RequestRecord> = run.records.iter().collect();
-    sorted.sort_by_key(|r| r.request_start_time());
-    let pick = |s: RequestStatus| -> Vec<Value> {
-        sample(
-            sorted.iter().copied().filter(|r| r.status == s).collect(),
-            info.sample_requests,
-        )
-        .into_iter()
-        .map(|r| request(r, run.start))
-        .collect()
-    };
-    let count = |s: RequestStatus| run.records.iter().filter(|r| r.status == s).count() as u64;
+    let listed = crate::listed::listed(run, info.sample_requests);
+    let entries =
+        |v: &[RequestRecord]| -> Vec<Value> { v.iter().map(|r| request(r, run.start)).collect() };
+    let count = |s: RequestStatus| run.records.iter().filter(|r| r.status() == s).count() as u64;
     let rates: Vec<f64> = runs.iter().filter_map(|r| r.strategy.rate()).collect();
     let mut state = scheduler_state(run, info.workers);
     add_scopes(&mut state);
@@ -170,9 +162,9 @@ pub fn benchmark(info: &RunInfo, runs: &[BenchmarkRun], run: &BenchmarkRun) -> V
         },
         "metrics": stats::metrics(&m),
         "requests": {
-            "successful": pick(RequestStatus::Completed),
-            "errored": pick(RequestStatus::Errored),
-            "incomplete": pick(RequestStatus::Cancelled),
+            "successful": entries(&listed.successful),
+            "errored": entries(&listed.errored),
+            "incomplete": entries(&listed.incomplete),
             "total": null
         },
         "warnings": warnings(&m),

@@ -8,6 +8,7 @@
 //! body, files, content}` envelope.
 
 use llmload_clock::Timestamp;
+use llmload_core::Measured;
 use llmload_metrics::{RequestRecord, RequestStatus, UsageMetrics};
 use serde_json::{json, Value};
 

@@ -1,0 +1,318 @@
+//! A long run keeps only its records' numbers in memory (`CompactRecord`)
+//! and reads the full records back from its journal for the report's
+//! per-request entries. Its statistics and reports must be those of the
+//! in-memory path (every full record held) to the bit, in both GuideLLM
+//! schemas: here over a few thousand requests of every kind (completed,
+//! errored, cut off after or before they started, multi-turn, cached
+//! prefixes, one-token and empty outputs, held back by a full cap).
+
+use std::sync::Arc;
+
+use llmload_clock::Timestamp;
+use llmload_engine::{BenchmarkRun, Constraints, Profile, RunObserver, RunPlan, Strategy};
+use llmload_journal::{Journal, Spilled};
+use llmload_metrics::timeline::Timeline;
+use llmload_metrics::{
+    BenchmarkMetrics, CompactRecord, ErrorKind, RequestError, RequestRecord, RequestStatus,
+    RequestType, SchedulerAverages, Selection, Turn,
+};
+use llmload_report::guidellm::RunInfo;
+use serde_json::{json, Value};
+
+/// xorshift64*: reproducible without a dependency.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+const T0: u64 = 1_796_000_000_000_000_000;
+
+fn at(ns: u64) -> Option<Timestamp> {
+    Some(Timestamp::from_nanos(T0 + ns))
+}
+
+/// `n` requests at 200 req/s, as a constant-rate run against a busy server
+/// would leave them, in the order they finished.
+fn records(n: u64) -> Vec<RequestRecord> {
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let conversations: Vec<uuid::Uuid> = (0..64).map(|_| uuid::Uuid::new_v4()).collect();
+    let mut out: Vec<RequestRecord> = (0..n)
+        .map(|i| {
+            let mut r = RequestRecord::new(RequestType::ChatCompletions, (i % 32) as u32);
+            let due = i * 5_000_000 + rng.below(1000);
+            let t = &mut r.timings;
+            t.targeted_start = at(due);
+            t.queued = at(due.saturating_sub(3_000_000));
+            t.dequeued = at(due.saturating_sub(2_000_000) + rng.below(500_000));
+            t.scheduled_at = at(due.saturating_sub(1_000_000));
+            if rng.below(10) == 0 {
+                t.cap_released = at(due + rng.below(2_000_000));
+            }
+            let start = due + 20_000 + rng.below(300_000);
+            t.resolve_start = at(start - 10_000);
+            let kind = rng.below(100);
+            let out_tokens = [0, 1, 2, 16, 64, 128][rng.below(6) as usize];
+            r.input.text_tokens = Some(100 + rng.below(400));
+            r.input.text_words = Some(80 + rng.below(300));
+            r.input.text_characters = Some(500 + rng.below(2000));
+            r.request_body = Some(format!("{{\"i\":{i}}}").into());
+            r.response_id = Some(format!("chatcmpl-{i}"));
+            if rng.below(3) == 0 {
+                r.cached_tokens = Some(rng.below(100));
+            }
+            if rng.below(4) == 0 {
+                r.turn = Some(Turn {
+                    conversation_id: conversations[rng.below(64) as usize],
+                    index: 1 + rng.below(3) as u32,
+                });
+                r.timings.predecessor_completed = at(due.saturating_sub(rng.below(4_000_000)));
+            }
+            let t = &mut r.timings;
+            match kind {
+                // Failed before it was sent.
+                0..=3 => {
+                    r.status = RequestStatus::Errored;
+                    t.resolve_end = at(start + 50_000);
+                    r.error = Some(RequestError {
+                        kind: ErrorKind::Connect,
+                        status: None,
+                        message: "connection refused".into(),
+                    });
+                }
+                // The server said no.
+                4..=9 => {
+                    r.status = RequestStatus::Errored;
+                    t.request_start = at(start);
+                    t.request_end = at(start + 2_000_000);
+                    t.resolve_end = at(start + 2_050_000);
+                    t.request_iterations = 1;
+                    r.error = Some(RequestError {
+                        kind: ErrorKind::HttpStatus,
+                        status: Some([500, 503][rng.below(2) as usize]),
+                        message: "Internal Server Error".into(),
+                    });
+                }
+                // Cut off by the end of the benchmark, mid-stream.
+                10..=14 => {
+                    r.status = RequestStatus::Cancelled;
+                    t.request_start = at(start);
+                    let first = start + 30_000_000 + rng.below(20_000_000);
+                    t.first_token_iteration = at(first);
+                    t.last_token_iteration = at(first + 40_000_000);
+                    t.token_iterations = 5;
+                    t.request_iterations = 6;
+                    t.resolve_end = at(first + 41_000_000);
+                    r.output.text_tokens = Some(5);
+                    r.error = Some(RequestError {
+                        kind: ErrorKind::Cancelled,
+                        status: None,
+                        message: "the benchmark ended".into(),
+                    });
+                }
+                // Cut off before it was sent.
+                15..=16 => {
+                    r.status = RequestStatus::Cancelled;
+                    t.resolve_start = None;
+                    r.error = Some(RequestError {
+                        kind: ErrorKind::Cancelled,
+                        status: None,
+                        message: "the benchmark ended".into(),
+                    });
+                }
+                _ => {
+                    r.status = RequestStatus::Completed;
+                    t.request_start = at(start);
+                    t.first_request_iteration = at(start + 1_000_000);
+                    let first = start + 20_000_000 + rng.below(60_000_000);
+                    let chunks = out_tokens.max(1);
+                    let last = first + (chunks - 1) * (8_000_000 + rng.below(4_000_000));
+                    if out_tokens > 0 {
+                        t.first_token_iteration = at(first);
+                        t.last_token_iteration = at(last);
+                    }
+                    t.token_iterations = out_tokens;
+                    t.request_iterations = out_tokens + 2;
+                    t.last_request_iteration = at(last + 100_000);
+                    t.request_end = at(last + 200_000);
+                    t.resolve_end = at(last + 250_000);
+                    r.output.text_tokens = Some(out_tokens);
+                    r.output.text_words = Some(out_tokens * 3 / 4);
+                    r.output.text_characters = Some(out_tokens * 4);
+                }
+            }
+            let end = t
+                .resolve_end
+                .or(t.request_end)
+                .unwrap_or(Timestamp::from_nanos(T0 + start));
+            t.finalized = Some(end + std::time::Duration::from_nanos(rng.below(100_000)));
+            r
+        })
+        .collect();
+    out.sort_by_key(|r| r.timings.finalized);
+    out
+}
+
+fn plan() -> RunPlan {
+    RunPlan {
+        profile: Profile::Constant(vec![200.0]),
+        constraints: Constraints {
+            max_seconds: Some(15.0),
+            ..Constraints::default()
+        },
+        max_concurrency: 10_240,
+        explicit_max_concurrency: false,
+        seed: 42,
+        warmup: Default::default(),
+        cooldown: Default::default(),
+        rampup: Default::default(),
+        shard: None,
+        start_at: None,
+    }
+}
+
+fn info(sample_requests: Option<u64>) -> RunInfo {
+    RunInfo {
+        args: json!({}),
+        run: plan(),
+        target: "http://127.0.0.1:8000".into(),
+        model: Some("m".into()),
+        timeout: None,
+        verify: true,
+        request_type: RequestType::ChatCompletions,
+        data: vec!["prompt_tokens=256,output_tokens=64".into()],
+        data_samples: -1,
+        sample_requests,
+        workers: 2,
+        scheduling: "fair".into(),
+        run_id: "run".into(),
+        search: None,
+        aborted: None,
+        processor: None,
+        outputs: vec![],
+        labels: vec![],
+        overrides: None,
+        shards: None,
+    }
+}
+
+/// A report without its random ids.
+fn without_ids(mut v: Value) -> Value {
+    fn strip(v: &mut Value) {
+        match v {
+            Value::Object(m) => {
+                m.remove("id_");
+                m.values_mut().for_each(strip);
+            }
+            Value::Array(a) => a.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    strip(&mut v);
+    v
+}
+
+#[test]
+fn statistics_and_reports_from_the_journal_equal_the_in_memory_ones() {
+    let full = records(3000);
+    let dir = std::env::temp_dir().join(format!("llmload-streamed-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(llmload_journal::FILE_NAME);
+    let strategy = Strategy::Constant {
+        rate: 200.0,
+        max_concurrency: 10_240,
+    };
+    let journal = Journal::create(&path, json!({"llmload_journal": 1})).unwrap();
+    journal.benchmark_started(0, &strategy, full[0].timings.targeted_start.unwrap());
+    for r in &full {
+        journal.request_finished(0, r);
+    }
+    journal.finish().unwrap();
+
+    // The streamed path: numbers read back from the journal, kept compact.
+    let back = llmload_journal::read(&path).unwrap();
+    assert_eq!(back.skipped, 0);
+    let compact: Vec<CompactRecord> = back.benchmarks[0].1.iter().map(Into::into).collect();
+    assert_eq!(compact.len(), full.len());
+    let (start, end) = (
+        full[0].timings.targeted_start.unwrap(),
+        Timestamp::from_nanos(T0 + 15_000_000_000),
+    );
+    // Every distribution, both schemas' statistics, both selections: the
+    // in-memory path over the full records and the compact one agree to
+    // the bit (`{:?}` prints every f64 in its shortest exact form).
+    for sel in [Selection::Overlap, Selection::StartedWithin] {
+        let a = BenchmarkMetrics::compile_with(&full, start, end, sel);
+        let b = BenchmarkMetrics::compile_with(&compact, start, end, sel);
+        assert!(a.request_totals.errored > 100 && a.request_totals.incomplete > 100);
+        assert_eq!(
+            format!("{a:?}"),
+            format!("{b:?}"),
+            "0.4 statistics, {sel:?}"
+        );
+        let a = BenchmarkMetrics::compile_08_with(&full, start, end, sel, true);
+        let b = BenchmarkMetrics::compile_08_with(&compact, start, end, sel, true);
+        assert!(a.turns.is_some());
+        assert_eq!(
+            format!("{a:?}"),
+            format!("{b:?}"),
+            "0.8 statistics, {sel:?}"
+        );
+    }
+    assert_eq!(
+        format!("{:?}", SchedulerAverages::compile(&full)),
+        format!("{:?}", SchedulerAverages::compile(&compact))
+    );
+    assert_eq!(
+        format!("{:?}", Timeline::compile(&full, &[], start, end)),
+        format!("{:?}", Timeline::compile(&compact, &[], start, end))
+    );
+
+    // Whole reports: a benchmark that kept its records against one whose
+    // details are read back from the journal, every request listed and
+    // sampled, in both schemas.
+    let kept = llmload_engine::rebuild(0, strategy.clone(), &plan(), full.clone());
+    let mut spilled: BenchmarkRun = kept.clone();
+    spilled.records = compact;
+    spilled.details = llmload_engine::Details::Spilled(Arc::new(Spilled::open(&path)));
+    for sample in [None, Some(7)] {
+        let i = info(sample);
+        let a = serde_json::to_value(llmload_report::guidellm::report(
+            &i,
+            std::slice::from_ref(&kept),
+        ))
+        .unwrap();
+        let b = serde_json::to_value(llmload_report::guidellm::report(
+            &i,
+            std::slice::from_ref(&spilled),
+        ))
+        .unwrap();
+        let listed = &a["benchmarks"][0]["requests"];
+        let n = |s: &str| listed[s].as_array().unwrap().len();
+        match sample {
+            None => assert_eq!(n("successful") + n("errored") + n("incomplete"), 3000),
+            Some(k) => assert_eq!(n("errored"), k as usize),
+        }
+        assert_eq!(
+            without_ids(a),
+            without_ids(b),
+            "0.4 report, sample {sample:?}"
+        );
+        let a = llmload_report::schema2::report(&i, std::slice::from_ref(&kept));
+        let b = llmload_report::schema2::report(&i, std::slice::from_ref(&spilled));
+        assert_eq!(
+            without_ids(a),
+            without_ids(b),
+            "0.8 report, sample {sample:?}"
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

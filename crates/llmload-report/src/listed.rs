@@ -1,0 +1,77 @@
+//! Which requests a report lists, and their full records.
+//!
+//! GuideLLM lists a benchmark's requests per status in the order they
+//! started, every one of them or `--sample-requests` of each evenly spread.
+//! The choice is made on the compact records; only the chosen ones are
+//! fetched in full (from memory, or from the journal where a long run
+//! spilled them).
+
+use std::collections::BTreeMap;
+
+use llmload_core::{BenchmarkRun, Measured, RequestRecord, RequestStatus};
+
+/// `n` of `items`, evenly spread (GuideLLM's sampling), or all of them.
+pub(crate) fn sample<T>(items: Vec<T>, n: Option<u64>) -> Vec<T> {
+    match n {
+        Some(n) if (n as usize) < items.len() => {
+            let (len, n) = (items.len(), n as usize);
+            let mut items: Vec<Option<T>> = items.into_iter().map(Some).collect();
+            (0..n).filter_map(|i| items[i * len / n].take()).collect()
+        }
+        _ => items,
+    }
+}
+
+/// The requests a report lists, per status.
+pub(crate) struct Listed {
+    /// Completed.
+    pub successful: Vec<RequestRecord>,
+    /// Errored.
+    pub errored: Vec<RequestRecord>,
+    /// Cancelled after they started.
+    pub incomplete: Vec<RequestRecord>,
+}
+
+/// The requests of `run` to list, sampled to `n` per status: in the order
+/// they started (ties in the order they finished), fetched in full.
+pub(crate) fn listed(run: &BenchmarkRun, n: Option<u64>) -> Listed {
+    let mut order: Vec<usize> = (0..run.records.len()).collect();
+    order.sort_by_key(|&i| run.records[i].request_start_time());
+    let pick = |s: RequestStatus| {
+        let of: Vec<usize> = order
+            .iter()
+            .copied()
+            .filter(|&i| run.records[i].status() == s)
+            .collect();
+        sample(of, n)
+    };
+    let picked = [
+        pick(RequestStatus::Completed),
+        pick(RequestStatus::Errored),
+        pick(RequestStatus::Cancelled),
+    ];
+    let mut wanted: Vec<usize> = picked.iter().flatten().copied().collect();
+    wanted.sort_unstable();
+    let mut full: BTreeMap<usize, RequestRecord> = match run.full(&wanted) {
+        Ok(v) => v.into_iter().collect(),
+        Err(e) => {
+            eprintln!("llmload: cannot read the requests back from the journal ({e})");
+            BTreeMap::new()
+        }
+    };
+    if full.len() < wanted.len() {
+        eprintln!(
+            "llmload: benchmark {}: {} of {} requests to list were lost with the journal; \
+             the report lists the others (its statistics cover all)",
+            run.index,
+            wanted.len() - full.len(),
+            wanted.len()
+        );
+    }
+    let [ok, err, inc] = picked.map(|p| p.iter().filter_map(|i| full.remove(i)).collect());
+    Listed {
+        successful: ok,
+        errored: err,
+        incomplete: inc,
+    }
+}
