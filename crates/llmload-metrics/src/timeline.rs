@@ -80,6 +80,11 @@ pub struct Slice {
     pub ttft: Buckets,
     /// ITL of requests that completed in the slice.
     pub itl: Buckets,
+    /// llmload's own send lag (`request_start - max(targeted_start,
+    /// cap_released)`) of the requests sent in it: whether the schedule
+    /// held all along a long run.
+    #[serde(default)]
+    pub send_lag: Buckets,
     /// Scrapes taken in the slice, and the sums of their gauges.
     pub scrapes: u32,
     pub running_sum: f64,
@@ -129,6 +134,9 @@ impl Timeline {
             };
             if let Some(i) = idx(s) {
                 slices[i].started += 1;
+                if let Some(lag) = r.send_lag() {
+                    slices[i].send_lag.add(lag * 1000.0);
+                }
             }
             if let (Some(ft), Some(ttft)) = (r.first_token_iteration(), r.time_to_first_token_ms())
             {
@@ -227,6 +235,7 @@ impl Timeline {
             a.in_flight_seconds += b.in_flight_seconds;
             a.ttft.merge(&b.ttft);
             a.itl.merge(&b.itl);
+            a.send_lag.merge(&b.send_lag);
             a.scrapes += b.scrapes;
             a.running_sum += b.running_sum;
             a.waiting_sum += b.waiting_sum;
@@ -282,5 +291,21 @@ mod tests {
         assert_eq!(merged.slices[0].started, 2);
         assert_eq!(merged.slices[0].ttft.0[0].1, 2);
         assert!(!merged.merge(&Timeline::compile(&records, &[], t(0.5), t(3.0))));
+    }
+
+    #[test]
+    fn send_lag_lands_in_the_slice_it_was_sent_in() {
+        // Due at 0.1 s, sent 5 ms late; due at 2.1 s, held by a full cap
+        // until 2.13 s and sent 0.2 ms after it: the cap's wait is not lag.
+        let mut a = rec(0.105, 0.3, 1.5);
+        a.timings.targeted_start = Some(t(0.1));
+        let mut b = rec(2.1302, 2.2, 2.4);
+        b.timings.targeted_start = Some(t(2.1));
+        b.timings.cap_released = Some(t(2.13));
+        let tl = Timeline::compile(&[a, b], &[], t(0.0), t(3.0));
+        let lag = |k: usize| tl.slices[k].send_lag.quantile_ms(0.99);
+        assert!((5.0..=5.25).contains(&lag(0).unwrap()), "{:?}", lag(0));
+        assert!((0.2..=0.21).contains(&lag(2).unwrap()), "{:?}", lag(2));
+        assert_eq!(lag(1), None);
     }
 }

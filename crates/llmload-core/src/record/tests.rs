@@ -94,3 +94,26 @@ fn zero_usage_counts_as_missing_total() {
     assert_eq!(r.input_tokens(), None);
     assert_eq!(r.total_tokens(), Some(5));
 }
+
+#[test]
+fn a_compact_record_is_small_and_answers_as_the_full_one() {
+    // What a long run holds per request (docs/performance.md).
+    assert!(std::mem::size_of::<CompactRecord>() <= 160);
+    let mut r = record(13, 5);
+    r.cached_tokens = Some(7);
+    r.timings.cap_released = ts(1);
+    let c = CompactRecord::from(&r);
+    for t in Timing::ALL {
+        assert_eq!(c.timing(t), r.timing(t), "{t:?}");
+    }
+    assert_eq!(c.input(), r.input);
+    assert_eq!(c.output(), r.output);
+    assert_eq!(c.cached_tokens(), Some(7));
+    assert_eq!(c.token_iterations(), 5);
+    assert_eq!(c.send_lag(), r.send_lag());
+    assert_eq!(events(&r), {
+        let mut v = Vec::new();
+        c.output_token_events(&mut v);
+        v
+    });
+}
