@@ -140,6 +140,9 @@ impl Measured {
 /// Run a benchmark plan end to end: outputs written, console tables,
 /// the exit code.
 pub async fn run(plan: Plan) -> Result<ExitCode, Error> {
+    if let Some(line) = crate::size::large_report_notice(&plan) {
+        eprintln!("{line}");
+    }
     let signals = Signals::install();
     let m = measure(&plan, &signals).await?;
     write_outputs(&plan, &m.report, m.schema2.as_ref())?;

@@ -8,7 +8,8 @@
 //!   options from a scenario file.
 //! - [`benchmark`]: a plan wired to the mock, client, data, engine, journal
 //!   and reports (preflight checks, the tokenizer and processor, the live
-//!   [`progress`] line, the run's report) — `llmload benchmark` and `run`;
+//!   [`progress`] line, the run's report; a large one said so at the start,
+//!   `size.rs`) — `llmload benchmark` and `run`;
 //!   [`rebuild`]: a run rebuilt from its crash-safe journal; [`shard`]: one
 //!   run split across processes, [`merge`]: their one report, and [`kube`]:
 //!   the Kubernetes objects that run them.
@@ -38,6 +39,7 @@ pub mod progress;
 pub mod rebuild;
 pub mod scenario;
 pub mod shard;
+mod size;
 pub mod tools;
 pub mod validate;
 
