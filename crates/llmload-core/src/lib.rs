@@ -54,7 +54,7 @@ pub use record::{
     CompactRecord, ErrorInterner, ErrorKind, Measured, RequestError, RequestRecord, RequestStatus,
     RequestTimings, RequestType, Timing, Turn, UsageMetrics,
 };
-pub use run::{keep_all, BenchmarkRun, Details, HostLoad, RecordStore};
+pub use run::{keep_all, BenchmarkRun, Details, HostLoad, RecordReader, RecordStore};
 pub use server::ServerScrape;
 pub use strategy::Strategy;
 pub use verdict::{best_rate, Outcome, Slo, Verdict, MAX_FAILED, MAX_SEND_LAG_S, MIN_REQUESTS};

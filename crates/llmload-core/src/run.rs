@@ -93,17 +93,18 @@ impl BenchmarkRun {
         }
     }
 
-    /// The full records at `positions` (ascending indices into
-    /// [`BenchmarkRun::records`]), in that order.
-    /// A record lost where it was spilled is left out.
+    /// The full records at `positions` (indices into
+    /// [`BenchmarkRun::records`]), in that order, each with its position;
+    /// a record lost where it was spilled is left out.
     pub fn full(&self, positions: &[usize]) -> std::io::Result<Vec<(usize, RequestRecord)>> {
-        match &self.details {
-            Details::Kept(all) => Ok(positions
-                .iter()
-                .filter_map(|&i| Some((i, all.get(i)?.clone())))
-                .collect()),
-            Details::Spilled(store) => store.fetch(self.index, positions),
+        let mut reader = self.details.reader(self.index)?;
+        let mut out = Vec::with_capacity(positions.len());
+        for &p in positions {
+            if let Some(r) = reader.get(p)? {
+                out.push((p, r));
+            }
         }
+        Ok(out)
     }
 }
 
@@ -114,6 +115,25 @@ pub enum Details {
     Kept(Vec<RequestRecord>),
     /// Written out as the run went (the journal), read back on demand.
     Spilled(Arc<dyn RecordStore>),
+}
+
+impl Details {
+    /// A reader of benchmark `index`'s full records by position.
+    pub fn reader(&self, index: usize) -> std::io::Result<Box<dyn RecordReader + '_>> {
+        match self {
+            Details::Kept(all) => Ok(Box::new(Kept(all))),
+            Details::Spilled(store) => store.reader(index),
+        }
+    }
+}
+
+/// Reads records kept in memory.
+struct Kept<'a>(&'a [RequestRecord]);
+
+impl RecordReader for Kept<'_> {
+    fn get(&mut self, position: usize) -> std::io::Result<Option<RequestRecord>> {
+        Ok(self.0.get(position).cloned())
+    }
 }
 
 impl Default for Details {
@@ -133,14 +153,16 @@ impl std::fmt::Debug for Details {
 
 /// Full records written out during a run, read back by position.
 pub trait RecordStore: Send + Sync {
-    /// Of benchmark `index`'s records, in the order the run finished them,
-    /// those at `positions` (ascending), each with its position. A record
-    /// the store lost (a torn write) is left out.
-    fn fetch(
-        &self,
-        index: usize,
-        positions: &[usize],
-    ) -> std::io::Result<Vec<(usize, RequestRecord)>>;
+    /// A reader of benchmark `index`'s records, by their position in the
+    /// order the run finished them.
+    fn reader(&self, index: usize) -> std::io::Result<Box<dyn RecordReader + '_>>;
+}
+
+/// One benchmark's full records, by position, in any order.
+pub trait RecordReader {
+    /// The record at `position`; `None` when there is none there, or the
+    /// store lost it (a torn write).
+    fn get(&mut self, position: usize) -> std::io::Result<Option<RequestRecord>>;
 }
 
 /// The compact records of `full`, errors shared, and `full` kept as the details.

@@ -46,9 +46,10 @@ use std::sync::Arc;
 pub use executor::INTERRUPT_GRACE;
 pub use llmload_core::{
     best_rate, client_ceiling, BenchmarkRun, Constraints, Details, ErrorWindow, HostLoad, Outcome,
-    PhaseMode, Profile, RecordStore, RunPlan, SaturationConfig, SearchConfig, ServerScrape, Shard,
-    Slo, Stop, StopKind, Strategy, TransientPhase, Verdict, ERROR_MIN_PROCESSED, ERROR_WINDOW,
-    MAX_FAILED, MAX_SEND_LAG_S, MIN_REQUESTS, SWEEP_MAX_CONCURRENCY,
+    PhaseMode, Profile, RecordReader, RecordStore, RunPlan, SaturationConfig, SearchConfig,
+    ServerScrape, Shard, Slo, Stop, StopKind, Strategy, TransientPhase, Verdict,
+    ERROR_MIN_PROCESSED, ERROR_WINDOW, MAX_FAILED, MAX_SEND_LAG_S, MIN_REQUESTS,
+    SWEEP_MAX_CONCURRENCY,
 };
 pub use profile::{judge_all, next_benchmark, Next};
 pub use progress::{Phase, Progress, ProgressSender, ServerNow};

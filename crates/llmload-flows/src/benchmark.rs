@@ -447,6 +447,7 @@ pub fn run_info(
         data: plan.asked.data.clone(),
         data_samples: plan.asked.data_samples,
         sample_requests: plan.sample_requests,
+        list_in_memory: llmload_report::guidellm::LIST_IN_MEMORY,
         workers,
         scheduling: scheduling(),
         run_id,

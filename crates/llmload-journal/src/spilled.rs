@@ -5,11 +5,11 @@
 //! `{"request":i,...}` line: the collector tells the journal of each record
 //! just before it keeps its numbers, and the writer keeps that order.
 
-use std::io::BufRead;
+use std::io::{BufRead, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::{mpsc, Arc, Mutex};
 
-use llmload_engine::RecordStore;
+use llmload_engine::{RecordReader, RecordStore};
 use llmload_metrics::RequestRecord;
 
 use crate::{Event, Queue};
@@ -56,36 +56,60 @@ struct RecordLine {
 }
 
 impl RecordStore for Spilled {
-    fn fetch(
-        &self,
-        index: usize,
-        positions: &[usize],
-    ) -> std::io::Result<Vec<(usize, RequestRecord)>> {
+    fn reader(&self, index: usize) -> std::io::Result<Box<dyn RecordReader + '_>> {
         self.flush();
+        // One pass: where each of the benchmark's record lines starts.
         let file = std::fs::File::open(&self.path)?;
-        let mut reader = std::io::BufReader::with_capacity(1 << 20, file);
+        let mut scan = std::io::BufReader::with_capacity(1 << 20, file);
         let mut line = Vec::new();
-        let mut want = positions.iter().copied().peekable();
-        let mut out = Vec::with_capacity(positions.len());
-        let mut seen = 0usize;
-        while let Some(&next) = want.peek() {
+        let mut offsets = Vec::new();
+        let mut at = 0u64;
+        loop {
             line.clear();
-            if reader.read_until(b'\n', &mut line)? == 0 {
+            let n = scan.read_until(b'\n', &mut line)?;
+            if n == 0 {
                 break;
             }
-            if request_index(&line) != Some(index) {
-                continue;
+            if request_index(&line) == Some(index) {
+                offsets.push(at);
             }
-            if seen == next {
-                want.next();
-                // A torn line (the process was killed) is left out.
-                if let Ok(l) = serde_json::from_slice::<RecordLine>(&line) {
-                    out.push((next, l.record));
-                }
-            }
-            seen += 1;
+            at += n as u64;
         }
-        Ok(out)
+        let mut file = scan.into_inner();
+        file.seek(SeekFrom::Start(0))?;
+        Ok(Box::new(Reader {
+            file: std::io::BufReader::with_capacity(1 << 16, file),
+            offsets,
+            at: 0,
+            line,
+        }))
+    }
+}
+
+/// Reads one benchmark's record lines by position: in order, a sequential
+/// read; out of order, a seek.
+struct Reader {
+    file: std::io::BufReader<std::fs::File>,
+    offsets: Vec<u64>,
+    /// Where the file is read up to.
+    at: u64,
+    line: Vec<u8>,
+}
+
+impl RecordReader for Reader {
+    fn get(&mut self, position: usize) -> std::io::Result<Option<RequestRecord>> {
+        let Some(&offset) = self.offsets.get(position) else {
+            return Ok(None);
+        };
+        if offset != self.at {
+            self.file.seek_relative(offset as i64 - self.at as i64)?;
+        }
+        self.line.clear();
+        self.at = offset + self.file.read_until(b'\n', &mut self.line)? as u64;
+        // A torn line (the process was killed) is left out.
+        Ok(serde_json::from_slice::<RecordLine>(&self.line)
+            .ok()
+            .map(|l| l.record))
     }
 }
 
@@ -114,19 +138,24 @@ mod tests {
         }
         // Not finished: the fetch waits for the writer to catch up.
         let store = j.store().unwrap();
-        let got = store.fetch(1, &[0, 3, 4]).unwrap();
+        let mut reader = store.reader(1).unwrap();
+        // Out of order, and back again.
+        let got: Vec<(usize, RequestRecord)> = [4, 0, 3]
+            .into_iter()
+            .map(|k| (k, reader.get(k).unwrap().unwrap()))
+            .collect();
         let ids = |b: usize, ks: &[usize]| {
             ks.iter()
                 .map(|&k| sent[b * 5 + k].1.request_id)
                 .collect::<Vec<_>>()
         };
         let got_ids: Vec<_> = got.iter().map(|r| r.1.request_id).collect();
-        assert_eq!(got.iter().map(|r| r.0).collect::<Vec<_>>(), [0, 3, 4]);
-        assert_eq!(got_ids, ids(1, &[0, 3, 4]));
+        assert_eq!(got_ids, ids(1, &[4, 0, 3]));
         j.finish().unwrap();
-        let again = Spilled::open(&path).fetch(0, &[2]).unwrap();
-        assert_eq!(again[0].1.request_id, ids(0, &[2])[0]);
-        assert!(Spilled::open(&path).fetch(0, &[7]).unwrap().is_empty());
+        let done = Spilled::open(&path);
+        let mut again = done.reader(0).unwrap();
+        assert_eq!(again.get(2).unwrap().unwrap().request_id, ids(0, &[2])[0]);
+        assert!(again.get(5).unwrap().is_none());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

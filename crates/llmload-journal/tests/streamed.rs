@@ -179,7 +179,7 @@ fn plan() -> RunPlan {
     }
 }
 
-fn info(sample_requests: Option<u64>) -> RunInfo {
+fn info(sample_requests: Option<u64>, list_in_memory: u64) -> RunInfo {
     RunInfo {
         args: json!({}),
         run: plan(),
@@ -191,6 +191,7 @@ fn info(sample_requests: Option<u64>) -> RunInfo {
         data: vec!["prompt_tokens=256,output_tokens=64".into()],
         data_samples: -1,
         sample_requests,
+        list_in_memory,
         workers: 2,
         scheduling: "fair".into(),
         run_id: "run".into(),
@@ -284,7 +285,7 @@ fn statistics_and_reports_from_the_journal_equal_the_in_memory_ones() {
     spilled.records = compact;
     spilled.details = llmload_engine::Details::Spilled(Arc::new(Spilled::open(&path)));
     for sample in [None, Some(7)] {
-        let i = info(sample);
+        let i = info(sample, llmload_report::guidellm::LIST_IN_MEMORY);
         let a = serde_json::to_value(llmload_report::guidellm::report(
             &i,
             std::slice::from_ref(&kept),
@@ -313,6 +314,43 @@ fn statistics_and_reports_from_the_journal_equal_the_in_memory_ones() {
             without_ids(b),
             "0.8 report, sample {sample:?}"
         );
+    }
+
+    // A benchmark listing more than a report holds in memory: its requests
+    // are read back one at a time as the report is written, the same file.
+    let big = info(None, 500);
+    let completed = full
+        .iter()
+        .filter(|r| r.status == RequestStatus::Completed)
+        .count();
+    let kept_report = llmload_report::guidellm::report(&big, std::slice::from_ref(&kept));
+    let streamed_report = llmload_report::guidellm::report(&big, std::slice::from_ref(&spilled));
+    let in_memory = &streamed_report.benchmarks[0].requests;
+    assert_eq!(
+        in_memory.successful.len(),
+        1000,
+        "an even sample stays in memory"
+    );
+    assert!(in_memory.streamed.0.is_some());
+    for format in [llmload_report::Format::Json, llmload_report::Format::Yaml] {
+        let read = |r: &llmload_report::Report, name: &str| -> Value {
+            let path = dir.join(name);
+            r.write(format, &path).unwrap();
+            let text = std::fs::read_to_string(&path).unwrap();
+            without_ids(serde_yaml::from_str(&text).unwrap())
+        };
+        let (a, b) = (
+            read(&kept_report, "kept.out"),
+            read(&streamed_report, "streamed.out"),
+        );
+        assert_eq!(
+            a["benchmarks"][0]["requests"]["successful"]
+                .as_array()
+                .unwrap()
+                .len(),
+            completed
+        );
+        assert_eq!(a, b, "{format:?} written from the journal");
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -4,7 +4,9 @@
 //! started, every one of them or `--sample-requests` of each evenly spread.
 //! The choice is made on the compact records; only the chosen ones are
 //! fetched in full (from memory, or from the journal where a long run
-//! spilled them).
+//! spilled them), or, for a benchmark listing more than a report holds in
+//! memory, read one at a time as the report is written
+//! ([`crate::guidellm::wire::Streamed`]).
 
 use std::collections::BTreeMap;
 
@@ -22,19 +24,27 @@ pub(crate) fn sample<T>(items: Vec<T>, n: Option<u64>) -> Vec<T> {
     }
 }
 
-/// The requests a report lists, per status.
-pub(crate) struct Listed {
-    /// Completed.
-    pub successful: Vec<RequestRecord>,
-    /// Errored.
-    pub errored: Vec<RequestRecord>,
-    /// Cancelled after they started.
-    pub incomplete: Vec<RequestRecord>,
+/// The requests a report lists, per status: positions into a run's
+/// records (completed, errored, cancelled after they started), each list in
+/// the order the requests started.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Listing(pub [Vec<usize>; 3]);
+
+impl Listing {
+    /// Requests listed.
+    pub fn len(&self) -> usize {
+        self.0.iter().map(Vec::len).sum()
+    }
+
+    /// `n` of each list, evenly spread.
+    pub fn sampled(&self, n: u64) -> Listing {
+        Listing(self.0.clone().map(|v| sample(v, Some(n))))
+    }
 }
 
 /// The requests of `run` to list, sampled to `n` per status: in the order
-/// they started (ties in the order they finished), fetched in full.
-pub(crate) fn listed(run: &BenchmarkRun, n: Option<u64>) -> Listed {
+/// they started (ties in the order they finished).
+pub(crate) fn listing(run: &BenchmarkRun, n: Option<u64>) -> Listing {
     let mut order: Vec<usize> = (0..run.records.len()).collect();
     order.sort_by_key(|&i| run.records[i].request_start_time());
     let pick = |s: RequestStatus| {
@@ -45,12 +55,17 @@ pub(crate) fn listed(run: &BenchmarkRun, n: Option<u64>) -> Listed {
             .collect();
         sample(of, n)
     };
-    let picked = [
+    Listing([
         pick(RequestStatus::Completed),
         pick(RequestStatus::Errored),
         pick(RequestStatus::Cancelled),
-    ];
-    let mut wanted: Vec<usize> = picked.iter().flatten().copied().collect();
+    ])
+}
+
+/// The full records of `listing`, list by list (a record lost with the
+/// journal left out, and said so).
+pub(crate) fn fetch(run: &BenchmarkRun, listing: &Listing) -> [Vec<RequestRecord>; 3] {
+    let mut wanted: Vec<usize> = listing.0.iter().flatten().copied().collect();
     wanted.sort_unstable();
     let mut full: BTreeMap<usize, RequestRecord> = match run.full(&wanted) {
         Ok(v) => v.into_iter().collect(),
@@ -68,10 +83,8 @@ pub(crate) fn listed(run: &BenchmarkRun, n: Option<u64>) -> Listed {
             wanted.len()
         );
     }
-    let [ok, err, inc] = picked.map(|p| p.iter().filter_map(|i| full.remove(i)).collect());
-    Listed {
-        successful: ok,
-        errored: err,
-        incomplete: inc,
-    }
+    listing
+        .0
+        .clone()
+        .map(|p| p.iter().filter_map(|i| full.remove(i)).collect())
 }

@@ -5,9 +5,11 @@
 //! `GenerativeBenchmarksReport.load_file` reads llmload reports.
 
 use llmload_clock::Timestamp;
+use std::sync::Arc;
+
 use llmload_core::{
-    best_rate, client_ceiling, BenchmarkRun, CompactRecord, Constraints, Measured, Profile,
-    RunPlan, Stop, Strategy, TransientPhase, Verdict,
+    best_rate, client_ceiling, BenchmarkRun, CompactRecord, Constraints, Details, Measured,
+    Profile, RunPlan, Stop, Strategy, TransientPhase, Verdict,
 };
 use llmload_metrics::{
     successful_rate, BenchmarkMetrics, RequestRecord, RequestStatus, RequestType,
@@ -17,6 +19,7 @@ use serde_json::{json, Map, Value};
 
 use super::convert::request_stats;
 use super::state::{constraint_initializers, constraint_values, scheduler_state};
+use super::streamed::{Lazy, SAMPLE_IN_MEMORY};
 use super::wire::{
     self, Benchmark, BenchmarkConfig, Counts, Report, Requests, SchedulerMetrics, Sds,
 };
@@ -45,6 +48,10 @@ pub struct RunInfo {
     pub data_samples: i64,
     /// `--sample-requests`: records kept per status (all when `None`).
     pub sample_requests: Option<u64>,
+    /// Past this many listed requests a benchmark whose records were
+    /// spilled lists them as the report is written, not from memory
+    /// ([`LIST_IN_MEMORY`] but in tests).
+    pub list_in_memory: u64,
     /// Tokio worker threads sending requests.
     pub workers: u32,
     /// Their scheduling class (real-time, short slice or fair), in words.
@@ -420,8 +427,24 @@ pub fn benchmark(info: &RunInfo, runs: &[BenchmarkRun], run: &BenchmarkRun) -> B
     let avgs = SchedulerAverages::compile(&run.records);
     let request_start = run.start;
     let request_end = run.request_end;
-    let listed = crate::listed::listed(run, info.sample_requests);
+    let listing = crate::listed::listing(run, info.sample_requests);
     let stats = |v: &[RequestRecord]| v.iter().map(|r| request_stats(r, run.start)).collect();
+    // A long run's requests stay where it spilled them: the report lists
+    // them as it is written, and keeps an even sample in memory.
+    let streamed = match &run.details {
+        Details::Spilled(_) if listing.len() as u64 > info.list_in_memory => Some(Arc::new(Lazy {
+            details: run.details.clone(),
+            index: run.index,
+            start: run.start,
+            listing: listing.clone(),
+        })),
+        _ => None,
+    };
+    let kept = match streamed {
+        Some(_) => listing.sampled(SAMPLE_IN_MEMORY),
+        None => listing,
+    };
+    let [ok, err, inc] = crate::listed::fetch(run, &kept);
     let count = |s: RequestStatus| run.records.iter().filter(|r| r.status() == s).count() as u64;
     let made = Counts {
         successful: count(RequestStatus::Completed),
@@ -473,10 +496,11 @@ pub fn benchmark(info: &RunInfo, runs: &[BenchmarkRun], run: &BenchmarkRun) -> B
         },
         metrics: Box::new((&metrics).into()),
         requests: Requests {
-            successful: stats(&listed.successful),
-            errored: stats(&listed.errored),
-            incomplete: stats(&listed.incomplete),
+            successful: stats(&ok),
+            errored: stats(&err),
+            incomplete: stats(&inc),
             total: None,
+            streamed: wire::Streamed(streamed),
         },
         start_time: secs(run.measure_start),
         end_time: secs(run.measure_end),

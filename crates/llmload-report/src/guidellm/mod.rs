@@ -3,7 +3,9 @@
 pub(crate) mod build;
 mod convert;
 pub(crate) mod state;
+mod streamed;
 pub mod wire;
 
 pub use build::{benchmark, report, strategy_from_json, strategy_json, RunInfo};
 pub use convert::{record_from_stats, request_stats};
+pub use streamed::{Lazy, LIST_IN_MEMORY};

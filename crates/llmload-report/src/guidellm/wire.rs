@@ -239,13 +239,63 @@ pub struct Metrics {
 }
 
 /// `benchmarks[].requests`.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 pub struct Requests {
     pub successful: Vec<RequestStats>,
     pub errored: Vec<RequestStats>,
     pub incomplete: Vec<RequestStats>,
     /// Always null.
     pub total: Option<Value>,
+    /// When set, the report lists these requests instead, read from where
+    /// the run spilled them as the report is written (a run that lists too
+    /// many to hold); the lists above then hold an even sample of them, for
+    /// the HTML report and the console.
+    #[serde(skip)]
+    pub streamed: Streamed,
+}
+
+/// Every listed request of a large benchmark, written as it is read.
+#[derive(Clone, Default)]
+pub struct Streamed(pub Option<std::sync::Arc<super::streamed::Lazy>>);
+
+impl PartialEq for Streamed {
+    fn eq(&self, other: &Self) -> bool {
+        match (&self.0, &other.0) {
+            (None, None) => true,
+            (Some(a), Some(b)) => std::sync::Arc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
+}
+
+impl std::fmt::Debug for Streamed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.0 {
+            Some(l) => write!(f, "Streamed({} requests)", l.len()),
+            None => f.write_str("Streamed(None)"),
+        }
+    }
+}
+
+impl Serialize for Requests {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("Requests", 4)?;
+        match &self.streamed.0 {
+            None => {
+                st.serialize_field("successful", &self.successful)?;
+                st.serialize_field("errored", &self.errored)?;
+                st.serialize_field("incomplete", &self.incomplete)?;
+            }
+            Some(lazy) => {
+                st.serialize_field("successful", &lazy.list(0))?;
+                st.serialize_field("errored", &lazy.list(1))?;
+                st.serialize_field("incomplete", &lazy.list(2))?;
+            }
+        }
+        st.serialize_field("total", &self.total)?;
+        st.end()
+    }
 }
 
 /// Token/word/character counts (`UsageMetrics`).

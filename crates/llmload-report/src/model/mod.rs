@@ -150,7 +150,7 @@ impl Benchmark {
                 successful: Vec::new(),
                 errored: b.requests.errored.clone(),
                 incomplete: Vec::new(),
-                total: None,
+                ..Requests::default()
             }
         };
         Ok(Benchmark {

@@ -80,7 +80,8 @@ pub fn benchmark(info: &RunInfo, runs: &[BenchmarkRun], run: &BenchmarkRun) -> V
         scheduled,
     );
     let avgs = SchedulerAverages::compile(&run.records);
-    let listed = crate::listed::listed(run, info.sample_requests);
+    let [ok, err, inc] =
+        crate::listed::fetch(run, &crate::listed::listing(run, info.sample_requests));
     let entries =
         |v: &[RequestRecord]| -> Vec<Value> { v.iter().map(|r| request(r, run.start)).collect() };
     let count = |s: RequestStatus| run.records.iter().filter(|r| r.status() == s).count() as u64;
@@ -162,9 +163,9 @@ pub fn benchmark(info: &RunInfo, runs: &[BenchmarkRun], run: &BenchmarkRun) -> V
         },
         "metrics": stats::metrics(&m),
         "requests": {
-            "successful": entries(&listed.successful),
-            "errored": entries(&listed.errored),
-            "incomplete": entries(&listed.incomplete),
+            "successful": entries(&ok),
+            "errored": entries(&err),
+            "incomplete": entries(&inc),
             "total": null
         },
         "warnings": warnings(&m),
