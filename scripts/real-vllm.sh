@@ -20,41 +20,13 @@
 #     in the server (running + waiting) level off, at twice that rate they keep growing;
 #   - a sweep's constant rates lie between its synchronous and throughput rates;
 #   - GuideLLM 0.4.0's loader reads every report; nothing panicked.
-set -uo pipefail
-cd "$(dirname "$0")/.."
-root=$(pwd)
-shared="${LLMLOAD_SHARED:-$root/../shared}"
-recipe="$shared/recipes/vllm-cpu"
-vdir="${VLLM_DIR:-$HOME/.cache/llmload-vllm-cpu}"
 port=8200
 out=target/real-vllm
-stop=0
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --port) port="$2"; shift 2 ;;
-    --out) out="$2"; shift 2 ;;
-    --stop) stop=1; shift ;;
-    *) echo "usage: $0 [--port N] [--out DIR] [--stop]" >&2; exit 2 ;;
-  esac
-done
-url="http://127.0.0.1:$port"
-rm -rf "$out"; mkdir -p "$out"
-out=$(cd "$out" && pwd)
-
-echo "== building llmload (release)"
-cargo build --release -q -p llmload || exit 1
-bin="$root/target/release/llmload"
-
-started=0
-if ! curl -sf "$url/v1/models" >/dev/null; then
-  echo "== setting up and starting vLLM on $url (first time: ~10 min)"
-  "$recipe/setup.sh" "$vdir" || exit 1
-  "$recipe/serve.sh" "$port" "$vdir" || { tail -20 "$vdir/vllm-$port.log"; exit 1; }
-  started=1
-fi
+source "$(dirname "$0")/lib/real-vllm.sh" "$@"
+start_vllm 16384
 cleanup() {
   [ -n "${sampler:-}" ] && kill "$sampler" 2>/dev/null
-  if [ "$stop" = 1 ] && [ "$started" = 1 ]; then kill "$(cat "$vdir/vllm-$port.pid")" 2>/dev/null; fi
+  stop_vllm
 }
 trap cleanup EXIT
 curl -s "$url/v1/models" > "$out/models.json"

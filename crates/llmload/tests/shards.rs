@@ -234,27 +234,18 @@ fn four_shards_make_the_schedule_and_bodies_of_one_process() {
     assert!(own["benchmarks"][0]["llmload"]["verdict"].is_null());
     assert!(own["benchmarks"][0]["llmload"]["server_metrics"].is_null());
     // Within the noise of one process: the rate served and the median TTFT.
-    let rps = |b: &Value| {
-        b["metrics"]["requests_per_second"]["successful"]["mean"]
-            .as_f64()
-            .unwrap()
+    let near = |path: &[&str], tol: f64| {
+        let at = |v: &Value| path.iter().fold(v, |v, k| &v[*k]).as_f64().unwrap();
+        let (x, y) = (at(m), at(b));
+        assert!((x / y - 1.0).abs() < tol, "{path:?}: {x} vs {y}");
     };
-    assert!(
-        (rps(m) / rps(b) - 1.0).abs() < 0.05,
-        "{} vs {}",
-        rps(m),
-        rps(b)
+    near(
+        &["metrics", "requests_per_second", "successful", "mean"],
+        0.05,
     );
-    let med = |b: &Value| {
-        b["metrics"]["time_to_first_token_ms"]["successful"]["median"]
-            .as_f64()
-            .unwrap()
-    };
-    assert!(
-        (med(m) / med(b) - 1.0).abs() < 0.25,
-        "{} vs {}",
-        med(m),
-        med(b)
+    near(
+        &["metrics", "time_to_first_token_ms", "successful", "median"],
+        0.25,
     );
 }
 
