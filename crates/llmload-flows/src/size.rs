@@ -29,9 +29,11 @@ pub fn expected_requests(run: &RunPlan) -> Option<u64> {
     };
     let all = match &run.profile {
         Profile::Constant(rates) | Profile::Poisson(rates) => {
-            rates.iter().map(|&r| bound(Some(r))).sum::<Option<u64>>()?
+            // (Saturating: a rate or limit a user gives may be absurd.)
+            let each: Option<Vec<u64>> = rates.iter().map(|&r| bound(Some(r))).collect();
+            each?.into_iter().fold(0u64, u64::saturating_add)
         }
-        Profile::Concurrent(streams) => bound(None)? * streams.len() as u64,
+        Profile::Concurrent(streams) => bound(None)?.saturating_mul(streams.len() as u64),
         Profile::Synchronous | Profile::Throughput => bound(None)?,
         Profile::Sweep { .. } | Profile::Search(_) => return None,
     };
@@ -57,7 +59,8 @@ pub fn large_report_notice(plan: &Plan) -> Option<String> {
         DataChoice::Synthetic(spec) => spec.prompt.mean,
         DataChoice::File { .. } => 0,
     };
-    let bytes = n.saturating_mul(ENTRY_BYTES + BYTES_PER_PROMPT_TOKEN * prompt);
+    let bytes =
+        n.saturating_mul(ENTRY_BYTES.saturating_add(BYTES_PER_PROMPT_TOKEN.saturating_mul(prompt)));
     let at_least = if prompt == 0 { "at least " } else { "" };
     Some(format!(
         "llmload: this run makes up to {n} requests and its report lists every one \
@@ -109,5 +112,7 @@ mod tests {
         let mut shard = soak.clone();
         shard.shard = Some(Shard { index: 1, count: 4 });
         assert_eq!(expected_requests(&shard), Some(900_000));
+        let absurd = plan(Profile::Constant(vec![1e300, 1e300]), Some(1e300), None);
+        assert_eq!(expected_requests(&absurd), Some(u64::MAX));
     }
 }

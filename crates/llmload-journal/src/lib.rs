@@ -124,10 +124,7 @@ impl RunObserver for Journal {
     }
 
     fn store(&self) -> Option<Arc<dyn RecordStore>> {
-        Some(Arc::new(Spilled {
-            path: self.path.clone(),
-            tx: Arc::clone(&self.tx),
-        }))
+        Some(Arc::new(Spilled::new(&self.path, Arc::clone(&self.tx))))
     }
 }
 

@@ -5,7 +5,7 @@
 //! `{"request":i,...}` line: the collector tells the journal of each record
 //! just before it keeps its numbers, and the writer keeps that order.
 
-use std::io::{BufRead, Seek, SeekFrom};
+use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::sync::{mpsc, Arc, Mutex};
 
@@ -21,25 +21,71 @@ pub struct Spilled {
     /// The writer's queue while it runs: a fetch first waits for what was
     /// sent before it to reach the file.
     pub(crate) tx: Queue,
+    /// Where each benchmark's record lines start, once the writer is done
+    /// (one pass over the journal however many lists a report reads).
+    pub(crate) lines: Mutex<Option<Arc<Lines>>>,
 }
+
+/// Per benchmark, the byte offset of each of its record lines.
+type Lines = Vec<Vec<u64>>;
 
 impl Spilled {
     /// A store over a journal no one is writing any more.
     pub fn open(path: &Path) -> Spilled {
+        Spilled::new(path, Arc::new(Mutex::new(None)))
+    }
+
+    pub(crate) fn new(path: &Path, tx: Queue) -> Spilled {
         Spilled {
             path: path.to_path_buf(),
-            tx: Arc::new(Mutex::new(None)),
+            tx,
+            lines: Mutex::new(None),
         }
     }
 
-    fn flush(&self) {
+    /// Where every record line starts: read once the writer is done, kept;
+    /// while it writes, read afresh after what was sent reached the file.
+    fn lines(&self) -> std::io::Result<Arc<Lines>> {
         let tx = self.tx.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        if let Some(tx) = tx {
-            let (done, wait) = mpsc::channel();
-            if tx.send(Event::Flush(done)).is_ok() {
-                let _ = wait.recv();
+        match tx {
+            Some(tx) => {
+                let (done, wait) = mpsc::channel();
+                if tx.send(Event::Flush(done)).is_ok() {
+                    let _ = wait.recv();
+                }
+                Ok(Arc::new(scan(&self.path)?))
+            }
+            None => {
+                let mut cached = self.lines.lock().unwrap_or_else(|e| e.into_inner());
+                if cached.is_none() {
+                    *cached = Some(Arc::new(scan(&self.path)?));
+                }
+                Ok(Arc::clone(cached.as_ref().expect("just set")))
             }
         }
+    }
+}
+
+/// One pass over the journal: where each benchmark's record lines start.
+fn scan(path: &Path) -> std::io::Result<Lines> {
+    let file = std::fs::File::open(path)?;
+    let mut scan = std::io::BufReader::with_capacity(1 << 20, file);
+    let mut line = Vec::new();
+    let mut lines: Lines = Vec::new();
+    let mut at = 0u64;
+    loop {
+        line.clear();
+        let n = scan.read_until(b'\n', &mut line)?;
+        if n == 0 {
+            return Ok(lines);
+        }
+        if let Some(i) = request_index(&line) {
+            if lines.len() <= i {
+                lines.resize_with(i + 1, Vec::new);
+            }
+            lines[i].push(at);
+        }
+        at += n as u64;
     }
 }
 
@@ -57,31 +103,14 @@ struct RecordLine {
 
 impl RecordStore for Spilled {
     fn reader(&self, index: usize) -> std::io::Result<Box<dyn RecordReader + '_>> {
-        self.flush();
-        // One pass: where each of the benchmark's record lines starts.
+        let lines = self.lines()?;
         let file = std::fs::File::open(&self.path)?;
-        let mut scan = std::io::BufReader::with_capacity(1 << 20, file);
-        let mut line = Vec::new();
-        let mut offsets = Vec::new();
-        let mut at = 0u64;
-        loop {
-            line.clear();
-            let n = scan.read_until(b'\n', &mut line)?;
-            if n == 0 {
-                break;
-            }
-            if request_index(&line) == Some(index) {
-                offsets.push(at);
-            }
-            at += n as u64;
-        }
-        let mut file = scan.into_inner();
-        file.seek(SeekFrom::Start(0))?;
         Ok(Box::new(Reader {
             file: std::io::BufReader::with_capacity(1 << 16, file),
-            offsets,
+            lines,
+            index,
             at: 0,
-            line,
+            line: Vec::new(),
         }))
     }
 }
@@ -90,7 +119,8 @@ impl RecordStore for Spilled {
 /// read; out of order, a seek.
 struct Reader {
     file: std::io::BufReader<std::fs::File>,
-    offsets: Vec<u64>,
+    lines: Arc<Lines>,
+    index: usize,
     /// Where the file is read up to.
     at: u64,
     line: Vec<u8>,
@@ -98,7 +128,7 @@ struct Reader {
 
 impl RecordReader for Reader {
     fn get(&mut self, position: usize) -> std::io::Result<Option<RequestRecord>> {
-        let Some(&offset) = self.offsets.get(position) else {
+        let Some(&offset) = self.lines.get(self.index).and_then(|l| l.get(position)) else {
             return Ok(None);
         };
         if offset != self.at {
