@@ -225,10 +225,19 @@ fn cross_checks(run: &BenchmarkRun, s: &ServerSummary) -> CrossChecks {
     }
     // The server's requests (running + waiting) against llmload's in flight
     // at each scrape inside the benchmark: a server holding more than
-    // llmload sent serves another client too.
+    // llmload sent serves another client too. Only until llmload cut off a
+    // request: the server holds those until it notices they were dropped.
+    let cut_off = run
+        .records
+        .iter()
+        .filter(|r| r.status() == RequestStatus::Cancelled)
+        .filter_map(|r| r.request_end_time())
+        .min()
+        .map_or(run.end, |c| c.min(run.end));
+    let until = cut_off.secs_since(run.start);
     let held: Vec<f64> = series(run)
         .iter()
-        .filter(|p| p.t >= 0.0 && p.t <= run.end.secs_since(run.start))
+        .filter(|p| p.t >= 0.0 && p.t < until)
         .filter_map(|p| Some(p.llmload_in_flight as f64 - p.running? - p.waiting?))
         .collect();
     let mean_diff = (!held.is_empty()).then(|| held.iter().sum::<f64>() / held.len() as f64);
