@@ -248,11 +248,27 @@ fn statistics_and_reports_from_the_journal_equal_the_in_memory_ones() {
         Timestamp::from_nanos(T0 + 15_000_000_000),
     );
     // Every distribution, both schemas' statistics, both selections: the
-    // in-memory path over the full records and the compact one agree to
-    // the bit (`{:?}` prints every f64 in its shortest exact form).
+    // in-memory path over the full records and the compact one, its sorts
+    // spilled to disk in runs of 1,000 pairs, agree to the bit (`{:?}`
+    // prints every f64 in its shortest exact form).
+    let spill = |on: bool| {
+        llmload_metrics::set_spill_threshold(if on {
+            1_000
+        } else {
+            llmload_metrics::SORT_IN_MEMORY
+        })
+    };
     for sel in [Selection::Overlap, Selection::StartedWithin] {
+        spill(false);
         let a = BenchmarkMetrics::compile_with(&full, start, end, sel);
+        let runs = llmload_metrics::spilled_runs();
+        spill(true);
         let b = BenchmarkMetrics::compile_with(&compact, start, end, sel);
+        assert!(
+            llmload_metrics::spilled_runs() > runs + 10,
+            "the sorts spilled"
+        );
+        spill(false);
         assert!(a.request_totals.errored > 100 && a.request_totals.incomplete > 100);
         assert_eq!(
             format!("{a:?}"),
@@ -260,7 +276,9 @@ fn statistics_and_reports_from_the_journal_equal_the_in_memory_ones() {
             "0.4 statistics, {sel:?}"
         );
         let a = BenchmarkMetrics::compile_08_with(&full, start, end, sel, true);
+        spill(true);
         let b = BenchmarkMetrics::compile_08_with(&compact, start, end, sel, true);
+        spill(false);
         assert!(a.turns.is_some());
         assert_eq!(
             format!("{a:?}"),

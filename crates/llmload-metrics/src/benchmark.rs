@@ -25,10 +25,28 @@ use std::collections::BTreeMap;
 use llmload_clock::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::distribution::{ByStatus, Distribution, StatusDistribution};
+use crate::distribution::{ByStatus, Distribution, Parts, StatusDistribution};
 use llmload_core::{ErrorKind, Measured, RequestStatus, UsageMetrics};
 
+mod events;
 mod guidellm08;
+
+use events::RecordEvents;
+
+/// A record's output tokens as timed events.
+fn output_events<R: Measured>(r: &R, out: &mut Vec<(f64, f64)>) {
+    r.output_token_events(out)
+}
+
+/// A record's prompt tokens as one timed event.
+fn prompt_events<R: Measured>(r: &R, out: &mut Vec<(f64, f64)>) {
+    out.extend(r.prompt_tokens_timing().map(|(t, w)| (t.as_secs_f64(), w)))
+}
+
+/// A record's end as one timed event.
+fn end_events<R: Measured>(r: &R, out: &mut Vec<(f64, f64)>) {
+    out.extend(r.request_end_time().map(|t| (t.as_secs_f64(), 1.0)))
+}
 
 pub use guidellm08::TurnMetrics;
 
@@ -245,24 +263,12 @@ impl<'a, R: Measured> Selected<'a, R> {
         StatusDistribution::from_weighted(&self.map(|r| vec![f(r)]))
     }
 
-    /// Timed `(seconds, weight)` events appended by `f` for every selected
-    /// record, each status's list sorted (so rate distributions and merges
-    /// of these lists never sort them again).
-    fn events(&self, f: impl Fn(&R, &mut Vec<(f64, f64)>)) -> ByStatus<(f64, f64)> {
-        let m = |v: &Vec<&R>| {
-            let mut out = Vec::new();
-            for r in v {
-                f(r, &mut out);
-            }
-            out
-        };
-        let mut ev = ByStatus {
-            successful: m(&self.by_status.successful),
-            incomplete: m(&self.by_status.incomplete),
-            errored: m(&self.by_status.errored),
-        };
-        ev.sort_each();
-        ev
+    /// Timed `(seconds, weight)` events that `make` gives for every
+    /// selected record, read in time order as often as needed without being
+    /// held (see `benchmark/events.rs`).
+    fn events(&self, make: events::Make<R>) -> Parts<RecordEvents<'a, R>> {
+        let s = &self.by_status;
+        events::by_status([&s.successful, &s.incomplete, &s.errored], make)
     }
 
     fn text_summary(&self, field: impl Fn(&UsageMetrics) -> Option<u64>) -> MetricsSummary {
@@ -415,11 +421,13 @@ impl BenchmarkMetrics {
         let open_loop = s.all().iter().any(|r| r.targeted_start().is_some());
         // Every output token is a timed event: the large lists, built and
         // sorted once, then merged for the all-tokens rate.
-        let output_events = sel.events(|r, v| r.output_token_events(v));
-        let prompt_events = sel
-            .events(|r, v| v.extend(r.prompt_tokens_timing().map(|(t, w)| (t.as_secs_f64(), w))));
-        let tokens_per_second =
-            StatusDistribution::rates(output_events.merge_sorted(&prompt_events), None, None);
+        let output_tokens_per_second =
+            StatusDistribution::rates_of(&sel.events(output_events), None, None);
+        let prompt_tokens_per_second =
+            StatusDistribution::rates_of(&sel.events(prompt_events), None, None);
+        let tokens = Parts::zip(sel.events(output_events), sel.events(prompt_events));
+        let tokens_per_second = StatusDistribution::rates_of(&tokens, None, None);
+        drop(tokens);
         let f0 = |x: Option<f64>| x.unwrap_or(0.0);
         let u0 = |x: Option<u64>| x.unwrap_or(0) as f64;
         BenchmarkMetrics {
@@ -429,8 +437,8 @@ impl BenchmarkMetrics {
                 incomplete: n_inc,
                 total: n_ok + n_inc + n_err,
             },
-            requests_per_second: StatusDistribution::rates(
-                sel.events(|r, v| v.extend(r.request_end_time().map(|t| (t.as_secs_f64(), 1.0)))),
+            requests_per_second: StatusDistribution::rates_of(
+                &sel.events(end_events),
                 window.map(|w| w.0),
                 window.map(|w| w.1),
             ),
@@ -457,8 +465,8 @@ impl BenchmarkMetrics {
                 )
             }),
             tokens_per_second,
-            prompt_tokens_per_second: StatusDistribution::rates(prompt_events, None, None),
-            output_tokens_per_second: StatusDistribution::rates(output_events, None, None),
+            prompt_tokens_per_second,
+            output_tokens_per_second,
             // One (tokens, 1) pair per chunk, collapsed to (tokens, chunks)
             // per request: the same sums (whole numbers add exactly).
             output_tokens_per_iteration: StatusDistribution::from_weighted(

@@ -9,6 +9,13 @@
 
 use serde::{Deserialize, Serialize};
 
+use sorted::{PairSorter, SortedPairs};
+
+mod sorted;
+mod streams;
+
+pub use sorted::{set_spill_threshold, spilled_runs, SORT_IN_MEMORY};
+
 /// Events closer together than this (seconds) are merged, as GuideLLM does.
 pub const MERGE_THRESHOLD: f64 = 1e-4;
 const EPSILON: f64 = 1e-6;
@@ -136,66 +143,7 @@ impl Distribution {
         // Ties broken by weight so the order (and so the float sums) never
         // depends on the input order; numpy's default argsort is not stable either.
         values.sort_unstable_by(by_both);
-        // Merge equal values, summing weights in sorted order (np.unique + add.at).
-        let mut merged: Vec<(f64, f64)> = Vec::with_capacity(values.len());
-        for (v, w) in values {
-            match merged.last_mut() {
-                Some(last) if last.0 == v => last.1 += w,
-                _ => merged.push((v, w)),
-            }
-        }
-        merged.retain(|&(_, w)| w > 0.0);
-        let mut total_weight = pairwise_sum(&merged.iter().map(|m| m.1).collect::<Vec<_>>());
-        if total_weight <= EPSILON {
-            for m in &mut merged {
-                m.1 = 1.0;
-            }
-            total_weight = merged.len() as f64;
-        }
-        if merged.is_empty() {
-            return Self::empty(count);
-        }
-        let pdf: Vec<(f64, f64)> = merged.iter().map(|&(v, w)| (v, w / total_weight)).collect();
-        Self::from_pdf(&pdf, count)
-    }
-
-    fn from_pdf(pdf: &[(f64, f64)], count: u64) -> Self {
-        let mut cdf = Vec::with_capacity(pdf.len());
-        let mut acc = 0.0;
-        for &(_, p) in pdf {
-            acc += p;
-            cdf.push(acc);
-        }
-        let pct = Percentiles::POINTS.map(|(_, q)| {
-            let idx = cdf.partition_point(|&c| c < q).min(pdf.len() - 1);
-            pdf[idx].0
-        });
-        let percentiles = Percentiles::from_values(pct);
-        let mean = pairwise_sum(&pdf.iter().map(|&(v, p)| v * p).collect::<Vec<_>>());
-        let mut mode_idx = 0;
-        for (i, &(_, p)) in pdf.iter().enumerate() {
-            if p > pdf[mode_idx].1 {
-                mode_idx = i;
-            }
-        }
-        let variance = pairwise_sum(
-            &pdf.iter()
-                .map(|&(v, p)| (v - mean) * (v - mean) * p)
-                .collect::<Vec<_>>(),
-        );
-        Distribution {
-            mean,
-            median: percentiles.p50,
-            mode: pdf[mode_idx].0,
-            variance,
-            std_dev: variance.sqrt(),
-            min: pdf[0].0,
-            max: pdf[pdf.len() - 1].0,
-            count,
-            total_sum: mean * count as f64,
-            percentiles,
-            intervals: None,
-        }
+        Self::from_sorted(&values, count)
     }
 
     /// Rate of events over time: GuideLLM's `rate_distribution_from_timings`.
@@ -209,37 +157,8 @@ impl Distribution {
         start: Option<f64>,
         end: Option<f64>,
     ) -> Self {
-        if let Some(s) = start {
-            events.retain(|e| e.0 >= s);
-            events.insert(0, (s, 0.0));
-        }
-        if let Some(e) = end {
-            events.retain(|ev| ev.0 <= e);
-            events.push((e, 0.0));
-        }
         events.sort_unstable_by(by_both);
-        let events = merge_sorted_times(events, MERGE_THRESHOLD);
-        if events.len() <= 1 {
-            return Self::empty(0);
-        }
-        let n = events.len();
-        let times: Vec<f64> = events.iter().map(|e| e.0).collect();
-        let mids: Vec<f64> = times.windows(2).map(|w| (w[1] + w[0]) / 2.0).collect();
-        let mut durations = vec![0.0; n];
-        durations[0] = mids[0] - times[0];
-        for i in 1..n - 1 {
-            durations[i] = mids[i] - mids[i - 1];
-        }
-        durations[n - 1] = (times[n - 1] - mids[n - 2]).max(EPSILON);
-        let count = round_count(pairwise_sum(
-            &events.iter().map(|e| e.1).collect::<Vec<_>>(),
-        ));
-        let weighted = events
-            .iter()
-            .zip(&durations)
-            .map(|(e, &d)| (e.1 / d, d))
-            .collect();
-        Self::from_weighted(weighted, Some(count))
+        Self::rate_from_sorted(|| events.iter().copied(), start, end)
     }
 
     /// Concurrency over time: GuideLLM's `concurrency_distribution_from_timings`.
@@ -251,76 +170,29 @@ impl Distribution {
         start: Option<f64>,
         end: Option<f64>,
     ) -> Self {
-        let (events, count) = concurrency_events(intervals, start, end);
-        Self::concurrency_from_events(events, count, start, end)
-    }
-
-    /// The rest of [`Distribution::concurrency_from_intervals`], from the
-    /// sorted open/close events of `count` intervals.
-    fn concurrency_from_events(
-        events: Vec<(f64, f64)>,
-        count: u64,
-        start: Option<f64>,
-        end: Option<f64>,
-    ) -> Self {
-        let mut events = merge_sorted_times(events, MERGE_THRESHOLD);
-        if let (Some(s), false) = (start, events.is_empty()) {
-            let idx = events.partition_point(|e| e.0 < s);
-            let prior: f64 = events[..idx].iter().map(|e| e.1).sum();
-            events.drain(..idx);
-            events.insert(0, (s, prior));
-        }
-        if let (Some(e), false) = (end, events.is_empty()) {
-            let idx = events.partition_point(|ev| ev.0 <= e);
-            events.truncate(idx);
-            events.push((e, 0.0));
-        }
-        let mut level = 0.0;
-        let levels: Vec<f64> = events
-            .iter()
-            .map(|e| {
-                level += e.1;
-                level.max(0.0)
-            })
-            .collect();
-        if levels.len() <= 1 {
-            return if count == 0 || levels.is_empty() {
-                Self::from_weighted(Vec::new(), None)
-            } else {
-                Self::from_weighted(vec![(levels[0], 1.0)], None)
-            };
-        }
-        let values: Vec<(f64, f64)> = events
-            .windows(2)
-            .zip(&levels)
-            .map(|(w, &l)| (l, (w[1].0 - w[0].0).max(0.0)))
-            .collect();
-        if values.iter().any(|v| v.1 > 0.0) {
-            Self::from_weighted(values, Some(count))
-        } else {
-            Self::from_weighted(Vec::new(), Some(count))
-        }
+        let mut events = PairSorter::new();
+        let count = concurrency_events(&intervals, start, end, &mut events);
+        Self::concurrency_from_sorted(events.finish().pairs(), count, start, end)
     }
 }
 
-/// The intervals that reach into the window, as open (`+weight`) and close
-/// (`-weight`) events sorted by [`by_both`], and how many intervals.
+/// The open (`+weight`) and close (`-weight`) events of the intervals that
+/// reach into the window, pushed to `out`; how many intervals.
 fn concurrency_events(
-    mut intervals: Vec<(f64, f64, f64)>,
+    intervals: &[(f64, f64, f64)],
     start: Option<f64>,
     end: Option<f64>,
-) -> (Vec<(f64, f64)>, u64) {
-    if let Some(s) = start {
-        intervals.retain(|i| i.1 >= s);
+    out: &mut PairSorter,
+) -> u64 {
+    let inside =
+        |i: &&(f64, f64, f64)| start.is_none_or(|s| i.1 >= s) && end.is_none_or(|e| i.0 <= e);
+    let mut n = 0;
+    for i in intervals.iter().filter(inside) {
+        out.push((i.0, i.2));
+        out.push((i.1, -i.2));
+        n += 1;
     }
-    if let Some(e) = end {
-        intervals.retain(|i| i.0 <= e);
-    }
-    let mut events: Vec<(f64, f64)> = Vec::with_capacity(intervals.len() * 2);
-    events.extend(intervals.iter().map(|i| (i.0, i.2)));
-    events.extend(intervals.iter().map(|i| (i.1, -i.2)));
-    events.sort_unstable_by(by_both);
-    (events, intervals.len() as u64)
+    n
 }
 
 /// Order `(value, weight)` pairs by value, then weight.
@@ -336,65 +208,6 @@ fn round_count(x: f64) -> u64 {
     } else {
         r as u64
     }
-}
-
-/// numpy's pairwise summation (close enough: blocks of 128, then halves).
-fn pairwise_sum(v: &[f64]) -> f64 {
-    if v.len() <= 128 {
-        let mut s = 0.0;
-        for x in v {
-            s += x;
-        }
-        s
-    } else {
-        let half = (v.len() / 2) / 8 * 8;
-        pairwise_sum(&v[..half]) + pairwise_sum(&v[half..])
-    }
-}
-
-/// Merge events closer than `threshold`, as GuideLLM's
-/// `_merge_sorted_times_with_weights` does: each group starts at an event and
-/// takes in every later event within `threshold` of that start; the group
-/// keeps the start's time and the sum of the weights.
-///
-/// GuideLLM reaches this by repeated vectorized passes (each pass merges the
-/// next group of every chain), which is quadratic when events are denser
-/// than the threshold; one greedy pass gives the same groups in linear time.
-fn merge_sorted_times(mut ev: Vec<(f64, f64)>, threshold: f64) -> Vec<(f64, f64)> {
-    // Equal times first (numpy.unique), summing their weights; in place.
-    let mut n = 0;
-    for i in 0..ev.len() {
-        let (t, w) = ev[i];
-        if n > 0 && ev[n - 1].0 == t {
-            ev[n - 1].1 += w;
-        } else {
-            ev[n] = (t, w);
-            n += 1;
-        }
-    }
-    ev.truncate(n);
-    // A group starts where the gap to the next event (a difference) is within
-    // the threshold, and takes every event up to `start + threshold` (a sum):
-    // the two float tests GuideLLM uses, so rounding ties fall the same way.
-    // Groups are written back over the events they consumed.
-    let mut out = 0;
-    let mut i = 0;
-    while i < ev.len() {
-        let (t, mut w) = ev[i];
-        let mut j = i + 1;
-        if j < ev.len() && ev[j].0 - t <= threshold {
-            let limit = t + threshold;
-            while j < ev.len() && ev[j].0 <= limit {
-                w += ev[j].1;
-                j += 1;
-            }
-        }
-        ev[out] = (t, w);
-        out += 1;
-        i = j;
-    }
-    ev.truncate(out);
-    ev
 }
 
 /// A metric split by request status: GuideLLM's `StatusDistributionSummary`.
@@ -467,33 +280,55 @@ impl ByStatus<(f64, f64)> {
         self.incomplete.sort_unstable_by(by_both);
         self.errored.sort_unstable_by(by_both);
     }
+}
 
-    /// Status by status, the sorted merge of two sorted lists.
-    pub fn merge_sorted(&self, other: &Self) -> Self {
-        ByStatus {
-            successful: merge_pairs(&self.successful, &other.successful),
-            incomplete: merge_pairs(&self.incomplete, &other.incomplete),
-            errored: merge_pairs(&self.errored, &other.errored),
-        }
+/// Timed `(seconds, weight)` events sorted by time, then weight, that can be
+/// read more than once (a sorted list, or events made from records as they
+/// are read).
+pub(crate) trait EventSource {
+    /// The events, in order.
+    fn events(&self) -> Box<dyn Iterator<Item = (f64, f64)> + '_>;
+    /// Whether there are none.
+    fn is_empty(&self) -> bool;
+}
+
+impl EventSource for Vec<(f64, f64)> {
+    fn events(&self) -> Box<dyn Iterator<Item = (f64, f64)> + '_> {
+        Box::new(self.iter().copied())
+    }
+    fn is_empty(&self) -> bool {
+        Vec::is_empty(self)
     }
 }
 
-/// Merge two lists sorted by [`by_both`] into one sorted list.
-fn merge_pairs(a: &[(f64, f64)], b: &[(f64, f64)]) -> Vec<(f64, f64)> {
-    let mut out = Vec::with_capacity(a.len() + b.len());
-    let (mut i, mut j) = (0, 0);
-    while i < a.len() && j < b.len() {
-        if by_both(&b[j], &a[i]).is_lt() {
-            out.push(b[j]);
-            j += 1;
-        } else {
-            out.push(a[i]);
-            i += 1;
+/// Two sources read as one.
+pub(crate) struct Both<A, B>(pub A, pub B);
+
+impl<A: EventSource, B: EventSource> EventSource for Both<A, B> {
+    fn events(&self) -> Box<dyn Iterator<Item = (f64, f64)> + '_> {
+        Box::new(streams::merge(self.0.events(), self.1.events()))
+    }
+    fn is_empty(&self) -> bool {
+        self.0.is_empty() && self.1.is_empty()
+    }
+}
+
+/// One source of events per status.
+pub(crate) struct Parts<S> {
+    pub successful: S,
+    pub incomplete: S,
+    pub errored: S,
+}
+
+impl<A: EventSource, B: EventSource> Parts<Both<A, B>> {
+    /// Status by status, the two sources read as one.
+    pub(crate) fn zip(a: Parts<A>, b: Parts<B>) -> Self {
+        Parts {
+            successful: Both(a.successful, b.successful),
+            incomplete: Both(a.incomplete, b.incomplete),
+            errored: Both(a.errored, b.errored),
         }
     }
-    out.extend_from_slice(&a[i..]);
-    out.extend_from_slice(&b[j..]);
-    out
 }
 
 impl StatusDistribution {
@@ -520,55 +355,75 @@ impl StatusDistribution {
         })
     }
 
-    /// Rate distributions split by status. Each status's events are sorted
-    /// (in linear time when they already are), so the largest lists are
-    /// sorted once and never copied whole.
+    /// Rate distributions split by status, each status's events sorted.
     pub fn rates(v: ByStatus<(f64, f64)>, start: Option<f64>, end: Option<f64>) -> Self {
         let mut v = v;
         v.sort_each();
-        let n = [0; 3];
-        Self::of_sorted_events(v, n, |x, _| Distribution::rate_from_events(x, start, end))
+        let parts = Parts {
+            successful: v.successful,
+            incomplete: v.incomplete,
+            errored: v.errored,
+        };
+        Self::rates_of(&parts, start, end)
     }
 
-    /// Concurrency distributions split by status, from each status's sorted
-    /// open/close events.
+    /// Rate distributions of each status's sorted events, and of their merge
+    /// for the total (with nothing but successes, the successful one).
+    pub(crate) fn rates_of<S: EventSource>(
+        v: &Parts<S>,
+        start: Option<f64>,
+        end: Option<f64>,
+    ) -> Self {
+        let rate = |s: &S| Distribution::rate_from_sorted(|| s.events(), start, end);
+        let successful = rate(&v.successful);
+        let total = if v.incomplete.is_empty() && v.errored.is_empty() {
+            successful
+        } else {
+            Distribution::rate_from_sorted(
+                || {
+                    let ok_inc = streams::merge(v.successful.events(), v.incomplete.events());
+                    streams::merge(ok_inc, v.errored.events())
+                },
+                start,
+                end,
+            )
+        };
+        StatusDistribution {
+            total,
+            successful,
+            incomplete: rate(&v.incomplete),
+            errored: rate(&v.errored),
+        }
+    }
+
+    /// Concurrency distributions split by status, from each status's
+    /// open/close events (sorted once, spilled past the sort bound).
     pub fn concurrency(
         v: &ByStatus<(f64, f64, f64)>,
         start: Option<f64>,
         end: Option<f64>,
     ) -> Self {
-        let part = |x: &Vec<(f64, f64, f64)>| concurrency_events(x.clone(), start, end);
+        let part = |x: &Vec<(f64, f64, f64)>| {
+            let mut sorter = PairSorter::new();
+            let n = concurrency_events(x, start, end, &mut sorter);
+            (sorter.finish(), n)
+        };
         let (s, i, e) = (part(&v.successful), part(&v.incomplete), part(&v.errored));
-        let events = ByStatus {
-            successful: s.0,
-            incomplete: i.0,
-            errored: e.0,
+        let of = |ev: Box<dyn Iterator<Item = (f64, f64)> + '_>, n| {
+            Distribution::concurrency_from_sorted(ev, n, start, end)
         };
-        Self::of_sorted_events(events, [s.1, i.1, e.1], |ev, n| {
-            Distribution::concurrency_from_events(ev, n, start, end)
-        })
-    }
-
-    /// `f` of each status's sorted events (given with that status's count)
-    /// and of their merge for the total (never a second sort); with nothing
-    /// but successes the total is the successful one.
-    fn of_sorted_events(
-        v: ByStatus<(f64, f64)>,
-        [ok, inc, err]: [u64; 3],
-        f: impl Fn(Vec<(f64, f64)>, u64) -> Distribution,
-    ) -> Self {
-        let total = if v.incomplete.is_empty() && v.errored.is_empty() {
-            None
+        let successful = of(s.0.pairs(), s.1);
+        let total = if i.0.len() == 0 && e.0.len() == 0 {
+            successful
         } else {
-            let all = merge_pairs(&merge_pairs(&v.successful, &v.incomplete), &v.errored);
-            Some(f(all, ok + inc + err))
+            let all = streams::merge(streams::merge(s.0.pairs(), i.0.pairs()), e.0.pairs());
+            of(Box::new(all), s.1 + i.1 + e.1)
         };
-        let successful = f(v.successful, ok);
         StatusDistribution {
-            total: total.unwrap_or(successful),
+            total,
             successful,
-            incomplete: f(v.incomplete, inc),
-            errored: f(v.errored, err),
+            incomplete: of(i.0.pairs(), i.1),
+            errored: of(e.0.pairs(), e.1),
         }
     }
 }

@@ -32,7 +32,10 @@ pub use benchmark::{
     successful_rate, BenchmarkMetrics, MetricsSummary, Selection, StatusCounts, TextMetrics,
     TurnMetrics, CONFIDENCE,
 };
-pub use distribution::{ByStatus, Distribution, Percentiles, StatusDistribution, MERGE_THRESHOLD};
+pub use distribution::{
+    set_spill_threshold, spilled_runs, ByStatus, Distribution, Percentiles, StatusDistribution,
+    MERGE_THRESHOLD, SORT_IN_MEMORY,
+};
 pub use histograms::{summarize, LatencyHistograms, LiveStats};
 pub use llmload_core::{
     CompactRecord, ErrorKind, Measured, RequestError, RequestRecord, RequestStatus, RequestTimings,

@@ -34,10 +34,10 @@ use llmload_clock::Timestamp;
 use llmload_core::{Measured, Timing, UsageMetrics};
 
 use super::{
-    concat, error_counts, map_by, BenchmarkMetrics, MetricsSummary, Selected, Selection, SideLists,
-    StatusCounts, TextMetrics, CONFIDENCE,
+    concat, end_events, error_counts, map_by, output_events, prompt_events, BenchmarkMetrics,
+    MetricsSummary, Selected, Selection, SideLists, StatusCounts, TextMetrics, CONFIDENCE,
 };
-use crate::distribution::{ByStatus, Distribution, StatusDistribution};
+use crate::distribution::{ByStatus, Distribution, Parts, StatusDistribution};
 
 /// One turn position's distributions (0.8's `GenerativeTurnMetrics`): the
 /// requests at that index of their conversation, selected as the whole
@@ -236,11 +236,13 @@ impl BenchmarkMetrics {
             s.errored.len() as u64,
         );
         let (errors_by_kind, errors_by_message) = error_counts(&s.errored);
-        let output_events = sel.events(|r, v| r.output_token_events(v));
-        let prompt_events = sel
-            .events(|r, v| v.extend(r.prompt_tokens_timing().map(|(t, w)| (t.as_secs_f64(), w))));
-        let tokens_per_second =
-            StatusDistribution::rates(output_events.merge_sorted(&prompt_events), ws, we);
+        let output_tokens_per_second =
+            StatusDistribution::rates_of(&sel.events(output_events), ws, we);
+        let prompt_tokens_per_second =
+            StatusDistribution::rates_of(&sel.events(prompt_events), ws, we);
+        let tokens = Parts::zip(sel.events(output_events), sel.events(prompt_events));
+        let tokens_per_second = StatusDistribution::rates_of(&tokens, ws, we);
+        drop(tokens);
         let f0 = |x: Option<f64>| x.unwrap_or(0.0);
         let u0 = |x: Option<u64>| x.unwrap_or(0) as f64;
         let ttft = first_token.values(|r| f0(time_to_first_token_ms(r)));
@@ -269,11 +271,7 @@ impl BenchmarkMetrics {
                 incomplete: n_inc,
                 total: n_ok + n_inc + n_err,
             },
-            requests_per_second: StatusDistribution::rates(
-                sel.events(|r, v| v.extend(r.request_end_time().map(|t| (t.as_secs_f64(), 1.0)))),
-                ws,
-                we,
-            ),
+            requests_per_second: StatusDistribution::rates_of(&sel.events(end_events), ws, we),
             request_concurrency: StatusDistribution::concurrency(
                 &sel.map(|r| match (r.request_start_time(), r.request_end_time()) {
                     (Some(a), Some(b)) => vec![(a.as_secs_f64(), b.as_secs_f64(), 1.0)],
@@ -298,8 +296,8 @@ impl BenchmarkMetrics {
                 )
             }),
             tokens_per_second,
-            prompt_tokens_per_second: StatusDistribution::rates(prompt_events, ws, we),
-            output_tokens_per_second: StatusDistribution::rates(output_events, ws, we),
+            prompt_tokens_per_second,
+            output_tokens_per_second,
             output_tokens_per_iteration: StatusDistribution::from_weighted(
                 &sel.map(|r| r.output_tokens_per_chunk()),
             ),

@@ -2,6 +2,10 @@
 
 use super::*;
 
+fn merge_sorted_times(ev: Vec<(f64, f64)>, threshold: f64) -> Vec<(f64, f64)> {
+    streams::merge_times(ev.into_iter(), threshold).collect()
+}
+
 #[test]
 fn unweighted_stats_match_numpy() {
     let d = Distribution::from_values([3.0, 1.0, 2.0, 2.0, 10.0]);
