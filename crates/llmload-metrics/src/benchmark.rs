@@ -25,7 +25,7 @@ use std::collections::BTreeMap;
 use llmload_clock::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::distribution::{ByStatus, Distribution, Parts, StatusDistribution};
+use crate::distribution::{ByStatus, Distribution, Parts, Pick, StatusDistribution};
 use llmload_core::{ErrorKind, Measured, RequestStatus, UsageMetrics};
 
 mod events;
@@ -250,17 +250,17 @@ impl<'a, R: Measured> Selected<'a, R> {
 
     /// One value per request, with confidence intervals.
     fn values(&self, f: impl Fn(&R) -> f64) -> StatusDistribution {
-        StatusDistribution::with_intervals(&self.map(|r| vec![(f(r), 1.0)]), CONFIDENCE)
+        StatusDistribution::with_intervals(self.map(|r| vec![(f(r), 1.0)]), CONFIDENCE)
     }
 
     /// One value per request, without intervals (GuideLLM 0.4 has none:
     /// sorting every metric again for them would be work thrown away).
     fn plain(&self, f: impl Fn(&R) -> f64) -> StatusDistribution {
-        StatusDistribution::from_weighted(&self.map(|r| vec![(f(r), 1.0)]))
+        StatusDistribution::from_weighted_lists(self.map(|r| vec![(f(r), 1.0)]))
     }
 
     fn weighted(&self, f: impl Fn(&R) -> (f64, f64)) -> StatusDistribution {
-        StatusDistribution::from_weighted(&self.map(|r| vec![f(r)]))
+        StatusDistribution::from_weighted_lists(self.map(|r| vec![f(r)]))
     }
 
     /// Timed `(seconds, weight)` events that `make` gives for every
@@ -284,94 +284,54 @@ impl<'a, R: Measured> Selected<'a, R> {
             let v = |x: Option<u64>| x.unwrap_or(0) as f64;
             vec![(self.secs(s), self.secs(e), v(i), v(o))]
         });
-        let side = |pick: fn(&(f64, f64, f64, f64)) -> f64| SideLists {
-            values: map_by(&timed, |t| (pick(t), 1.0)),
-            rates: map_by(&timed, |t| (t.1, pick(t))),
-            intervals: map_by(&timed, |t| (t.0, t.1, pick(t))),
+        // Each distribution projects the requests' numbers as it needs them.
+        type T4 = (f64, f64, f64, f64);
+        let value = |pick: fn(&T4) -> f64| move |t: &T4| Some((pick(t), 1.0));
+        let rate = |pick: fn(&T4) -> f64| move |t: &T4| Some((t.1, pick(t)));
+        let span = |pick: fn(&T4) -> f64| move |t: &T4| Some((t.0, t.1, pick(t)));
+        type Of = fn(&T4) -> f64;
+        let (input, output): (Of, Of) = (|t| t.2, |t| t.3);
+        let side = |pick: fn(&T4) -> f64| {
+            let values = StatusDistribution::weighted_of(&timed, &[&value(pick)]);
+            if values.total.total_sum == 0.0 {
+                return None;
+            }
+            Some((
+                values,
+                StatusDistribution::rates_picked(&timed, &[&rate(pick)], None, None),
+                StatusDistribution::concurrency_picked(&timed, &[&span(pick)], None, None),
+            ))
         };
-        let input = side(|t| t.2).summarize();
-        let output = side(|t| t.3).summarize();
         let mut summary = MetricsSummary::default();
-        if let (Some((iv, ir, ic, il)), Some((ov, or, oc, ol))) = (&input, &output) {
-            summary.total = Some(StatusDistribution::from_weighted(&concat(
-                &il.values, &ol.values,
-            )));
-            summary.total_per_second = Some(StatusDistribution::rates(
-                concat(&il.rates, &ol.rates),
-                None,
-                None,
+        let (i, o) = (side(input), side(output));
+        if i.is_some() && o.is_some() {
+            let (v, r, c) = (
+                [&value(input) as Pick<T4, _>, &value(output)],
+                [&rate(input) as Pick<T4, _>, &rate(output)],
+                [&span(input) as Pick<T4, _>, &span(output)],
+            );
+            summary.total = Some(StatusDistribution::weighted_of(&timed, &v));
+            summary.total_per_second =
+                Some(StatusDistribution::rates_picked(&timed, &r, None, None));
+            summary.total_concurrency = Some(StatusDistribution::concurrency_picked(
+                &timed, &c, None, None,
             ));
-            summary.total_concurrency = Some(StatusDistribution::concurrency(
-                &concat(&il.intervals, &ol.intervals),
-                None,
-                None,
-            ));
-            summary.input = Some(*iv);
-            summary.input_per_second = Some(*ir);
-            summary.input_concurrency = Some(*ic);
-            summary.output = Some(*ov);
-            summary.output_per_second = Some(*or);
-            summary.output_concurrency = Some(*oc);
-        } else {
-            if let Some((v, r, c, _)) = input {
-                (
-                    summary.input,
-                    summary.input_per_second,
-                    summary.input_concurrency,
-                ) = (Some(v), Some(r), Some(c));
-            }
-            if let Some((v, r, c, _)) = output {
-                (
-                    summary.output,
-                    summary.output_per_second,
-                    summary.output_concurrency,
-                ) = (Some(v), Some(r), Some(c));
-            }
+        }
+        if let Some((v, r, c)) = i {
+            (
+                summary.input,
+                summary.input_per_second,
+                summary.input_concurrency,
+            ) = (Some(v), Some(r), Some(c));
+        }
+        if let Some((v, r, c)) = o {
+            (
+                summary.output,
+                summary.output_per_second,
+                summary.output_concurrency,
+            ) = (Some(v), Some(r), Some(c));
         }
         summary
-    }
-}
-
-struct SideLists {
-    values: ByStatus<(f64, f64)>,
-    rates: ByStatus<(f64, f64)>,
-    intervals: ByStatus<(f64, f64, f64)>,
-}
-
-type Side = (
-    StatusDistribution,
-    StatusDistribution,
-    StatusDistribution,
-    SideLists,
-);
-
-impl SideLists {
-    /// Value, rate and concurrency distributions; `None` when every value is zero.
-    fn summarize(self) -> Option<Side> {
-        let values = StatusDistribution::from_weighted(&self.values);
-        if values.total.total_sum == 0.0 {
-            return None;
-        }
-        let rates = StatusDistribution::rates(self.rates.clone(), None, None);
-        let conc = StatusDistribution::concurrency(&self.intervals, None, None);
-        Some((values, rates, conc, self))
-    }
-}
-
-fn map_by<T, U>(v: &ByStatus<T>, f: impl Fn(&T) -> U) -> ByStatus<U> {
-    ByStatus {
-        successful: v.successful.iter().map(&f).collect(),
-        incomplete: v.incomplete.iter().map(&f).collect(),
-        errored: v.errored.iter().map(&f).collect(),
-    }
-}
-
-fn concat<T: Clone>(a: &ByStatus<T>, b: &ByStatus<T>) -> ByStatus<T> {
-    let join = |x: &Vec<T>, y: &Vec<T>| x.iter().chain(y).cloned().collect();
-    ByStatus {
-        successful: join(&a.successful, &b.successful),
-        incomplete: join(&a.incomplete, &b.incomplete),
-        errored: join(&a.errored, &b.errored),
     }
 }
 
@@ -469,11 +429,11 @@ impl BenchmarkMetrics {
             output_tokens_per_second,
             // One (tokens, 1) pair per chunk, collapsed to (tokens, chunks)
             // per request: the same sums (whole numbers add exactly).
-            output_tokens_per_iteration: StatusDistribution::from_weighted(
-                &sel.map(|r| r.output_tokens_per_chunk()),
+            output_tokens_per_iteration: StatusDistribution::from_weighted_lists(
+                sel.map(|r| r.output_tokens_per_chunk()),
             ),
-            iter_tokens_per_iteration: StatusDistribution::from_weighted(
-                &sel.map(|r| r.iter_tokens_per_chunk()),
+            iter_tokens_per_iteration: StatusDistribution::from_weighted_lists(
+                sel.map(|r| r.iter_tokens_per_chunk()),
             ),
             text: TextMetrics {
                 tokens: sel.text_summary(|u| u.text_tokens),
@@ -481,12 +441,12 @@ impl BenchmarkMetrics {
                 characters: sel.text_summary(|u| u.text_characters),
             },
             request_dispatch_delay: open_loop.then(|| {
-                StatusDistribution::from_weighted(
-                    &sel.map(|r| r.dispatch_delay().map(|d| (d, 1.0)).into_iter().collect()),
+                StatusDistribution::from_weighted_lists(
+                    sel.map(|r| r.dispatch_delay().map(|d| (d, 1.0)).into_iter().collect()),
                 )
             }),
             request_scheduled_latency: open_loop.then(|| {
-                StatusDistribution::from_weighted(&sel.map(|r| {
+                StatusDistribution::from_weighted_lists(sel.map(|r| {
                     r.scheduled_latency()
                         .map(|d| (d, 1.0))
                         .into_iter()

@@ -11,8 +11,11 @@ use serde::{Deserialize, Serialize};
 
 use sorted::{PairSorter, SortedPairs};
 
+mod picked;
 mod sorted;
 mod streams;
+
+pub(crate) use picked::Pick;
 
 pub use sorted::{set_spill_threshold, spilled_runs, SORT_IN_MEMORY};
 
@@ -171,7 +174,7 @@ impl Distribution {
         end: Option<f64>,
     ) -> Self {
         let mut events = PairSorter::new();
-        let count = concurrency_events(&intervals, start, end, &mut events);
+        let count = concurrency_events(intervals.into_iter(), start, end, &mut events);
         Self::concurrency_from_sorted(events.finish().pairs(), count, start, end)
     }
 }
@@ -179,15 +182,15 @@ impl Distribution {
 /// The open (`+weight`) and close (`-weight`) events of the intervals that
 /// reach into the window, pushed to `out`; how many intervals.
 fn concurrency_events(
-    intervals: &[(f64, f64, f64)],
+    intervals: impl Iterator<Item = (f64, f64, f64)>,
     start: Option<f64>,
     end: Option<f64>,
     out: &mut PairSorter,
 ) -> u64 {
     let inside =
-        |i: &&(f64, f64, f64)| start.is_none_or(|s| i.1 >= s) && end.is_none_or(|e| i.0 <= e);
+        |i: &(f64, f64, f64)| start.is_none_or(|s| i.1 >= s) && end.is_none_or(|e| i.0 <= e);
     let mut n = 0;
-    for i in intervals.iter().filter(inside) {
+    for i in intervals.filter(inside) {
         out.push((i.0, i.2));
         out.push((i.1, -i.2));
         n += 1;
@@ -257,18 +260,22 @@ impl<T: Clone> ByStatus<T> {
 
     /// Apply `f` to each status's values and to their concatenation.
     pub fn summarize(&self, f: impl Fn(Vec<T>) -> Distribution) -> StatusDistribution {
-        let successful = f(self.successful.clone());
+        self.clone().into_summary(f)
+    }
+
+    /// [`ByStatus::summarize`], taking the lists: each goes to `f` as it
+    /// is, so no list is copied but the concatenation (and that only when
+    /// there is more than one status).
+    pub fn into_summary(self, f: impl Fn(Vec<T>) -> Distribution) -> StatusDistribution {
         // With nothing but successes the total is the same computation.
-        let total = if self.incomplete.is_empty() && self.errored.is_empty() {
-            successful
-        } else {
-            f(self.all())
-        };
+        let total =
+            (!self.incomplete.is_empty() || !self.errored.is_empty()).then(|| f(self.all()));
+        let successful = f(self.successful);
         StatusDistribution {
-            total,
+            total: total.unwrap_or(successful),
             successful,
-            incomplete: f(self.incomplete.clone()),
-            errored: f(self.errored.clone()),
+            incomplete: f(self.incomplete),
+            errored: f(self.errored),
         }
     }
 }
@@ -334,14 +341,19 @@ impl<A: EventSource, B: EventSource> Parts<Both<A, B>> {
 impl StatusDistribution {
     /// Weighted values split by status.
     pub fn from_weighted(v: &ByStatus<(f64, f64)>) -> Self {
-        v.summarize(|x| Distribution::from_weighted(x, None))
+        Self::from_weighted_lists(v.clone())
+    }
+
+    /// [`StatusDistribution::from_weighted`], taking the lists.
+    pub fn from_weighted_lists(v: ByStatus<(f64, f64)>) -> Self {
+        v.into_summary(|x| Distribution::from_weighted(x, None))
     }
 
     /// Values recorded once per request, split by status, each status with
     /// its confidence intervals at `confidence` (GuideLLM 0.8's
     /// `SampleUncertainty`: none when any weight is not 1 or under two values).
-    pub fn with_intervals(v: &ByStatus<(f64, f64)>, confidence: f64) -> Self {
-        v.summarize(|x| {
+    pub fn with_intervals(v: ByStatus<(f64, f64)>, confidence: f64) -> Self {
+        v.into_summary(|x| {
             let intervals = if x.iter().all(|p| p.1 == 1.0) {
                 let values: Vec<f64> = x.iter().map(|p| p.0).collect();
                 crate::confidence::Intervals::of_values(&values, confidence)
@@ -405,10 +417,20 @@ impl StatusDistribution {
     ) -> Self {
         let part = |x: &Vec<(f64, f64, f64)>| {
             let mut sorter = PairSorter::new();
-            let n = concurrency_events(x, start, end, &mut sorter);
+            let n = concurrency_events(x.iter().copied(), start, end, &mut sorter);
             (sorter.finish(), n)
         };
-        let (s, i, e) = (part(&v.successful), part(&v.incomplete), part(&v.errored));
+        let parts = [part(&v.successful), part(&v.incomplete), part(&v.errored)];
+        Self::concurrency_of_sorted(parts, start, end)
+    }
+
+    /// Concurrency of each status's sorted open/close events (with how many
+    /// intervals), and of their merge for the total.
+    fn concurrency_of_sorted(
+        [s, i, e]: [(sorted::Sorted, u64); 3],
+        start: Option<f64>,
+        end: Option<f64>,
+    ) -> Self {
         let of = |ev: Box<dyn Iterator<Item = (f64, f64)> + '_>, n| {
             Distribution::concurrency_from_sorted(ev, n, start, end)
         };

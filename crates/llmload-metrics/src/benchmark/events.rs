@@ -24,13 +24,16 @@ impl<'a, R> RecordEvents<'a, R> {
     /// The events `make` gives for `records`.
     pub(crate) fn new(records: &[&'a R], make: Make<R>) -> Self {
         let mut scratch = Vec::new();
-        let mut keyed: Vec<((f64, f64), u32)> = Vec::new();
+        // By first time alone: a record is taken in when its first time is
+        // not after the earliest event held, so none taken in later can
+        // hold an event before one given.
+        let mut keyed: Vec<(f64, u32)> = Vec::new();
         for (i, r) in records.iter().enumerate() {
             if let Some(first) = first_event(*r, make, &mut scratch) {
-                keyed.push((first, i as u32));
+                keyed.push((first.0, i as u32));
             }
         }
-        keyed.sort_unstable_by(|a, b| by_both(&a.0, &b.0).then(a.1.cmp(&b.1)));
+        keyed.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
         RecordEvents {
             records: keyed.into_iter().map(|k| records[k.1 as usize]).collect(),
             make,
@@ -102,7 +105,7 @@ impl<R> EventSource for RecordEvents<'_, R> {
                 pending = Some(Cursor { events, at: 0 });
             }
             let take_pending = match (&pending, heap.peek()) {
-                (Some(p), Some(top)) => by_both(&p.head(), &top.head()).is_le(),
+                (Some(p), Some(top)) => p.head().0.total_cmp(&top.head().0).is_le(),
                 (Some(_), None) => true,
                 (None, _) => false,
             };

@@ -34,10 +34,10 @@ use llmload_clock::Timestamp;
 use llmload_core::{Measured, Timing, UsageMetrics};
 
 use super::{
-    concat, end_events, error_counts, map_by, output_events, prompt_events, BenchmarkMetrics,
-    MetricsSummary, Selected, Selection, SideLists, StatusCounts, TextMetrics, CONFIDENCE,
+    end_events, error_counts, output_events, prompt_events, BenchmarkMetrics, MetricsSummary,
+    Selected, Selection, StatusCounts, TextMetrics, CONFIDENCE,
 };
-use crate::distribution::{ByStatus, Distribution, Parts, StatusDistribution};
+use crate::distribution::{ByStatus, Distribution, Parts, Pick, StatusDistribution};
 
 /// One turn position's distributions (0.8's `GenerativeTurnMetrics`): the
 /// requests at that index of their conversation, selected as the whole
@@ -248,13 +248,13 @@ impl BenchmarkMetrics {
         let ttft = first_token.values(|r| f0(time_to_first_token_ms(r)));
         let per_request = |f: fn(&R) -> Option<f64>| {
             StatusDistribution::with_intervals(
-                &sel.map(|r| f(r).map(|d| (d, 1.0)).into_iter().collect()),
+                sel.map(|r| f(r).map(|d| (d, 1.0)).into_iter().collect()),
                 CONFIDENCE,
             )
         };
         let plain = |f: fn(&R) -> Option<f64>| {
-            StatusDistribution::from_weighted(
-                &sel.map(|r| f(r).map(|d| (d, 1.0)).into_iter().collect()),
+            StatusDistribution::from_weighted_lists(
+                sel.map(|r| f(r).map(|d| (d, 1.0)).into_iter().collect()),
             )
         };
         // A conversation's first turns (0.8: `preceding_nodes == 0`).
@@ -298,11 +298,11 @@ impl BenchmarkMetrics {
             tokens_per_second,
             prompt_tokens_per_second,
             output_tokens_per_second,
-            output_tokens_per_iteration: StatusDistribution::from_weighted(
-                &sel.map(|r| r.output_tokens_per_chunk()),
+            output_tokens_per_iteration: StatusDistribution::from_weighted_lists(
+                sel.map(|r| r.output_tokens_per_chunk()),
             ),
-            iter_tokens_per_iteration: StatusDistribution::from_weighted(
-                &sel.map(|r| r.iter_tokens_per_chunk()),
+            iter_tokens_per_iteration: StatusDistribution::from_weighted_lists(
+                sel.map(|r| r.iter_tokens_per_chunk()),
             ),
             text: TextMetrics {
                 tokens: text_summary(&sel, |u| u.text_tokens),
@@ -342,60 +342,46 @@ fn text_summary<R: Measured>(
         }
         vec![(s.as_secs_f64(), e.as_secs_f64(), i, o)]
     });
+    // Each distribution projects the requests' numbers as it needs them.
+    let value = |pick: fn(&Timed) -> Option<u64>| move |t: &Timed| pick(t).map(|x| (x as f64, 1.0));
+    let v0 = |pick: fn(&Timed) -> Option<u64>| move |t: &Timed| pick(t).unwrap_or(0) as f64;
+    let rate = |pick| move |t: &Timed| Some((t.1, v0(pick)(t)));
+    let span = |pick| move |t: &Timed| Some((t.0, t.1, v0(pick)(t)));
+    type Of = fn(&Timed) -> Option<u64>;
+    let (input, output): (Of, Of) = (|t| t.2, |t| t.3);
     let side = |pick: fn(&Timed) -> Option<u64>| {
-        let keep = |v: &Vec<Timed>| -> Vec<(f64, f64)> {
-            v.iter()
-                .filter_map(|t| pick(t).map(|x| (x as f64, 1.0)))
-                .collect()
-        };
-        let values = ByStatus {
-            successful: keep(&timed.successful),
-            incomplete: keep(&timed.incomplete),
-            errored: keep(&timed.errored),
-        };
-        if values.successful.is_empty() && values.incomplete.is_empty() && values.errored.is_empty()
-        {
+        let all = [&timed.successful, &timed.incomplete, &timed.errored];
+        if !all.iter().any(|v| v.iter().any(|t| pick(t).is_some())) {
             return None;
         }
-        let v0 = |t: &Timed| pick(t).unwrap_or(0) as f64;
-        let lists = SideLists {
-            values,
-            rates: map_by(&timed, |t| (t.1, v0(t))),
-            intervals: map_by(&timed, |t| (t.0, t.1, v0(t))),
-        };
-        let dists = [
-            StatusDistribution::from_weighted(&lists.values),
-            StatusDistribution::rates(lists.rates.clone(), None, None),
-            StatusDistribution::concurrency(&lists.intervals, None, None),
-        ];
-        Some((dists, lists))
+        Some((
+            StatusDistribution::weighted_of(&timed, &[&value(pick)]),
+            StatusDistribution::rates_picked(&timed, &[&rate(pick)], None, None),
+            StatusDistribution::concurrency_picked(&timed, &[&span(pick)], None, None),
+        ))
     };
-    let input = side(|t| t.2);
-    let output = side(|t| t.3);
     let mut summary = MetricsSummary::default();
-    if let (Some((_, il)), Some((_, ol))) = (&input, &output) {
-        summary.total = Some(StatusDistribution::from_weighted(&concat(
-            &il.values, &ol.values,
-        )));
-        summary.total_per_second = Some(StatusDistribution::rates(
-            concat(&il.rates, &ol.rates),
-            None,
-            None,
-        ));
-        summary.total_concurrency = Some(StatusDistribution::concurrency(
-            &concat(&il.intervals, &ol.intervals),
-            None,
-            None,
+    let (i, o) = (side(input), side(output));
+    if i.is_some() && o.is_some() {
+        let (v, r, c) = (
+            [&value(input) as Pick<Timed, _>, &value(output)],
+            [&rate(input) as Pick<Timed, _>, &rate(output)],
+            [&span(input) as Pick<Timed, _>, &span(output)],
+        );
+        summary.total = Some(StatusDistribution::weighted_of(&timed, &v));
+        summary.total_per_second = Some(StatusDistribution::rates_picked(&timed, &r, None, None));
+        summary.total_concurrency = Some(StatusDistribution::concurrency_picked(
+            &timed, &c, None, None,
         ));
     }
-    if let Some(([v, r, c], _)) = input {
+    if let Some((v, r, c)) = i {
         (
             summary.input,
             summary.input_per_second,
             summary.input_concurrency,
         ) = (Some(v), Some(r), Some(c));
     }
-    if let Some(([v, r, c], _)) = output {
+    if let Some((v, r, c)) = o {
         (
             summary.output,
             summary.output_per_second,

@@ -75,7 +75,7 @@ fn none(parts: &[&str]) -> Value {
 fn zeros(like: &StatusDistribution) -> StatusDistribution {
     let n = |d: &Distribution| vec![(0.0, 1.0); d.count as usize];
     StatusDistribution::with_intervals(
-        &llmload_metrics::ByStatus {
+        llmload_metrics::ByStatus {
             successful: n(&like.successful),
             incomplete: n(&like.incomplete),
             errored: n(&like.errored),
