@@ -238,6 +238,17 @@ impl<'a, R: Measured> Selected<'a, R> {
         t.as_secs_f64()
     }
 
+    /// The selected records `f` keeps, split by status.
+    fn keep(&self, f: impl Fn(&R) -> bool) -> ByStatus<&'a R> {
+        let k = |v: &Vec<&'a R>| v.iter().copied().filter(|r| f(r)).collect();
+        let s = &self.by_status;
+        ByStatus {
+            successful: k(&s.successful),
+            incomplete: k(&s.incomplete),
+            errored: k(&s.errored),
+        }
+    }
+
     /// Map every selected record to zero or more items, keeping the split.
     fn map<T>(&self, f: impl Fn(&R) -> Vec<T>) -> ByStatus<T> {
         let m = |v: &Vec<&R>| v.iter().flat_map(|r| f(r)).collect();
@@ -272,26 +283,28 @@ impl<'a, R: Measured> Selected<'a, R> {
     }
 
     fn text_summary(&self, field: impl Fn(&UsageMetrics) -> Option<u64>) -> MetricsSummary {
-        // (start, end, input, output) for records with both ends and a value.
-        let timed = self.map(|r| {
+        // The records with both ends and a value: each distribution takes
+        // their (start, end, input, output) as it needs them.
+        type T4 = (f64, f64, f64, f64);
+        let tuple = |r: &R| -> Option<T4> {
             let (Some(s), Some(e)) = (r.request_start_time(), r.request_end_time()) else {
-                return vec![];
+                return None;
             };
             let (i, o) = (field(&r.input()), field(&r.output()));
             if i.is_none() && o.is_none() {
-                return vec![];
+                return None;
             }
             let v = |x: Option<u64>| x.unwrap_or(0) as f64;
-            vec![(self.secs(s), self.secs(e), v(i), v(o))]
-        });
-        // Each distribution projects the requests' numbers as it needs them.
-        type T4 = (f64, f64, f64, f64);
-        let value = |pick: fn(&T4) -> f64| move |t: &T4| Some((pick(t), 1.0));
-        let rate = |pick: fn(&T4) -> f64| move |t: &T4| Some((t.1, pick(t)));
-        let span = |pick: fn(&T4) -> f64| move |t: &T4| Some((t.0, t.1, pick(t)));
+            Some((self.secs(s), self.secs(e), v(i), v(o)))
+        };
+        let timed = self.keep(|r| tuple(r).is_some());
+        let t = |r: &&R| tuple(r).unwrap_or_default();
+        let value = |pick: Of| move |r: &&R| Some((pick(&t(r)), 1.0));
+        let rate = |pick: Of| move |r: &&R| Some((t(r).1, pick(&t(r))));
+        let span = |pick: Of| move |r: &&R| Some((t(r).0, t(r).1, pick(&t(r))));
         type Of = fn(&T4) -> f64;
         let (input, output): (Of, Of) = (|t| t.2, |t| t.3);
-        let side = |pick: fn(&T4) -> f64| {
+        let side = |pick: Of| {
             let values = StatusDistribution::weighted_of(&timed, &[&value(pick)]);
             if values.total.total_sum == 0.0 {
                 return None;
@@ -306,9 +319,9 @@ impl<'a, R: Measured> Selected<'a, R> {
         let (i, o) = (side(input), side(output));
         if i.is_some() && o.is_some() {
             let (v, r, c) = (
-                [&value(input) as Pick<T4, _>, &value(output)],
-                [&rate(input) as Pick<T4, _>, &rate(output)],
-                [&span(input) as Pick<T4, _>, &span(output)],
+                [&value(input) as Pick<&R, _>, &value(output)],
+                [&rate(input) as Pick<&R, _>, &rate(output)],
+                [&span(input) as Pick<&R, _>, &span(output)],
             );
             summary.total = Some(StatusDistribution::weighted_of(&timed, &v));
             summary.total_per_second =

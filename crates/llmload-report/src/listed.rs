@@ -13,15 +13,26 @@ use std::collections::BTreeMap;
 use llmload_core::{BenchmarkRun, Measured, RequestRecord, RequestStatus};
 
 /// `n` of `items`, evenly spread (GuideLLM's sampling), or all of them.
-pub(crate) fn sample<T>(items: Vec<T>, n: Option<u64>) -> Vec<T> {
-    match n {
-        Some(n) if (n as usize) < items.len() => {
-            let (len, n) = (items.len(), n as usize);
-            let mut items: Vec<Option<T>> = items.into_iter().map(Some).collect();
-            (0..n).filter_map(|i| items[i * len / n].take()).collect()
+pub(crate) fn sample<T: Copy>(items: Vec<T>, n: Option<u64>) -> Vec<T> {
+    spread(|| items.iter().copied(), n)
+}
+
+/// `n` of the items `of()` yields, evenly spread: for `i < n`, the
+/// `i * len / n`-th (GuideLLM's sampling), or all of them. `of` is read
+/// twice (once to count), so no list of every item is made.
+fn spread<T, I: Iterator<Item = T>>(of: impl Fn() -> I, n: Option<u64>) -> Vec<T> {
+    let len = of().count();
+    let take = n.map_or(len, |n| len.min(n as usize));
+    let mut out = Vec::with_capacity(take);
+    for (k, item) in of().enumerate() {
+        if out.len() == take {
+            break;
         }
-        _ => items,
+        if k == out.len() * len / take {
+            out.push(item);
+        }
     }
+    out
 }
 
 /// The requests a report lists, per status: positions into a run's
@@ -48,12 +59,15 @@ pub(crate) fn listing(run: &BenchmarkRun, n: Option<u64>) -> Listing {
     let mut order: Vec<usize> = (0..run.records.len()).collect();
     order.sort_by_key(|&i| run.records[i].request_start_time());
     let pick = |s: RequestStatus| {
-        let of: Vec<usize> = order
-            .iter()
-            .copied()
-            .filter(|&i| run.records[i].status() == s)
-            .collect();
-        sample(of, n)
+        spread(
+            || {
+                order
+                    .iter()
+                    .copied()
+                    .filter(|&i| run.records[i].status() == s)
+            },
+            n,
+        )
     };
     Listing([
         pick(RequestStatus::Completed),
@@ -87,4 +101,35 @@ pub(crate) fn fetch(run: &BenchmarkRun, listing: &Listing) -> [Vec<RequestRecord
         .0
         .clone()
         .map(|p| p.iter().filter_map(|i| full.remove(i)).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spread_takes_guidellms_sample() {
+        for len in 0..40usize {
+            for n in [
+                None,
+                Some(0),
+                Some(1),
+                Some(2),
+                Some(7),
+                Some(39),
+                Some(40),
+                Some(90),
+            ] {
+                let items: Vec<usize> = (100..100 + len).collect();
+                let expect: Vec<usize> = match n {
+                    Some(n) if (n as usize) < len => {
+                        let n = n as usize;
+                        (0..n).map(|i| items[i * len / n]).collect()
+                    }
+                    _ => items.clone(),
+                };
+                assert_eq!(sample(items, n), expect, "len {len} n {n:?}");
+            }
+        }
+    }
 }

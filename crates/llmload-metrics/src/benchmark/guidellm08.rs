@@ -332,26 +332,29 @@ fn text_summary<R: Measured>(
     sel: &Selected<R>,
     field: impl Fn(&UsageMetrics) -> Option<u64>,
 ) -> MetricsSummary {
-    let timed: ByStatus<Timed> = sel.map(|r| {
+    // The records with both ends and a value: each distribution takes
+    // their (start, end, input, output) as it needs them.
+    let tuple = |r: &R| -> Option<Timed> {
         let (Some(s), Some(e)) = (r.request_start_time(), r.request_end_time()) else {
-            return vec![];
+            return None;
         };
         let (i, o) = (field(&r.input()), field(&r.output()));
         if i.is_none() && o.is_none() {
-            return vec![];
+            return None;
         }
-        vec![(s.as_secs_f64(), e.as_secs_f64(), i, o)]
-    });
-    // Each distribution projects the requests' numbers as it needs them.
-    let value = |pick: fn(&Timed) -> Option<u64>| move |t: &Timed| pick(t).map(|x| (x as f64, 1.0));
-    let v0 = |pick: fn(&Timed) -> Option<u64>| move |t: &Timed| pick(t).unwrap_or(0) as f64;
-    let rate = |pick| move |t: &Timed| Some((t.1, v0(pick)(t)));
-    let span = |pick| move |t: &Timed| Some((t.0, t.1, v0(pick)(t)));
+        Some((s.as_secs_f64(), e.as_secs_f64(), i, o))
+    };
+    let timed = sel.keep(|r| tuple(r).is_some());
+    let t = |r: &&R| tuple(r).unwrap_or_default();
+    let value = |pick: Of| move |r: &&R| pick(&t(r)).map(|x| (x as f64, 1.0));
+    let v0 = |pick: Of| move |r: &&R| pick(&t(r)).unwrap_or(0) as f64;
+    let rate = |pick| move |r: &&R| Some((t(r).1, v0(pick)(r)));
+    let span = |pick| move |r: &&R| Some((t(r).0, t(r).1, v0(pick)(r)));
     type Of = fn(&Timed) -> Option<u64>;
     let (input, output): (Of, Of) = (|t| t.2, |t| t.3);
-    let side = |pick: fn(&Timed) -> Option<u64>| {
+    let side = |pick: Of| {
         let all = [&timed.successful, &timed.incomplete, &timed.errored];
-        if !all.iter().any(|v| v.iter().any(|t| pick(t).is_some())) {
+        if !all.iter().any(|v| v.iter().any(|r| pick(&t(r)).is_some())) {
             return None;
         }
         Some((
@@ -364,9 +367,9 @@ fn text_summary<R: Measured>(
     let (i, o) = (side(input), side(output));
     if i.is_some() && o.is_some() {
         let (v, r, c) = (
-            [&value(input) as Pick<Timed, _>, &value(output)],
-            [&rate(input) as Pick<Timed, _>, &rate(output)],
-            [&span(input) as Pick<Timed, _>, &span(output)],
+            [&value(input) as Pick<&R, _>, &value(output)],
+            [&rate(input) as Pick<&R, _>, &rate(output)],
+            [&span(input) as Pick<&R, _>, &span(output)],
         );
         summary.total = Some(StatusDistribution::weighted_of(&timed, &v));
         summary.total_per_second = Some(StatusDistribution::rates_picked(&timed, &r, None, None));
