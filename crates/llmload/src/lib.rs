@@ -78,6 +78,7 @@ pub fn main() -> ExitCode {
         }
     };
     raise_fd_limit();
+    return_large_buffers();
     // The mock server is the server under test, not the one measuring: the
     // fair class (with a short slice), as a real server.
     llmload_clock::priority::set_realtime(!matches!(cli.command, cli::Command::MockServer(_)));
@@ -140,6 +141,20 @@ fn one_line(rendered: &str) -> String {
         }
     }
     line
+}
+
+/// Large buffers straight from the kernel and back to it when freed:
+/// glibc otherwise raises its mmap threshold (to 32 MiB) after the first
+/// large free, and the end-of-run statistics' buffers (sort chunks, value
+/// lists) then stay resident in the heap after they are freed.
+#[allow(unsafe_code)]
+fn return_large_buffers() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets allocator parameters; called before any
+    // other thread exists.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
+    }
 }
 
 /// Raise the soft open-files limit to the hard limit: every request in flight

@@ -1,4 +1,4 @@
-//! A request's numbers in ~170 bytes: what a long run keeps in memory.
+//! A request's numbers in 136 bytes: what a long run keeps in memory.
 //!
 //! A [`CompactRecord`] holds every value [`Measured`] answers (status, the 13
 //! instants statistics read, counts, cached tokens, turn, error) and nothing
@@ -15,15 +15,22 @@ use super::{RequestError, RequestRecord, RequestStatus, RequestType, UsageMetric
 
 /// An instant that was not measured.
 const NO_TIME: u64 = u64::MAX;
+/// An offset for an instant that was not measured.
+const NO_OFFSET: u64 = (1 << 40) - 1;
 /// A count that was not known.
 const NO_COUNT: u32 = u32::MAX;
 
 /// The numbers of one request. `Copy`-cheap but for a shared error.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CompactRecord {
-    /// Nanoseconds since the epoch, in [`Timing::ALL`]'s order; `NO_TIME`
-    /// when not measured.
-    at: [u64; 13],
+    /// The earliest instant measured, nanoseconds since the epoch.
+    base: u64,
+    /// Each instant in [`Timing::ALL`]'s order as a 40-bit little-endian
+    /// offset from `base` (up to ~18 minutes); `NO_OFFSET` when not measured.
+    offsets: [u8; 5 * 13],
+    /// Every instant in full (`NO_TIME` when not measured) where one lies
+    /// too far from the earliest for an offset; `offsets` unused then.
+    far: Option<Box<[u64; 13]>>,
     /// Tokens, words, characters of the prompt, then of the output.
     counts: [u32; 6],
     request_iterations: u32,
@@ -61,9 +68,12 @@ impl CompactRecord {
     /// with other requests that failed alike; see [`ErrorInterner`]).
     pub fn new(r: &RequestRecord, error: Option<Arc<RequestError>>) -> CompactRecord {
         let at = Timing::ALL.map(|t| r.timing(t).map_or(NO_TIME, Timestamp::as_nanos));
+        let (base, offsets, far) = pack(at);
         let (i, o) = (&r.input, &r.output);
         CompactRecord {
-            at,
+            base,
+            offsets,
+            far,
             counts: [
                 count(i.text_tokens),
                 count(i.text_words),
@@ -84,6 +94,26 @@ impl CompactRecord {
     }
 }
 
+/// The instants as a base and 40-bit offsets, or in full where one lies
+/// 2^40 - 1 ns (~18 minutes) or more after the earliest.
+fn pack(at: [u64; 13]) -> (u64, [u8; 65], Option<Box<[u64; 13]>>) {
+    let base = at
+        .iter()
+        .copied()
+        .filter(|&t| t != NO_TIME)
+        .min()
+        .unwrap_or(0);
+    let mut offsets = [0u8; 65];
+    for (i, &t) in at.iter().enumerate() {
+        let d = if t == NO_TIME { NO_OFFSET } else { t - base };
+        if d > NO_OFFSET || (d == NO_OFFSET && t != NO_TIME) {
+            return (base, [0; 65], Some(Box::new(at)));
+        }
+        offsets[5 * i..5 * i + 5].copy_from_slice(&d.to_le_bytes()[..5]);
+    }
+    (base, offsets, None)
+}
+
 impl From<&RequestRecord> for CompactRecord {
     fn from(r: &RequestRecord) -> Self {
         CompactRecord::new(r, r.error.clone().map(Arc::new))
@@ -96,7 +126,18 @@ impl Measured for CompactRecord {
     }
 
     fn timing(&self, at: Timing) -> Option<Timestamp> {
-        let ns = self.at[at as usize];
+        let i = at as usize;
+        let ns = match &self.far {
+            Some(far) => far[i],
+            None => {
+                let mut b = [0u8; 8];
+                b[..5].copy_from_slice(&self.offsets[5 * i..5 * i + 5]);
+                match u64::from_le_bytes(b) {
+                    NO_OFFSET => NO_TIME,
+                    d => self.base + d,
+                }
+            }
+        };
         (ns != NO_TIME).then_some(Timestamp::from_nanos(ns))
     }
 

@@ -98,7 +98,7 @@ fn zero_usage_counts_as_missing_total() {
 #[test]
 fn a_compact_record_is_small_and_answers_as_the_full_one() {
     // What a long run holds per request (docs/performance.md).
-    assert!(std::mem::size_of::<CompactRecord>() <= 160);
+    assert!(std::mem::size_of::<CompactRecord>() <= 136);
     let mut r = record(13, 5);
     r.cached_tokens = Some(7);
     r.timings.cap_released = ts(1);
@@ -116,4 +116,44 @@ fn a_compact_record_is_small_and_answers_as_the_full_one() {
         c.output_token_events(&mut v);
         v
     });
+}
+
+#[test]
+fn compact_instants_survive_any_spread() {
+    // Offsets from the earliest: none, small, one at the last 40-bit
+    // offset, one past it (every instant kept in full), an hour; instants
+    // missing between them; near the end of the u64 range.
+    let near = (1u64 << 40) - 2;
+    for base in [1_796_188_000_123_456_789u64, u64::MAX - (1 << 42)] {
+        for spread in [
+            0,
+            1,
+            999_999_999,
+            near,
+            near + 1,
+            near + 2,
+            3_600_000_000_000,
+        ] {
+            let at = |d: u64| Some(Timestamp::from_nanos(base + d));
+            let mut r = record(13, 5);
+            r.timings = Default::default();
+            r.timings.targeted_start = at(0);
+            r.timings.request_start = at(1_000);
+            r.timings.first_token_iteration = at(2_000);
+            r.timings.request_end = at(spread / 2);
+            r.timings.predecessor_completed = at(spread);
+            let c = CompactRecord::from(&r);
+            for t in Timing::ALL {
+                assert_eq!(
+                    c.timing(t),
+                    r.timing(t),
+                    "{t:?}, base {base} spread {spread}"
+                );
+            }
+        }
+    }
+    let mut none = record(0, 1);
+    none.timings = Default::default();
+    let c = CompactRecord::from(&none);
+    assert!(Timing::ALL.iter().all(|&t| c.timing(t).is_none()));
 }
