@@ -10,8 +10,10 @@
 //! buckets 4.4 % wide).
 //!
 //! Run: `cargo bench -p llmload-benches --bench soak -- [--rate 2000]
-//! [--seconds 1800] [--sample-requests N]` (the issue's soak: the defaults,
-//! 3.6 million requests; the report lists every request unless sampled).
+//! [--seconds 1800] [--sample-requests N] [--reexport]` (the issue's soak:
+//! the defaults, 3.6 million requests; the report lists every request
+//! unless sampled). `--reexport` then times `llmload report` writing the
+//! report again in every format, with its peak RSS against the file's size.
 
 use std::process::{Command, Stdio};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -50,6 +52,7 @@ fn main() {
     let rate = arg(&args, "--rate").unwrap_or_else(|| "2000".into());
     let seconds = arg(&args, "--seconds").unwrap_or_else(|| "1800".into());
     let sample = arg(&args, "--sample-requests");
+    let reexport = args.iter().any(|a| a == "--reexport");
     let bin = llmload_bin();
     let mock = Mock::start(&bin, &["--ttft-ms", "10", "--itl-ms", "1", "--model", "m"]);
     let dir = std::env::temp_dir().join("llmload-bench-soak");
@@ -114,4 +117,34 @@ fn main() {
         usage.code,
         usage.cpu,
     );
+    if reexport {
+        let out = dir.join("re");
+        let usage = run_measured(
+            Command::new(&bin)
+                .arg("report")
+                .arg(dir.join("benchmarks.json"))
+                .arg("--output-dir")
+                .arg(&out)
+                .stdout(Stdio::null())
+                .stderr(Stdio::inherit()),
+        );
+        let sizes: Vec<String> = ["json", "yaml", "csv", "html"]
+            .iter()
+            .map(|ext| {
+                let len =
+                    std::fs::metadata(out.join(format!("benchmarks.{ext}"))).map_or(0, |m| m.len());
+                format!("{ext} {:.1} MB", len as f64 / 1e6)
+            })
+            .collect();
+        println!(
+            "reexport: llmload report of the {:.1} MB report: peak RSS {:.0} MiB, {:.1} s, \
+             CPU {:.1} s, exit {}; wrote {}",
+            size as f64 / 1e6,
+            usage.max_rss_mib,
+            usage.wall,
+            usage.cpu,
+            usage.code,
+            sizes.join(", ")
+        );
+    }
 }

@@ -17,7 +17,7 @@
 //! - [`RequestRecord`] and its parts ([`RequestTimings`], [`UsageMetrics`],
 //!   [`RequestError`] with its [`ErrorKind`]): the plain record the client
 //!   fills for each request; its serde form is the journal's line.
-//!   [`CompactRecord`]: its numbers alone (~170 bytes), what a long run
+//!   [`CompactRecord`]: its numbers alone (136 bytes), what a long run
 //!   keeps in memory. [`Measured`]: what statistics read of either, with the
 //!   per-request metric formulas (TTFT, ITL, TPOT, latency) defined once.
 //! - [`BenchmarkRun`]: a finished benchmark (its strategy, records, how it

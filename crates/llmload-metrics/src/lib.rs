@@ -10,6 +10,10 @@
 //!   ([`BenchmarkMetrics::compile`]) or as 0.8.1 does
 //!   ([`BenchmarkMetrics::compile_08`]); [`successful_rate`], the rate
 //!   GuideLLM's sweep measures.
+//! - Bounded memory for all of it: distributions are computed in passes
+//!   over sorted pairs that spill to temporary files past
+//!   [`SORT_IN_MEMORY`], and token-rate events are made from the records as
+//!   they are read, never listed all at once.
 //! - [`LatencyHistograms`] / [`LiveStats`]: HDR histograms and counts that
 //!   merge exactly across workers and shards, for live views.
 //!

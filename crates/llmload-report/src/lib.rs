@@ -113,9 +113,12 @@ impl Format {
 impl Report {
     /// Read a GuideLLM 0.4 or llmload report (`.json`, or `.yaml`/`.yml`).
     pub fn load(path: &Path) -> Result<Report, ReportError> {
+        let yaml = matches!(Format::parse(&path.to_string_lossy()), Some(Format::Yaml));
+        if let Some(report) = Self::load_large(path)? {
+            return Ok(report);
+        }
         let text = std::fs::read_to_string(path)
             .map_err(|e| ReportError(format!("{}: cannot read: {e}", path.display())))?;
-        let yaml = matches!(Format::parse(&path.to_string_lossy()), Some(Format::Yaml));
         let parsed = if yaml {
             Self::from_yaml(&text)
         } else {
@@ -128,9 +131,21 @@ impl Report {
     /// GuideLLM 0.8 one (schema 2), which comes with its 0.4 view
     /// ([`schema2::read::to_v04`]) and the document itself.
     pub fn load_any(path: &Path) -> Result<(Report, Option<serde_json::Value>), ReportError> {
+        if let Some(report) = Self::load_large(path)? {
+            return Ok((report, None));
+        }
+        let yaml = matches!(Format::parse(&path.to_string_lossy()), Some(Format::Yaml));
+        let size = std::fs::metadata(path).map_or(0, |m| m.len());
+        if !yaml && size > guidellm::STREAM_LOAD_BYTES {
+            // Larger than is worth holding: its requests stay on disk.
+            match guidellm::load_json_streamed(path) {
+                Ok(Some(report)) => return Ok((report, None)),
+                Ok(None) => {}
+                Err(e) => return Err(ReportError(format!("{}: {e}", path.display()))),
+            }
+        }
         let text = std::fs::read_to_string(path)
             .map_err(|e| ReportError(format!("{}: cannot read: {e}", path.display())))?;
-        let yaml = matches!(Format::parse(&path.to_string_lossy()), Some(Format::Yaml));
         let v: serde_json::Value = if yaml {
             serde_yaml::from_str(&text).map_err(|e| format!("not YAML ({e})"))
         } else {
@@ -148,6 +163,20 @@ impl Report {
         }
         Self::from_value(v)
             .map(|r| (r, None))
+            .map_err(|e| ReportError(format!("{}: {e}", path.display())))
+    }
+
+    /// A GuideLLM 0.4 or llmload JSON report larger than
+    /// [`guidellm::STREAM_LOAD_BYTES`], read with its per-request entries
+    /// left on disk (`guidellm/saved.rs`); `None` for a smaller one, YAML,
+    /// or a GuideLLM 0.8 report (read whole).
+    fn load_large(path: &Path) -> Result<Option<Report>, ReportError> {
+        let yaml = matches!(Format::parse(&path.to_string_lossy()), Some(Format::Yaml));
+        let size = std::fs::metadata(path).map_or(0, |m| m.len());
+        if yaml || size <= guidellm::STREAM_LOAD_BYTES {
+            return Ok(None);
+        }
+        guidellm::load_json_streamed(path)
             .map_err(|e| ReportError(format!("{}: {e}", path.display())))
     }
 
@@ -212,6 +241,13 @@ impl Report {
                 guarded(|| serde_json::to_writer(w, self))
                     .map_err(|e| std::io::Error::other(e.0))?
                     .map_err(std::io::Error::from)
+            });
+        }
+        if format == Format::Yaml && guidellm::yaml::has_streamed(self) {
+            // Entries one at a time, spliced into the rest (see guidellm/yaml.rs).
+            return write_atomic_with(path, |w| {
+                guarded(|| guidellm::yaml::write(self, w))
+                    .map_err(|e| std::io::Error::other(e.0))?
             });
         }
         let text = self.render(format)?;
@@ -327,7 +363,7 @@ fn panicked(at: Option<String>, payload: &(dyn std::any::Any + Send)) -> ReportE
 }
 
 /// `v` with every object's keys in alphabetical order.
-fn sort_keys(v: serde_json::Value) -> serde_json::Value {
+pub(crate) fn sort_keys(v: serde_json::Value) -> serde_json::Value {
     use serde_json::Value;
     match v {
         Value::Object(m) => {

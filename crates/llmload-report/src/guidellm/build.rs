@@ -432,12 +432,14 @@ pub fn benchmark(info: &RunInfo, runs: &[BenchmarkRun], run: &BenchmarkRun) -> B
     // A long run's requests stay where it spilled them: the report lists
     // them as it is written, and keeps an even sample in memory.
     let streamed = match &run.details {
-        Details::Spilled(_) if listing.len() as u64 > info.list_in_memory => Some(Arc::new(Lazy {
-            details: run.details.clone(),
-            index: run.index,
-            start: run.start,
-            listing: listing.clone(),
-        })),
+        Details::Spilled(_) if listing.len() as u64 > info.list_in_memory => {
+            Some(Arc::new(Lazy(super::streamed::Source::Run {
+                details: run.details.clone(),
+                index: run.index,
+                start: run.start,
+                listing: listing.clone(),
+            })))
+        }
         _ => None,
     };
     let kept = match streamed {

@@ -1,6 +1,8 @@
 //! A benchmark's requests written as they are read: a long run lists more
 //! requests than a report can hold in memory (3 KB each), so each is read
-//! back from the journal, turned into its entry and written, one at a time.
+//! back from the journal (or, re-exporting a saved report, from where its
+//! entries were set aside: `saved.rs`), turned into its entry and written,
+//! one at a time.
 
 use llmload_clock::Timestamp;
 use llmload_core::Details;
@@ -20,22 +22,65 @@ pub(crate) const SAMPLE_IN_MEMORY: u64 = 1_000;
 
 /// What a streamed benchmark lists, and where its records are.
 #[derive(Debug)]
-pub struct Lazy {
-    pub(crate) details: Details,
-    pub(crate) index: usize,
-    pub(crate) start: Timestamp,
-    pub(crate) listing: Listing,
+pub struct Lazy(pub(crate) Source);
+
+/// Where a [`Lazy`] reads its entries.
+#[derive(Debug)]
+pub(crate) enum Source {
+    /// A run's records, in its journal.
+    Run {
+        details: Details,
+        index: usize,
+        start: Timestamp,
+        listing: Listing,
+    },
+    /// A saved report's entries, set aside on disk as it was read.
+    Saved(super::saved::Entries),
 }
 
 impl Lazy {
     /// Requests listed.
     pub fn len(&self) -> usize {
-        self.listing.len()
+        match &self.0 {
+            Source::Run { listing, .. } => listing.len(),
+            Source::Saved(e) => e.len(),
+        }
     }
 
     /// Whether it lists none.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Each entry of the `k`-th list (completed, errored, incomplete), in
+    /// order, one at a time.
+    pub(crate) fn each(
+        &self,
+        k: usize,
+        mut f: impl FnMut(&super::wire::RequestStats) -> std::io::Result<()>,
+    ) -> std::io::Result<()> {
+        match &self.0 {
+            Source::Run {
+                details,
+                index,
+                start,
+                listing,
+            } => {
+                let mut reader = details.reader(*index)?;
+                for &p in &listing.0[k] {
+                    // A record lost with the journal (a torn line) is left out.
+                    if let Some(r) = reader.get(p)? {
+                        f(&request_stats(&r, *start))?;
+                    }
+                }
+            }
+            Source::Saved(entries) => {
+                for i in 0..entries.list_len(k) {
+                    f(&entries.get(k, i)?)?;
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The `k`-th list (completed, errored, incomplete), to serialize.
@@ -49,13 +94,27 @@ pub(crate) struct List<'a>(&'a Lazy, usize);
 
 impl Serialize for List<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let lazy = self.0;
-        let mut reader = lazy.details.reader(lazy.index).map_err(S::Error::custom)?;
         let mut seq = s.serialize_seq(None)?;
-        for &p in &lazy.listing.0[self.1] {
-            // A record lost with the journal (a torn line) is left out.
-            if let Some(r) = reader.get(p).map_err(S::Error::custom)? {
-                seq.serialize_element(&request_stats(&r, lazy.start))?;
+        match &self.0 .0 {
+            Source::Run {
+                details,
+                index,
+                start,
+                listing,
+            } => {
+                let mut reader = details.reader(*index).map_err(S::Error::custom)?;
+                for &p in &listing.0[self.1] {
+                    // A record lost with the journal (a torn line) is left out.
+                    if let Some(r) = reader.get(p).map_err(S::Error::custom)? {
+                        seq.serialize_element(&request_stats(&r, *start))?;
+                    }
+                }
+            }
+            Source::Saved(entries) => {
+                for i in 0..entries.list_len(self.1) {
+                    let entry = entries.get(self.1, i).map_err(S::Error::custom)?;
+                    seq.serialize_element(&entry)?;
+                }
             }
         }
         seq.end()
