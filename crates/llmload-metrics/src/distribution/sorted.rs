@@ -294,6 +294,68 @@ fn write_run(chunk: impl Iterator<Item = (f64, f64)>) -> std::io::Result<File> {
     Ok(file)
 }
 
+/// Values kept in the order pushed: in memory up to the spill threshold,
+/// past it in unlinked temporary files, read back in order.
+pub(crate) struct ValueLog {
+    /// Two values to a pair, so a run holds as many as a sort's.
+    chunk: Vec<(f64, f64)>,
+    limit: usize,
+    runs: Vec<Run>,
+    len: usize,
+}
+
+impl ValueLog {
+    pub(crate) fn new() -> Self {
+        Self::with_limit(SPILL_AT.load(AtomicOrdering::Relaxed))
+    }
+
+    /// Spill past `limit` pairs (twice as many values).
+    pub(crate) fn with_limit(limit: usize) -> Self {
+        ValueLog {
+            chunk: Vec::new(),
+            limit: limit.max(1),
+            runs: Vec::new(),
+            len: 0,
+        }
+    }
+
+    pub(crate) fn push(&mut self, v: f64) {
+        if self.len % 2 == 1 {
+            if let Some(last) = self.chunk.last_mut() {
+                last.1 = v;
+            }
+        } else {
+            if self.chunk.len() >= self.limit {
+                let chunk = std::mem::take(&mut self.chunk);
+                self.runs.push(match write_run(chunk.iter().copied()) {
+                    Ok(file) => Run::Disk {
+                        file,
+                        len: chunk.len(),
+                    },
+                    Err(_) => Run::Memory(chunk),
+                });
+            }
+            self.chunk.push((v, 0.0));
+        }
+        self.len += 1;
+    }
+
+    /// How many values.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Every value pushed, in order.
+    pub(crate) fn values(&self) -> impl Iterator<Item = f64> + '_ {
+        self.runs
+            .iter()
+            .flat_map(Reader::new)
+            .chain(self.chunk.iter().copied())
+            .flat_map(|(a, b)| [a, b])
+            .take(self.len)
+    }
+}
+
 /// Sorted pairs: one run in memory, or runs merged as they are read.
 pub(crate) struct Sorted {
     runs: Vec<Run>,

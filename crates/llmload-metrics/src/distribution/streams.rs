@@ -4,7 +4,7 @@
 //! every output token need never be held at once. The `(value, weight)`
 //! pairs they yield go to a [`PairSorter`], which spills past its bound.
 
-use super::sorted::{PairSorter, Pairwise};
+use super::sorted::{PairSorter, Pairwise, ValueLog};
 use super::{by_both, Distribution, EPSILON, MERGE_THRESHOLD};
 
 /// Merge two streams sorted by [`by_both`] into one.
@@ -59,7 +59,7 @@ pub(crate) fn merge_times(
 
 impl Distribution {
     /// [`Distribution::rate_from_events`] of the events `events()` yields,
-    /// sorted by time, then weight; read twice.
+    /// sorted by time, then weight; read once.
     pub(crate) fn rate_from_sorted<I, F>(events: F, start: Option<f64>, end: Option<f64>) -> Self
     where
         I: Iterator<Item = (f64, f64)>,
@@ -82,16 +82,14 @@ impl Distribution {
                 .filter(move |ev| start.is_none_or(|s| ev.0 >= s) && end.is_none_or(|e| ev.0 <= e));
             merge_times(merge(inside, marks.iter().copied()), MERGE_THRESHOLD)
         };
-        let n = merged().count();
-        if n <= 1 {
-            return Self::empty(0);
-        }
-        let mut count = Pairwise::new(n);
+        // One pass: the pairs to sort, and the weights in order (for their
+        // pairwise sum, whose tree needs how many there are).
+        let mut weights = ValueLog::new();
         let mut pairs = PairSorter::new();
         let mut it = merged().peekable();
         let mut prev_mid: Option<f64> = None;
         while let Some((t, w)) = it.next() {
-            count.push(w);
+            weights.push(w);
             let d = match (it.peek(), prev_mid) {
                 (Some(&(next, _)), prev) => {
                     let mid = (next + t) / 2.0;
@@ -99,10 +97,17 @@ impl Distribution {
                     mid - prev.unwrap_or(t)
                 }
                 (None, Some(prev)) => (t - prev).max(EPSILON),
-                (None, None) => unreachable_one(),
+                // One event alone: no rate (below).
+                (None, None) => EPSILON,
             };
             pairs.push((w / d, d));
         }
+        let n = weights.len();
+        if n <= 1 {
+            return Self::empty(0);
+        }
+        let mut count = Pairwise::new(n);
+        weights.values().for_each(|w| count.push(w));
         let count = super::round_count(count.finish());
         Self::from_sorted(&pairs.finish(), count)
     }
@@ -157,10 +162,4 @@ impl Distribution {
             _ => Self::from_sorted(&pairs.finish(), count),
         }
     }
-}
-
-/// One event alone never reaches the duration step (`n <= 1` returns first).
-#[cold]
-fn unreachable_one() -> f64 {
-    EPSILON
 }

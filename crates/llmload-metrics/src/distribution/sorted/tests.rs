@@ -201,3 +201,22 @@ fn spilled_runs_read_back_as_one_sort() {
         }
     }
 }
+
+#[test]
+fn logged_values_come_back_in_order() {
+    let mut rng = Rng(61);
+    for (n, limit) in [(0, 3), (1, 3), (2, 3), (7, 3), (1001, 7), (20_001, 1000)] {
+        let values: Vec<f64> = (0..n).map(|_| rng.unit() * 1e3 - 10.0).collect();
+        let mut log = ValueLog::with_limit(limit);
+        values.iter().for_each(|&v| log.push(v));
+        assert_eq!(log.len(), n);
+        assert_eq!(log.runs.is_empty(), n <= 2 * limit, "n {n} limit {limit}");
+        for _ in 0..2 {
+            assert_eq!(
+                log.values().collect::<Vec<_>>(),
+                values,
+                "n {n} limit {limit}"
+            );
+        }
+    }
+}
