@@ -82,6 +82,38 @@ fn main() {
         .unwrap()
         .as_secs_f64();
     let size = std::fs::metadata(dir.join("benchmarks.json")).map_or(0, |m| m.len());
+    // Before this process reads the report (its memory would count in the
+    // child's peak RSS where the child is forked from it).
+    if reexport {
+        let out = dir.join("re");
+        let usage = run_measured(
+            Command::new(&bin)
+                .arg("report")
+                .arg(dir.join("benchmarks.json"))
+                .arg("--output-dir")
+                .arg(&out)
+                .stdout(Stdio::null())
+                .stderr(Stdio::inherit()),
+        );
+        let sizes: Vec<String> = ["json", "yaml", "csv", "html"]
+            .iter()
+            .map(|ext| {
+                let len =
+                    std::fs::metadata(out.join(format!("benchmarks.{ext}"))).map_or(0, |m| m.len());
+                format!("{ext} {:.1} MB", len as f64 / 1e6)
+            })
+            .collect();
+        println!(
+            "reexport: llmload report of the {:.1} MB report: peak RSS {:.0} MiB, {:.1} s, \
+             CPU {:.1} s, exit {}; wrote {}",
+            size as f64 / 1e6,
+            usage.max_rss_mib,
+            usage.wall,
+            usage.cpu,
+            usage.code,
+            sizes.join(", ")
+        );
+    }
     let report: Value =
         serde_json::from_slice(&std::fs::read(dir.join("benchmarks.json")).unwrap()).unwrap();
     let b = &report["benchmarks"][0];
@@ -117,34 +149,4 @@ fn main() {
         usage.code,
         usage.cpu,
     );
-    if reexport {
-        let out = dir.join("re");
-        let usage = run_measured(
-            Command::new(&bin)
-                .arg("report")
-                .arg(dir.join("benchmarks.json"))
-                .arg("--output-dir")
-                .arg(&out)
-                .stdout(Stdio::null())
-                .stderr(Stdio::inherit()),
-        );
-        let sizes: Vec<String> = ["json", "yaml", "csv", "html"]
-            .iter()
-            .map(|ext| {
-                let len =
-                    std::fs::metadata(out.join(format!("benchmarks.{ext}"))).map_or(0, |m| m.len());
-                format!("{ext} {:.1} MB", len as f64 / 1e6)
-            })
-            .collect();
-        println!(
-            "reexport: llmload report of the {:.1} MB report: peak RSS {:.0} MiB, {:.1} s, \
-             CPU {:.1} s, exit {}; wrote {}",
-            size as f64 / 1e6,
-            usage.max_rss_mib,
-            usage.wall,
-            usage.cpu,
-            usage.code,
-            sizes.join(", ")
-        );
-    }
 }
