@@ -45,9 +45,9 @@ use std::sync::Arc;
 
 pub use executor::INTERRUPT_GRACE;
 pub use llmload_core::{
-    best_rate, client_ceiling, BenchmarkRun, Constraints, Details, ErrorWindow, HostLoad, Outcome,
-    PhaseMode, Profile, RecordReader, RecordStore, RunPlan, SaturationConfig, SearchConfig,
-    ServerScrape, Shard, Slo, Stop, StopKind, Strategy, TransientPhase, Verdict,
+    best_rate, client_ceiling, keep_all, BenchmarkRun, Constraints, Details, ErrorWindow, HostLoad,
+    Outcome, PhaseMode, Profile, RecordReader, RecordStore, RunPlan, SaturationConfig,
+    SearchConfig, ServerScrape, Shard, Slo, Stop, StopKind, Strategy, TransientPhase, Verdict,
     ERROR_MIN_PROCESSED, ERROR_WINDOW, MAX_FAILED, MAX_SEND_LAG_S, MIN_REQUESTS,
     SWEEP_MAX_CONCURRENCY,
 };
@@ -141,13 +141,16 @@ pub fn first_stop<R: Measured>(constraints: &Constraints, records: &[R]) -> Opti
 /// A benchmark reassembled from its records alone (a journal after a
 /// crash, or shards merged): it started at the earliest intended or
 /// actual send time and ended at the last report; no stop is known.
+/// `records` are the records' numbers, `details` where the full records
+/// are, by the same positions ([`llmload_core::keep_all`] of full records
+/// in memory; a journal's store for a long run).
 pub fn rebuild(
     index: usize,
     strategy: Strategy,
     plan: &RunPlan,
-    records: Vec<RequestRecord>,
+    records: Vec<CompactRecord>,
+    details: Details,
 ) -> BenchmarkRun {
-    let (records, details) = llmload_core::keep_all(records);
     let start = records
         .iter()
         .filter_map(|r| r.targeted_start().or(r.request_start()))

@@ -102,7 +102,7 @@ pub struct Measured {
     pub report: Report,
     /// The same run as a GuideLLM 0.8 (schema 2) report, when asked for
     /// (`--schema 0.8`): the JSON and YAML files are written from it.
-    pub schema2: Option<serde_json::Value>,
+    pub schema2: Option<llmload_report::schema2::Schema2>,
     /// The model the requests named.
     pub model: String,
     /// Whether Ctrl-C cut the run short.

@@ -6,14 +6,18 @@
 //! computed over the union of the records, exactly as for one process.
 //! A shard that is missing is named, with what the others held; a shard
 //! that died midway counts what its journal kept.
+//!
+//! Memory is bounded as a long run's is: each record's numbers are read
+//! into memory (~140 bytes a request), the full records stay in the
+//! journals and are read back, joined, as the reports list them.
 
-use llmload_metrics::Measured;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
-use llmload_engine::{RunOutcome, Strategy};
+use llmload_engine::{Details, RecordStore, RunOutcome, Strategy};
 use llmload_journal as journal;
-use llmload_metrics::RequestRecord;
+use llmload_metrics::{CompactRecord, Measured};
 use llmload_report::Report;
 use serde_json::{json, Value};
 
@@ -30,9 +34,11 @@ struct ShardRun {
     index: u32,
     count: u32,
     header: Value,
-    benchmarks: Vec<(Strategy, Vec<RequestRecord>)>,
+    benchmarks: Vec<(Strategy, Vec<CompactRecord>)>,
     scrapes: Vec<Vec<llmload_engine::ServerScrape>>,
     skipped: usize,
+    /// Its full records, by benchmark and position.
+    store: Option<journal::Spilled>,
 }
 
 /// The shards' journals under `paths` (directories are searched for
@@ -66,9 +72,10 @@ fn journals(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Error> {
     Ok(out)
 }
 
-fn read(path: &Path) -> Result<ShardRun, Error> {
+/// A shard's journal, its errors shared through `errors` with the others'.
+fn read(path: &Path, errors: &mut llmload_core::ErrorInterner) -> Result<ShardRun, Error> {
     let bad = |why: String| Error::usage(format!("{}: {why}", path.display()));
-    let replay = journal::read(path).map_err(bad)?;
+    let replay = journal::read_compact(path, errors).map_err(bad)?;
     let s = &replay.header["shard"];
     let (Some(index), Some(count)) = (s["index"].as_u64(), s["count"].as_u64()) else {
         return Err(bad(
@@ -83,6 +90,7 @@ fn read(path: &Path) -> Result<ShardRun, Error> {
         benchmarks: replay.benchmarks,
         scrapes: replay.scrapes,
         skipped: replay.skipped,
+        store: Some(replay.store),
     })
 }
 
@@ -146,11 +154,11 @@ fn differs(a: &ShardRun, b: &ShardRun) -> Option<String> {
 }
 
 /// p99 of how late this shard's sends went out after their intended times, ms.
-fn send_lag_p99_ms(records: &[&RequestRecord]) -> Option<f64> {
+fn send_lag_p99_ms(records: &[&CompactRecord]) -> Option<f64> {
     let mut lags: Vec<f64> = records
         .iter()
         .filter_map(|r| {
-            let (t, s) = (r.timings.targeted_start?, r.timings.request_start?);
+            let (t, s) = (r.targeted_start()?, r.request_start()?);
             Some(1000.0 * s.secs_since(t).max(0.0))
         })
         .collect();
@@ -169,7 +177,7 @@ pub struct Merged {
     /// GuideLLM 0.4's report of the whole run.
     pub report: Report,
     /// GuideLLM 0.8's, when asked.
-    pub schema2: Option<Value>,
+    pub schema2: Option<llmload_report::schema2::Schema2>,
     /// One line per shard, and the warnings.
     pub lines: Vec<String>,
     /// 0, [`EXIT_SHARD_MISSING`], or 1 when no request succeeded.
@@ -188,7 +196,11 @@ impl std::fmt::Debug for Merged {
 /// Merge the shards' journals under `paths` into one run's reports.
 pub fn merge(paths: &[PathBuf], schema2: bool) -> Result<Merged, Error> {
     let files = journals(paths)?;
-    let mut shards: Vec<ShardRun> = files.iter().map(|p| read(p)).collect::<Result<_, _>>()?;
+    let mut errors = llmload_core::ErrorInterner::default();
+    let mut shards: Vec<ShardRun> = files
+        .iter()
+        .map(|p| read(p, &mut errors))
+        .collect::<Result<_, _>>()?;
     shards.sort_by_key(|s| s.index);
     let first = shards
         .first()
@@ -239,7 +251,7 @@ pub fn merge(paths: &[PathBuf], schema2: bool) -> Result<Merged, Error> {
     let mut lines = Vec::new();
     let mut per_shard = Vec::new();
     for s in &shards {
-        let records: Vec<&RequestRecord> = s.benchmarks.iter().flat_map(|b| b.1.iter()).collect();
+        let records: Vec<&CompactRecord> = s.benchmarks.iter().flat_map(|b| b.1.iter()).collect();
         let lag = send_lag_p99_ms(&records);
         // What it achieved: its successful requests over its span.
         let achieved = s.header["shard"]["start_at"].as_f64().and_then(|at| {
@@ -250,16 +262,13 @@ pub fn merge(paths: &[PathBuf], schema2: bool) -> Result<Merged, Error> {
                 .as_secs_f64();
             let ok = records
                 .iter()
-                .filter(|r| r.status == llmload_metrics::RequestStatus::Completed)
+                .filter(|r| r.status() == llmload_metrics::RequestStatus::Completed)
                 .count();
             (end > at).then(|| ok as f64 / (end - at))
         });
         // Its first send after the agreed start: how far the shards' starts spread.
         let first_send_ms = s.header["shard"]["start_at"].as_f64().and_then(|at| {
-            let first = records
-                .iter()
-                .filter_map(|r| r.timings.request_start)
-                .min()?;
+            let first = records.iter().filter_map(|r| r.request_start()).min()?;
             Some(1000.0 * (first.as_secs_f64() - at))
         });
         let lagged = lag.is_some_and(|l| l > LAGGED_MS);
@@ -310,6 +319,11 @@ pub fn merge(paths: &[PathBuf], schema2: bool) -> Result<Merged, Error> {
             "warning: shard {m}/{count} is missing (no journal): the report holds the other shards' requests only"
         ));
     }
+    // The full records: the shards' journals joined, in the order their
+    // records are joined below.
+    let store: Arc<dyn RecordStore> = Arc::new(journal::Joined::new(
+        shards.iter_mut().filter_map(|s| s.store.take()).collect(),
+    ));
     let mut benchmarks = Vec::new();
     for i in 0..n_bench {
         let mut strategy = None;
@@ -335,13 +349,10 @@ pub fn merge(paths: &[PathBuf], schema2: bool) -> Result<Merged, Error> {
         if let Some(stop) = llmload_engine::first_stop(&run_plan.constraints, &records) {
             let last = records
                 .iter()
-                .filter_map(|r| r.timings.finalized.or(r.request_end_time()))
+                .filter_map(|r| r.finalized().or(r.request_end_time()))
                 .max();
             if last.is_some_and(|l| stop.at < l) {
-                let first = records
-                    .iter()
-                    .filter_map(|r| r.timings.targeted_start)
-                    .min();
+                let first = records.iter().filter_map(|r| r.targeted_start()).min();
                 lines.push(format!(
                     "warning: benchmark {i}: over all shards, {} would have stopped one process {}: {}",
                     stop.kind.key(),
@@ -350,7 +361,8 @@ pub fn merge(paths: &[PathBuf], schema2: bool) -> Result<Merged, Error> {
                 ));
             }
         }
-        let mut run = llmload_engine::rebuild(i, strategy, &run_plan, records);
+        let details = Details::Spilled(Arc::clone(&store));
+        let mut run = llmload_engine::rebuild(i, strategy, &run_plan, records, details);
         // The server's scrapes (the first shard takes them), against the
         // union of the records: the cross-checks see all of llmload's.
         run.server = shards

@@ -5,6 +5,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use llmload_report::model::{Results, Schema};
+use llmload_report::schema2::Schema2;
 use llmload_report::{Format, Report};
 
 use crate::benchmark::journal_path;
@@ -15,11 +16,7 @@ use crate::Error;
 /// on its own: one that fails is one line on stderr and the others are
 /// still written (the JSON first); any failure makes the result an error
 /// (exit code 2) once everything else is out.
-pub fn write_outputs(
-    plan: &Plan,
-    report: &Report,
-    schema2: Option<&serde_json::Value>,
-) -> Result<(), Error> {
+pub fn write_outputs(plan: &Plan, report: &Report, schema2: Option<&Schema2>) -> Result<(), Error> {
     let outcome = write_files(report, schema2, &plan.outputs.files);
     // Everything is in the report now: the journal has served (unless the
     // JSON asked for could not be written: then it still holds the run).
@@ -81,7 +78,7 @@ pub struct Written<'a> {
 /// line, `llmload: error: FORMAT report PATH: WHY`, and the rest are written.
 pub fn write_files<'a>(
     report: &Report,
-    schema2: Option<&serde_json::Value>,
+    schema2: Option<&Schema2>,
     files: &'a [(Format, PathBuf)],
 ) -> Written<'a> {
     let mut out = Written::default();
@@ -92,7 +89,7 @@ pub fn write_files<'a>(
     for (format, path) in order {
         let result = match schema2 {
             Some(doc) if matches!(format, Format::Json | Format::Yaml | Format::Csv) => {
-                llmload_report::write_schema2(doc, *format, path)
+                doc.write(*format, path)
             }
             _ => report.write(*format, path),
         };

@@ -1,11 +1,14 @@
 //! A run rebuilt from its journal (`llmload report --from-journal`): the
 //! options in its header planned again, its benchmarks reassembled from
 //! the records it holds, and both reports built from them as the run
-//! itself would have.
+//! itself would have. The records' numbers are held in memory (~140 bytes
+//! a request), the full records read back from the journal as the reports
+//! list them.
 
 use std::path::Path;
+use std::sync::Arc;
 
-use llmload_engine::RunOutcome;
+use llmload_engine::{Details, RecordStore, RunOutcome};
 use llmload_journal as journal;
 use llmload_report::Report;
 use serde_json::Value;
@@ -15,9 +18,13 @@ use crate::{benchmark, scenario, Error};
 
 /// The report of the run a journal recorded: every request it holds, and
 /// its GuideLLM 0.8 report when `schema2`.
-pub fn from_journal(path: &Path, schema2: bool) -> Result<(Report, Option<Value>), Error> {
+pub fn from_journal(
+    path: &Path,
+    schema2: bool,
+) -> Result<(Report, Option<llmload_report::schema2::Schema2>), Error> {
     let bad = |why: String| Error::usage(format!("--from-journal {}: {why}", path.display()));
-    let replay = journal::read(path).map_err(bad)?;
+    let replay = journal::read_compact(path, &mut Default::default()).map_err(bad)?;
+    let store: Arc<dyn RecordStore> = Arc::new(replay.store);
     let h = &replay.header;
     let Value::Object(args_map) = &h["args"] else {
         return Err(bad("the header holds no arguments".into()));
@@ -34,7 +41,8 @@ pub fn from_journal(path: &Path, schema2: bool) -> Result<(Report, Option<Value>
             .into_iter()
             .enumerate()
             .map(|(i, (strategy, records))| {
-                let mut run = llmload_engine::rebuild(i, strategy, &run_plan, records);
+                let details = Details::Spilled(Arc::clone(&store));
+                let mut run = llmload_engine::rebuild(i, strategy, &run_plan, records, details);
                 run.server = replay.scrapes.get(i).cloned().unwrap_or_default();
                 run
             })

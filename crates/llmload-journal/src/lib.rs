@@ -27,7 +27,7 @@
 //! back (llmload-report, through the binary's `report --from-journal`),
 //! where the journal lives (beside the report: llmload-flows decides).
 
-use std::io::{BufRead, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -36,10 +36,14 @@ use llmload_clock::Timestamp;
 use llmload_engine::ServerScrape;
 use llmload_engine::{RecordStore, RunObserver, Strategy};
 
+mod joined;
+mod replay;
 mod spilled;
 
+pub use joined::Joined;
 use llmload_metrics::RequestRecord;
-use llmload_report::guidellm::{strategy_from_json, strategy_json};
+use llmload_report::guidellm::strategy_json;
+pub use replay::{read, read_compact, Compacted, Replay};
 use serde_json::{json, Value};
 pub use spilled::Spilled;
 
@@ -174,78 +178,10 @@ fn write_loop(file: std::fs::File, rx: mpsc::Receiver<Event>) -> std::io::Result
     file.sync_data()
 }
 
-/// What a journal holds.
-#[derive(Debug)]
-pub struct Replay {
-    /// The header line.
-    pub header: Value,
-    /// Per benchmark, in order: its strategy and finished records.
-    pub benchmarks: Vec<(Strategy, Vec<RequestRecord>)>,
-    /// Lines that could not be read (a torn last line after a crash).
-    pub skipped: usize,
-    /// Per benchmark, the server's scrapes over it (empty when not scraped
-    /// or when the run ended before the benchmark did).
-    pub scrapes: Vec<Vec<ServerScrape>>,
-}
-
-/// Read a journal. A torn or unreadable line is skipped and counted.
-pub fn read(path: &Path) -> Result<Replay, String> {
-    let f = std::fs::File::open(path).map_err(|e| format!("cannot read ({e})"))?;
-    let mut lines = std::io::BufReader::new(f).lines();
-    let header: Value = lines
-        .next()
-        .and_then(|l| l.ok())
-        .and_then(|l| serde_json::from_str(&l).ok())
-        .filter(|h: &Value| h["llmload_journal"].as_u64() == Some(1))
-        .ok_or("not an llmload journal (no header line)")?;
-    let mut out = Replay {
-        header,
-        benchmarks: Vec::new(),
-        skipped: 0,
-        scrapes: Vec::new(),
-    };
-    for line in lines {
-        let Some(v) = line
-            .ok()
-            .and_then(|l| serde_json::from_str::<Value>(&l).ok())
-        else {
-            out.skipped += 1;
-            continue;
-        };
-        if let Some(i) = v["benchmark"].as_u64() {
-            match strategy_from_json(&v["strategy"]) {
-                Some(s) if i as usize == out.benchmarks.len() => {
-                    out.benchmarks.push((s, Vec::new()))
-                }
-                _ => out.skipped += 1,
-            }
-        } else if let Some(i) = v["scrapes"].as_u64() {
-            match serde_json::from_value::<Vec<ServerScrape>>(v["server"].clone()) {
-                Ok(sc) if (i as usize) < out.benchmarks.len() => {
-                    // (A sharded run's first shard adds one after the last shard ended.)
-                    out.scrapes.resize(out.benchmarks.len(), Vec::new());
-                    let all = &mut out.scrapes[i as usize];
-                    all.extend(sc);
-                    all.sort_by_key(|s| s.at);
-                }
-                _ => out.skipped += 1,
-            }
-        } else if let Some(i) = v["request"].as_u64() {
-            let rec = serde_json::from_value::<RequestRecord>(v["record"].clone());
-            match (out.benchmarks.get_mut(i as usize), rec) {
-                (Some(b), Ok(r)) => b.1.push(r),
-                _ => out.skipped += 1,
-            }
-        } else {
-            out.skipped += 1;
-        }
-    }
-    Ok(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use llmload_report::guidellm::strategy_from_json;
 
     #[test]
     fn strategies_round_trip() {

@@ -27,12 +27,22 @@ pub struct Spilled {
 }
 
 /// Per benchmark, the byte offset of each of its record lines.
-type Lines = Vec<Vec<u64>>;
+pub(crate) type Lines = Vec<Vec<u64>>;
 
 impl Spilled {
     /// A store over a journal no one is writing any more.
     pub fn open(path: &Path) -> Spilled {
         Spilled::new(path, Arc::new(Mutex::new(None)))
+    }
+
+    /// A store over a journal no one is writing any more, where each
+    /// benchmark's record lines start already known (`read_compact`).
+    pub(crate) fn with_lines(path: &Path, lines: Lines) -> Spilled {
+        Spilled {
+            path: path.to_path_buf(),
+            tx: Arc::new(Mutex::new(None)),
+            lines: Mutex::new(Some(Arc::new(lines))),
+        }
     }
 
     pub(crate) fn new(path: &Path, tx: Queue) -> Spilled {
@@ -45,7 +55,7 @@ impl Spilled {
 
     /// Where every record line starts: read once the writer is done, kept;
     /// while it writes, read afresh after what was sent reached the file.
-    fn lines(&self) -> std::io::Result<Arc<Lines>> {
+    pub(crate) fn lines(&self) -> std::io::Result<Arc<Lines>> {
         let tx = self.tx.lock().unwrap_or_else(|e| e.into_inner()).clone();
         match tx {
             Some(tx) => {
@@ -90,7 +100,7 @@ fn scan(path: &Path) -> std::io::Result<Lines> {
 }
 
 /// `N` of a line that starts `{"request":N,`: the writer's own form.
-fn request_index(line: &[u8]) -> Option<usize> {
+pub(crate) fn request_index(line: &[u8]) -> Option<usize> {
     let rest = line.strip_prefix(b"{\"request\":")?;
     let end = rest.iter().position(|b| !b.is_ascii_digit())?;
     std::str::from_utf8(&rest[..end]).ok()?.parse().ok()

@@ -298,7 +298,8 @@ fn statistics_and_reports_from_the_journal_equal_the_in_memory_ones() {
     // Whole reports: a benchmark that kept its records against one whose
     // details are read back from the journal, every request listed and
     // sampled, in both schemas.
-    let kept = llmload_engine::rebuild(0, strategy.clone(), &plan(), full.clone());
+    let (numbers, details) = llmload_engine::keep_all(full.clone());
+    let kept = llmload_engine::rebuild(0, strategy.clone(), &plan(), numbers, details);
     let mut spilled: BenchmarkRun = kept.clone();
     spilled.records = compact;
     spilled.details = llmload_engine::Details::Spilled(Arc::new(Spilled::open(&path)));
@@ -325,8 +326,12 @@ fn statistics_and_reports_from_the_journal_equal_the_in_memory_ones() {
             without_ids(b),
             "0.4 report, sample {sample:?}"
         );
-        let a = llmload_report::schema2::report(&i, std::slice::from_ref(&kept));
-        let b = llmload_report::schema2::report(&i, std::slice::from_ref(&spilled));
+        let a = llmload_report::schema2::report(&i, std::slice::from_ref(&kept))
+            .to_value()
+            .unwrap();
+        let b = llmload_report::schema2::report(&i, std::slice::from_ref(&spilled))
+            .to_value()
+            .unwrap();
         assert_eq!(
             without_ids(a),
             without_ids(b),
@@ -369,6 +374,98 @@ fn statistics_and_reports_from_the_journal_equal_the_in_memory_ones() {
             completed
         );
         assert_eq!(a, b, "{format:?} written from the journal");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A run's shards merged (`llmload merge`): each shard's journal read back
+/// as numbers only, the full records fetched from the journals joined, give
+/// the reports of the union of the full records held in memory.
+#[test]
+fn shards_read_compact_and_joined_give_the_in_memory_merge() {
+    let full = records(3000);
+    let dir = std::env::temp_dir().join(format!("llmload-joined-run-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let strategy = Strategy::Constant {
+        rate: 200.0,
+        max_concurrency: 10_240,
+    };
+    // Three shards, each with its share in the order it finished them; the
+    // last was killed mid-line.
+    let mut errors = llmload_core::ErrorInterner::default();
+    let (mut union, mut numbers, mut parts) = (Vec::new(), Vec::new(), Vec::new());
+    for k in 0..3 {
+        let share: Vec<&RequestRecord> = full.iter().skip(k).step_by(3).collect();
+        let path = dir.join(format!("shard-{k}-of-3.journal"));
+        let journal = Journal::create(&path, json!({"llmload_journal": 1})).unwrap();
+        journal.benchmark_started(0, &strategy, full[0].timings.targeted_start.unwrap());
+        for r in &share {
+            journal.request_finished(0, r);
+        }
+        journal.finish().unwrap();
+        if k == 2 {
+            let mut f = std::fs::OpenOptions::new()
+                .append(true)
+                .open(&path)
+                .unwrap();
+            std::io::Write::write_all(&mut f, b"{\"request\":0,\"record\":{\"request_id").unwrap();
+        }
+        let back = llmload_journal::read_compact(&path, &mut errors).unwrap();
+        assert_eq!(back.skipped, usize::from(k == 2));
+        assert_eq!(back.benchmarks[0].1.len(), share.len());
+        union.extend(share.into_iter().cloned());
+        numbers.extend(back.benchmarks.into_iter().next().unwrap().1);
+        parts.push(back.store);
+    }
+    let (all, details) = llmload_engine::keep_all(union);
+    let kept = llmload_engine::rebuild(0, strategy.clone(), &plan(), all, details);
+    let joined = llmload_engine::Details::Spilled(Arc::new(llmload_journal::Joined::new(parts)));
+    let merged = llmload_engine::rebuild(0, strategy, &plan(), numbers, joined);
+    for (sample, in_memory) in [
+        (None, llmload_report::guidellm::LIST_IN_MEMORY),
+        (Some(7), llmload_report::guidellm::LIST_IN_MEMORY),
+        (None, 500),
+    ] {
+        let i = info(sample, in_memory);
+        let report = |run: &BenchmarkRun, name: &str| -> Value {
+            let path = dir.join(name);
+            llmload_report::guidellm::report(&i, std::slice::from_ref(run))
+                .write(llmload_report::Format::Json, &path)
+                .unwrap();
+            without_ids(serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap())
+        };
+        let (a, b) = (report(&kept, "kept.json"), report(&merged, "merged.json"));
+        let listed = &a["benchmarks"][0]["requests"];
+        let n = |s: &str| listed[s].as_array().unwrap().len();
+        if sample.is_none() {
+            assert_eq!(n("successful") + n("errored") + n("incomplete"), 3000);
+        }
+        assert_eq!(a, b, "0.4 report, sample {sample:?}, {in_memory} in memory");
+        // GuideLLM 0.8's, JSON and YAML, listed from the joined journals as
+        // written when more than `in_memory` are listed.
+        for format in [llmload_report::Format::Json, llmload_report::Format::Yaml] {
+            let report = |run: &BenchmarkRun, name: &str| -> Value {
+                let path = dir.join(name);
+                llmload_report::schema2::report(&i, std::slice::from_ref(run))
+                    .write(format, &path)
+                    .unwrap();
+                let text = std::fs::read_to_string(&path).unwrap();
+                without_ids(serde_yaml::from_str(&text).unwrap())
+            };
+            let (a, b) = (report(&kept, "kept.v2"), report(&merged, "merged.v2"));
+            assert_eq!(
+                a["benchmarks"][0]["requests"]["errored"]
+                    .as_array()
+                    .map(Vec::len),
+                b["benchmarks"][0]["requests"]["errored"]
+                    .as_array()
+                    .map(Vec::len)
+            );
+            assert_eq!(
+                a, b,
+                "0.8 report, {format:?}, sample {sample:?}, {in_memory} in memory"
+            );
+        }
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -40,6 +40,7 @@ mod pyfmt;
 pub mod schema2;
 pub mod server;
 pub mod slo;
+mod splice;
 
 use std::fmt;
 use std::io::Write;
@@ -269,28 +270,6 @@ impl Report {
             .map(|(format, path)| (*format, path.as_path(), self.write(*format, path)))
             .collect()
     }
-}
-
-/// Write a GuideLLM 0.8 (schema 2) report, built by [`schema2::report`],
-/// as compact JSON, as YAML with sorted keys (as GuideLLM writes both) or
-/// as GuideLLM 0.8's CSV. The other formats read the 0.4 report.
-pub fn write_schema2(
-    report: &serde_json::Value,
-    format: Format,
-    path: &Path,
-) -> Result<(), ReportError> {
-    let text = guarded(|| match format {
-        Format::Json => serde_json::to_string(report)
-            .map_err(|e| ReportError(format!("cannot serialize the report: {e}"))),
-        Format::Yaml => serde_yaml::to_string(&sort_keys(report.clone()))
-            .map_err(|e| ReportError(format!("cannot write the report as YAML: {e}"))),
-        Format::Csv => Ok(schema2::csv::to_csv(report)),
-        other => Err(ReportError(format!(
-            "a schema-2 report is written as JSON, YAML or CSV, not {}",
-            other.name()
-        ))),
-    })??;
-    write_atomic(path, text.as_bytes())
 }
 
 thread_local! {

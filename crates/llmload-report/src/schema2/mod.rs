@@ -13,7 +13,10 @@ pub mod read;
 mod request;
 pub mod stats;
 
-use llmload_core::{best_rate, client_ceiling, BenchmarkRun, Measured, Strategy};
+use std::path::Path;
+
+use llmload_clock::Timestamp;
+use llmload_core::{best_rate, client_ceiling, BenchmarkRun, Details, Measured, Strategy};
 use llmload_metrics::{
     BenchmarkMetrics, RequestRecord, RequestStatus, SchedulerAverages, Selection,
 };
@@ -22,20 +25,138 @@ use serde_json::{json, Value};
 use crate::guidellm::build::{extras, secs, verdict_json};
 use crate::guidellm::state::scheduler_state;
 use crate::guidellm::RunInfo;
+use crate::listed::Listing;
+use crate::{Format, ReportError};
 
 pub use request::request;
 
 /// The schema version GuideLLM 0.7 and later write.
 pub const VERSION: u64 = 2;
 
+/// A GuideLLM 0.8 report: its document, and the benchmarks whose requests
+/// are listed from where their run spilled them as the report is written
+/// (a long run's: more than [`RunInfo::list_in_memory`] listed).
+pub struct Schema2 {
+    doc: Value,
+    streamed: Vec<(usize, Streamed)>,
+}
+
+/// A benchmark's requests, still in its run's store.
+struct Streamed {
+    details: Details,
+    index: usize,
+    start: Timestamp,
+    listing: Listing,
+}
+
+impl std::fmt::Debug for Schema2 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let streamed: Vec<usize> = self.streamed.iter().map(|s| s.0).collect();
+        f.debug_struct("Schema2")
+            .field(
+                "benchmarks",
+                &self.doc["benchmarks"].as_array().map_or(0, Vec::len),
+            )
+            .field("streamed", &streamed)
+            .finish_non_exhaustive()
+    }
+}
+
+impl From<Value> for Schema2 {
+    /// A report read whole (every request listed in the document).
+    fn from(doc: Value) -> Schema2 {
+        Schema2 {
+            doc,
+            streamed: Vec::new(),
+        }
+    }
+}
+
+impl Schema2 {
+    /// The document; a streamed benchmark's request lists are placeholders
+    /// in it (the files written list them).
+    pub fn doc(&self) -> &Value {
+        &self.doc
+    }
+
+    /// The document with every request listed, as the JSON file holds it.
+    pub fn to_value(&self) -> std::io::Result<Value> {
+        if self.streamed.is_empty() {
+            return Ok(self.doc.clone());
+        }
+        let mut text = Vec::new();
+        crate::splice::json(&self.doc, &|i, k, f| self.each(i, k, f), &mut text)?;
+        serde_json::from_slice(&text).map_err(std::io::Error::other)
+    }
+
+    /// Each entry of list `k` of benchmark `i`, read from its run's store.
+    fn each(
+        &self,
+        i: usize,
+        k: usize,
+        f: &mut dyn FnMut(Value) -> std::io::Result<()>,
+    ) -> std::io::Result<()> {
+        let (_, s) = self
+            .streamed
+            .iter()
+            .find(|s| s.0 == i)
+            .ok_or_else(|| std::io::Error::other("a streamed list's marker out of place"))?;
+        let mut reader = s.details.reader(s.index)?;
+        for &p in &s.listing.0[k] {
+            // A record lost with the journal (a torn line) is left out.
+            if let Some(r) = reader.get(p)? {
+                f(request(&r, s.start))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Write the report as compact JSON, as YAML with sorted keys (as
+    /// GuideLLM writes both) or as GuideLLM 0.8's CSV. The other formats
+    /// read the 0.4 report.
+    pub fn write(&self, format: Format, path: &Path) -> Result<(), ReportError> {
+        let lists = |i: usize, k: usize, f: &mut dyn FnMut(Value) -> std::io::Result<()>| {
+            self.each(i, k, f)
+        };
+        match format {
+            Format::Json => crate::write_atomic_with(path, |w| {
+                crate::guarded(|| crate::splice::json(&self.doc, &lists, w))
+                    .map_err(std::io::Error::other)?
+            }),
+            Format::Yaml => crate::write_atomic_with(path, |w| {
+                crate::guarded(|| crate::splice::yaml(self.doc.clone(), &lists, w))
+                    .map_err(std::io::Error::other)?
+            }),
+            Format::Csv => {
+                let text = crate::guarded(|| csv::to_csv(&self.doc))?;
+                crate::write_atomic(path, text.as_bytes())
+            }
+            other => Err(ReportError(format!(
+                "a schema-2 report is written as JSON, YAML or CSV, not {}",
+                other.name()
+            ))),
+        }
+    }
+}
+
 /// The whole report.
-pub fn report(info: &RunInfo, runs: &[BenchmarkRun]) -> Value {
+pub fn report(info: &RunInfo, runs: &[BenchmarkRun]) -> Schema2 {
+    let mut streamed = Vec::new();
+    let benchmarks: Vec<Value> = runs
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let (b, s) = benchmark(info, runs, r, i);
+            streamed.extend(s.map(|s| (i, s)));
+            b
+        })
+        .collect();
     let rates: Vec<f64> = runs.iter().filter_map(|r| r.strategy.rate()).collect();
     let constraints = runs
         .first()
         .map(|r| r.constraints.clone())
         .unwrap_or_default();
-    json!({
+    let doc = json!({
         "metadata": {
             "version": VERSION,
             "guidellm_version": "0.8.1",
@@ -43,7 +164,7 @@ pub fn report(info: &RunInfo, runs: &[BenchmarkRun]) -> Value {
             "platform": format!("{}-{}", std::env::consts::OS, std::env::consts::ARCH)
         },
         "config": config::scenario(info, &constraints, &rates),
-        "benchmarks": runs.iter().map(|r| benchmark(info, runs, r)).collect::<Vec<_>>(),
+        "benchmarks": benchmarks,
         "conclusions": [],
         "llmload": {
             "version": env!("CARGO_PKG_VERSION"),
@@ -57,11 +178,19 @@ pub fn report(info: &RunInfo, runs: &[BenchmarkRun]) -> Value {
                 "steps": steps.iter().map(verdict_json).collect::<Vec<_>>(),
             })),
         }
-    })
+    });
+    Schema2 { doc, streamed }
 }
 
-/// One benchmark.
-pub fn benchmark(info: &RunInfo, runs: &[BenchmarkRun], run: &BenchmarkRun) -> Value {
+/// One benchmark, the `position`-th of the report, and its requests when
+/// they are listed as the report is written (a marker for each list in
+/// the document).
+fn benchmark(
+    info: &RunInfo,
+    runs: &[BenchmarkRun],
+    run: &BenchmarkRun,
+    position: usize,
+) -> (Value, Option<Streamed>) {
     let selection = if run.measure_by_start {
         Selection::StartedWithin
     } else {
@@ -80,10 +209,26 @@ pub fn benchmark(info: &RunInfo, runs: &[BenchmarkRun], run: &BenchmarkRun) -> V
         scheduled,
     );
     let avgs = SchedulerAverages::compile(&run.records);
-    let [ok, err, inc] =
-        crate::listed::fetch(run, &crate::listed::listing(run, info.sample_requests));
+    let listing = crate::listed::listing(run, info.sample_requests);
     let entries =
-        |v: &[RequestRecord]| -> Vec<Value> { v.iter().map(|r| request(r, run.start)).collect() };
+        |v: &[RequestRecord]| -> Value { v.iter().map(|r| request(r, run.start)).collect() };
+    // A long run's requests stay where it spilled them until written.
+    let (lists, streamed) = match &run.details {
+        Details::Spilled(_) if listing.len() as u64 > info.list_in_memory => (
+            [0, 1, 2].map(|k| crate::splice::marker(position, k)),
+            Some(Streamed {
+                details: run.details.clone(),
+                index: run.index,
+                start: run.start,
+                listing,
+            }),
+        ),
+        _ => {
+            let [ok, err, inc] = crate::listed::fetch(run, &listing);
+            ([entries(&ok), entries(&err), entries(&inc)], None)
+        }
+    };
+    let [ok, err, inc] = lists;
     let count = |s: RequestStatus| run.records.iter().filter(|r| r.status() == s).count() as u64;
     let rates: Vec<f64> = runs.iter().filter_map(|r| r.strategy.rate()).collect();
     let mut state = scheduler_state(run, info.workers);
@@ -99,7 +244,7 @@ pub fn benchmark(info: &RunInfo, runs: &[BenchmarkRun], run: &BenchmarkRun) -> V
     }
     let rampup = info.run.rampup.as_secs_f64();
     let kind = run.strategy.type_name();
-    json!({
+    let doc = json!({
         "type_": "generative_benchmark",
         "config": {
             "id_": uuid::Uuid::new_v4().to_string(),
@@ -163,9 +308,9 @@ pub fn benchmark(info: &RunInfo, runs: &[BenchmarkRun], run: &BenchmarkRun) -> V
         },
         "metrics": stats::metrics(&m),
         "requests": {
-            "successful": entries(&ok),
-            "errored": entries(&err),
-            "incomplete": entries(&inc),
+            "successful": ok,
+            "errored": err,
+            "incomplete": inc,
             "total": null
         },
         "warnings": warnings(&m),
@@ -175,7 +320,8 @@ pub fn benchmark(info: &RunInfo, runs: &[BenchmarkRun], run: &BenchmarkRun) -> V
         "warmup_duration": run.measure_start.secs_since(run.start),
         "cooldown_duration": run.request_end.secs_since(run.measure_end),
         "llmload": extras(run, &m)
-    })
+    });
+    (doc, streamed)
 }
 
 /// The rules of [`config::warning_rules`] that fired. `root_late` is the
