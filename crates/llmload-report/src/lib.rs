@@ -131,19 +131,13 @@ impl Report {
     /// Read a report of either schema: GuideLLM 0.4's (or llmload's), or a
     /// GuideLLM 0.8 one (schema 2), which comes with its 0.4 view
     /// ([`schema2::read::to_v04`]) and the document itself.
-    pub fn load_any(path: &Path) -> Result<(Report, Option<serde_json::Value>), ReportError> {
-        if let Some(report) = Self::load_large(path)? {
-            return Ok((report, None));
-        }
+    pub fn load_any(path: &Path) -> Result<(Report, Option<schema2::Schema2>), ReportError> {
         let yaml = matches!(Format::parse(&path.to_string_lossy()), Some(Format::Yaml));
         let size = std::fs::metadata(path).map_or(0, |m| m.len());
         if !yaml && size > guidellm::STREAM_LOAD_BYTES {
             // Larger than is worth holding: its requests stay on disk.
-            match guidellm::load_json_streamed(path) {
-                Ok(Some(report)) => return Ok((report, None)),
-                Ok(None) => {}
-                Err(e) => return Err(ReportError(format!("{}: {e}", path.display()))),
-            }
+            return guidellm::load_json_streamed_any(path)
+                .map_err(|e| ReportError(format!("{}: {e}", path.display())));
         }
         let text = std::fs::read_to_string(path)
             .map_err(|e| ReportError(format!("{}: cannot read: {e}", path.display())))?;
@@ -160,7 +154,7 @@ impl Report {
                     path.display()
                 ))
             })?;
-            return Ok((report, Some(v)));
+            return Ok((report, Some(v.into())));
         }
         Self::from_value(v)
             .map(|r| (r, None))

@@ -32,7 +32,7 @@ pub fn run(args: &ReportArgs) -> Result<ExitCode, CliError> {
             let (report, doc) =
                 Report::load_any(&args.file).map_err(|e| CliError::usage(e.to_string()))?;
             match (doc, want) {
-                (Some(doc), None | Some(true)) => (report, Some(doc.into())),
+                (Some(doc), None | Some(true)) => (report, Some(doc)),
                 (Some(_), Some(false)) => {
                     eprintln!(
                         "llmload: {}: written in GuideLLM 0.4's layout without 0.8's confidence intervals, per-turn metrics, warnings and 0.8-only distributions",

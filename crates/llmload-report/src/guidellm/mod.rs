@@ -2,7 +2,7 @@
 
 pub(crate) mod build;
 mod convert;
-mod saved;
+pub(crate) mod saved;
 pub(crate) mod state;
 mod streamed;
 pub mod wire;
@@ -10,5 +10,5 @@ pub(crate) mod yaml;
 
 pub use build::{benchmark, report, strategy_from_json, strategy_json, RunInfo};
 pub use convert::{record_from_stats, request_stats};
-pub use saved::{load_json_streamed, STREAM_LOAD_BYTES};
+pub use saved::{load_json_streamed, load_json_streamed_any, STREAM_LOAD_BYTES};
 pub use streamed::{Lazy, LIST_IN_MEMORY};

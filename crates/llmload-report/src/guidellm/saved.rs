@@ -20,6 +20,7 @@ use serde_json::{Map, Value};
 
 use super::streamed::{Lazy, Source, SAMPLE_IN_MEMORY};
 use super::wire::{Report, RequestStats, Streamed};
+use crate::schema2::Schema2;
 
 /// Saved JSON reports larger than this are read as a stream.
 pub const STREAM_LOAD_BYTES: u64 = 64 << 20;
@@ -50,10 +51,33 @@ impl Entries {
 
     /// The `i`-th entry of list `k`.
     pub(crate) fn get(&self, k: usize, i: usize) -> std::io::Result<RequestStats> {
+        serde_json::from_slice(&self.bytes(k, i)?).map_err(std::io::Error::other)
+    }
+
+    /// The `i`-th entry of list `k`, as it was read.
+    pub(crate) fn value(&self, k: usize, i: usize) -> std::io::Result<Value> {
+        serde_json::from_slice(&self.bytes(k, i)?).map_err(std::io::Error::other)
+    }
+
+    fn bytes(&self, k: usize, i: usize) -> std::io::Result<Vec<u8>> {
         let (at, len) = self.lists[k][i];
         let mut bytes = vec![0u8; len as usize];
         self.file.read_exact_at(&mut bytes, at)?;
-        serde_json::from_slice(&bytes).map_err(std::io::Error::other)
+        Ok(bytes)
+    }
+
+    /// An even sample of list `k` ([`SAMPLE_IN_MEMORY`]), each entry read by `get`.
+    fn sample<T>(
+        &self,
+        k: usize,
+        get: impl Fn(&Self, usize, usize) -> std::io::Result<T>,
+    ) -> Result<Vec<T>, String> {
+        let positions =
+            crate::listed::sample((0..self.list_len(k)).collect(), Some(SAMPLE_IN_MEMORY));
+        positions
+            .into_iter()
+            .map(|i| get(self, k, i).map_err(|e| e.to_string()))
+            .collect()
     }
 }
 
@@ -183,9 +207,20 @@ impl<'de> Visitor<'de> for Seed<'_> {
 }
 
 /// The GuideLLM 0.4 (or llmload) JSON report at `path`, its per-request
-/// entries left on disk; `Ok(None)` for a GuideLLM 0.8 (schema 2) report,
-/// which is read whole.
+/// entries left on disk; `Ok(None)` for a GuideLLM 0.8 (schema 2) report
+/// ([`load_json_streamed_any`] reads both).
 pub fn load_json_streamed(path: &Path) -> Result<Option<Report>, String> {
+    Ok(match load_json_streamed_any(path)? {
+        (report, None) => Some(report),
+        (_, Some(_)) => None,
+    })
+}
+
+/// The JSON report at `path`, its per-request entries left on disk: a
+/// GuideLLM 0.4 (or llmload) report, or the 0.4 view of a GuideLLM 0.8
+/// report and the 0.8 report itself, each listing the entries from disk
+/// as it is written and holding an even sample in memory.
+pub fn load_json_streamed_any(path: &Path) -> Result<(Report, Option<Schema2>), String> {
     let input = File::open(path).map_err(|e| format!("cannot read: {e}"))?;
     let tmp = temp_file().map_err(|e| format!("cannot set its requests aside: {e}"))?;
     let spill = RefCell::new(Spill {
@@ -195,44 +230,70 @@ pub fn load_json_streamed(path: &Path) -> Result<Option<Report>, String> {
     });
     let mut de =
         serde_json::Deserializer::from_reader(std::io::BufReader::with_capacity(1 << 20, input));
-    let v = Seed {
+    let mut v = Seed {
         at: At::Root,
         spill: &spill,
     }
     .deserialize(&mut de)
     .and_then(|v| de.end().map(|()| v))
     .map_err(|e| format!("not JSON ({e})"))?;
-    if crate::schema2::read::is_schema2(&v) {
-        return Ok(None);
-    }
-    let mut report = Report::from_value(v)?;
     let Spill { out, lists, .. } = spill.into_inner();
     let file = Arc::new(
         out.into_inner()
             .map_err(|e| format!("cannot set its requests aside: {e}"))?,
     );
-    for (b, lists) in report.benchmarks.iter_mut().zip(lists) {
-        let entries = Entries {
-            file: Arc::clone(&file),
-            lists,
-        };
-        if entries.len() == 0 {
-            continue;
+    let entries: Vec<Option<Arc<Entries>>> = lists
+        .into_iter()
+        .map(|lists| {
+            let e = Entries {
+                file: Arc::clone(&file),
+                lists,
+            };
+            (e.len() > 0).then(|| Arc::new(e))
+        })
+        .collect();
+    if crate::schema2::read::is_schema2(&v) {
+        // The 0.4 view holds the sample; the 0.8 report, a marker where
+        // each list goes.
+        let mut sampled = v.clone();
+        for (b, e) in entries.iter().enumerate() {
+            let Some(e) = e else { continue };
+            for (k, key) in LISTS.iter().enumerate() {
+                sampled["benchmarks"][b]["requests"][*key] =
+                    Value::Array(e.sample(k, Entries::value)?);
+                v["benchmarks"][b]["requests"][*key] = crate::splice::marker(b, k);
+            }
         }
-        let sample = |k: usize| -> Result<Vec<RequestStats>, String> {
-            let positions =
-                crate::listed::sample((0..entries.list_len(k)).collect(), Some(SAMPLE_IN_MEMORY));
-            positions
-                .into_iter()
-                .map(|i| entries.get(k, i).map_err(|e| e.to_string()))
-                .collect()
-        };
-        b.requests.successful = sample(0)?;
-        b.requests.errored = sample(1)?;
-        b.requests.incomplete = sample(2)?;
-        b.requests.streamed = Streamed(Some(Arc::new(Lazy(Source::Saved(entries)))));
+        let mut report = crate::schema2::read::to_v04(&sampled)?;
+        attach(&mut report, &entries);
+        let saved = entries
+            .into_iter()
+            .enumerate()
+            .filter_map(|(b, e)| Some((b, e?)))
+            .collect();
+        return Ok((report, Some(Schema2::saved(v, saved))));
     }
-    Ok(Some(report))
+    let mut report = Report::from_value(v)?;
+    for (b, e) in report.benchmarks.iter_mut().zip(&entries) {
+        let Some(e) = e else { continue };
+        b.requests.successful = e.sample(0, Entries::get)?;
+        b.requests.errored = e.sample(1, Entries::get)?;
+        b.requests.incomplete = e.sample(2, Entries::get)?;
+    }
+    attach(&mut report, &entries);
+    Ok((report, None))
+}
+
+/// The three lists of a benchmark's requests.
+const LISTS: [&str; 3] = ["successful", "errored", "incomplete"];
+
+/// Each benchmark with entries on disk lists them from there.
+fn attach(report: &mut Report, entries: &[Option<Arc<Entries>>]) {
+    for (b, e) in report.benchmarks.iter_mut().zip(entries) {
+        if let Some(e) = e {
+            b.requests.streamed = Streamed(Some(Arc::new(Lazy(Source::Saved(Arc::clone(e))))));
+        }
+    }
 }
 
 /// A read-write file that is already unlinked: gone however the process ends.

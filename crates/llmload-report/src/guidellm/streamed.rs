@@ -35,7 +35,7 @@ pub(crate) enum Source {
         listing: Listing,
     },
     /// A saved report's entries, set aside on disk as it was read.
-    Saved(super::saved::Entries),
+    Saved(std::sync::Arc<super::saved::Entries>),
 }
 
 impl Lazy {

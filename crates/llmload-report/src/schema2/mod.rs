@@ -14,6 +14,7 @@ mod request;
 pub mod stats;
 
 use std::path::Path;
+use std::sync::Arc;
 
 use llmload_clock::Timestamp;
 use llmload_core::{best_rate, client_ceiling, BenchmarkRun, Details, Measured, Strategy};
@@ -23,6 +24,7 @@ use llmload_metrics::{
 use serde_json::{json, Value};
 
 use crate::guidellm::build::{extras, secs, verdict_json};
+use crate::guidellm::saved::Entries;
 use crate::guidellm::state::scheduler_state;
 use crate::guidellm::RunInfo;
 use crate::listed::Listing;
@@ -41,12 +43,17 @@ pub struct Schema2 {
     streamed: Vec<(usize, Streamed)>,
 }
 
-/// A benchmark's requests, still in its run's store.
-struct Streamed {
-    details: Details,
-    index: usize,
-    start: Timestamp,
-    listing: Listing,
+/// Where a streamed benchmark's requests are.
+enum Streamed {
+    /// In its run's store.
+    Run {
+        details: Details,
+        index: usize,
+        start: Timestamp,
+        listing: Listing,
+    },
+    /// Set aside as a saved report was read (`llmload report`).
+    Saved(Arc<Entries>),
 }
 
 impl std::fmt::Debug for Schema2 {
@@ -73,6 +80,18 @@ impl From<Value> for Schema2 {
 }
 
 impl Schema2 {
+    /// A saved report read with its entries set aside: a marker in `doc`
+    /// for each list of the benchmarks in `saved`.
+    pub(crate) fn saved(doc: Value, saved: Vec<(usize, Arc<Entries>)>) -> Schema2 {
+        Schema2 {
+            doc,
+            streamed: saved
+                .into_iter()
+                .map(|(b, e)| (b, Streamed::Saved(e)))
+                .collect(),
+        }
+    }
+
     /// The document; a streamed benchmark's request lists are placeholders
     /// in it (the files written list them).
     pub fn doc(&self) -> &Value {
@@ -101,11 +120,25 @@ impl Schema2 {
             .iter()
             .find(|s| s.0 == i)
             .ok_or_else(|| std::io::Error::other("a streamed list's marker out of place"))?;
-        let mut reader = s.details.reader(s.index)?;
-        for &p in &s.listing.0[k] {
-            // A record lost with the journal (a torn line) is left out.
-            if let Some(r) = reader.get(p)? {
-                f(request(&r, s.start))?;
+        match s {
+            Streamed::Run {
+                details,
+                index,
+                start,
+                listing,
+            } => {
+                let mut reader = details.reader(*index)?;
+                for &p in &listing.0[k] {
+                    // A record lost with the journal (a torn line) is left out.
+                    if let Some(r) = reader.get(p)? {
+                        f(request(&r, *start))?;
+                    }
+                }
+            }
+            Streamed::Saved(entries) => {
+                for i in 0..entries.list_len(k) {
+                    f(entries.value(k, i)?)?;
+                }
             }
         }
         Ok(())
@@ -216,7 +249,7 @@ fn benchmark(
     let (lists, streamed) = match &run.details {
         Details::Spilled(_) if listing.len() as u64 > info.list_in_memory => (
             [0, 1, 2].map(|k| crate::splice::marker(position, k)),
-            Some(Streamed {
+            Some(Streamed::Run {
                 details: run.details.clone(),
                 index: run.index,
                 start: run.start,
