@@ -20,7 +20,10 @@
 //!
 //! # What this crate owns
 //! The journal's format, its writer (a [`RunObserver`] the engine tells of
-//! every benchmark start and finished request) and its reader.
+//! every benchmark start and finished request) and its readers: [`read`]
+//! (every record in full) and [`read_compact`] (each record's numbers, the
+//! full records read back from the file by position: [`Spilled`], and
+//! several journals' as one run's: [`Joined`]).
 //!
 //! # What it does not own
 //! Running benchmarks (llmload-engine), building reports from what it read

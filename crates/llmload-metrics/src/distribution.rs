@@ -17,7 +17,7 @@ mod streams;
 
 pub(crate) use picked::Pick;
 
-pub use sorted::{set_spill_threshold, spilled_runs, SORT_IN_MEMORY};
+pub use sorted::{scratch_file, set_spill_threshold, spilled_runs, SORT_IN_MEMORY};
 
 /// Events closer together than this (seconds) are merged, as GuideLLM does.
 pub const MERGE_THRESHOLD: f64 = 1e-4;
@@ -161,7 +161,7 @@ impl Distribution {
         end: Option<f64>,
     ) -> Self {
         events.sort_unstable_by(by_both);
-        Self::rate_from_sorted(|| events.iter().copied(), start, end)
+        Self::rate_from_sorted(events.iter().copied(), start, end)
     }
 
     /// Concurrency over time: GuideLLM's `concurrency_distribution_from_timings`.
@@ -386,19 +386,13 @@ impl StatusDistribution {
         start: Option<f64>,
         end: Option<f64>,
     ) -> Self {
-        let rate = |s: &S| Distribution::rate_from_sorted(|| s.events(), start, end);
+        let rate = |s: &S| Distribution::rate_from_sorted(s.events(), start, end);
         let successful = rate(&v.successful);
         let total = if v.incomplete.is_empty() && v.errored.is_empty() {
             successful
         } else {
-            Distribution::rate_from_sorted(
-                || {
-                    let ok_inc = streams::merge(v.successful.events(), v.incomplete.events());
-                    streams::merge(ok_inc, v.errored.events())
-                },
-                start,
-                end,
-            )
+            let ok_inc = streams::merge(v.successful.events(), v.incomplete.events());
+            Distribution::rate_from_sorted(streams::merge(ok_inc, v.errored.events()), start, end)
         };
         StatusDistribution {
             total,

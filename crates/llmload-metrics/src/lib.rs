@@ -37,8 +37,8 @@ pub use benchmark::{
     TurnMetrics, CONFIDENCE,
 };
 pub use distribution::{
-    set_spill_threshold, spilled_runs, ByStatus, Distribution, Percentiles, StatusDistribution,
-    MERGE_THRESHOLD, SORT_IN_MEMORY,
+    scratch_file, set_spill_threshold, spilled_runs, ByStatus, Distribution, Percentiles,
+    StatusDistribution, MERGE_THRESHOLD, SORT_IN_MEMORY,
 };
 pub use histograms::{summarize, LatencyHistograms, LiveStats};
 pub use llmload_core::{

@@ -272,17 +272,23 @@ impl PairSorter {
 /// and a 64 KiB block).
 const MAX_RUNS: usize = 64;
 
-fn write_run(chunk: impl Iterator<Item = (f64, f64)>) -> std::io::Result<File> {
+/// A read-write file in the temporary directory, unlinked at once: gone
+/// with the process however it ends (`tag` names it while it has a name).
+pub fn scratch_file(tag: &str) -> std::io::Result<File> {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
     let n = NEXT.fetch_add(1, AtomicOrdering::Relaxed);
-    let path = std::env::temp_dir().join(format!("llmload-sort-{}-{n}", std::process::id()));
+    let path = std::env::temp_dir().join(format!("llmload-{tag}-{}-{n}", std::process::id()));
     let file = std::fs::OpenOptions::new()
         .read(true)
         .write(true)
         .create_new(true)
         .open(&path)?;
-    // Unlinked at once: the runs vanish with the process, however it ends.
     std::fs::remove_file(&path)?;
+    Ok(file)
+}
+
+fn write_run(chunk: impl Iterator<Item = (f64, f64)>) -> std::io::Result<File> {
+    let file = scratch_file("sort")?;
     SPILLED.fetch_add(1, AtomicOrdering::Relaxed);
     let mut out = std::io::BufWriter::with_capacity(1 << 16, &file);
     for (v, w) in chunk {

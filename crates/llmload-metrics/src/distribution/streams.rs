@@ -58,12 +58,11 @@ pub(crate) fn merge_times(
 }
 
 impl Distribution {
-    /// [`Distribution::rate_from_events`] of the events `events()` yields,
+    /// [`Distribution::rate_from_events`] of `events`,
     /// sorted by time, then weight; read once.
-    pub(crate) fn rate_from_sorted<I, F>(events: F, start: Option<f64>, end: Option<f64>) -> Self
+    pub(crate) fn rate_from_sorted<I>(events: I, start: Option<f64>, end: Option<f64>) -> Self
     where
         I: Iterator<Item = (f64, f64)>,
-        F: Fn() -> I,
     {
         // The window's own zero-weight events, kept as `rate_from_events`
         // keeps them (an end before the start drops the start's).
@@ -77,16 +76,14 @@ impl Distribution {
             marks.push((e, 0.0));
         }
         marks.sort_unstable_by(by_both);
-        let merged = || {
-            let inside = events()
-                .filter(move |ev| start.is_none_or(|s| ev.0 >= s) && end.is_none_or(|e| ev.0 <= e));
-            merge_times(merge(inside, marks.iter().copied()), MERGE_THRESHOLD)
-        };
+        let inside = events
+            .filter(move |ev| start.is_none_or(|s| ev.0 >= s) && end.is_none_or(|e| ev.0 <= e));
+        let merged = merge_times(merge(inside, marks.iter().copied()), MERGE_THRESHOLD);
         // One pass: the pairs to sort, and the weights in order (for their
         // pairwise sum, whose tree needs how many there are).
         let mut weights = ValueLog::new();
         let mut pairs = PairSorter::new();
-        let mut it = merged().peekable();
+        let mut it = merged.peekable();
         let mut prev_mid: Option<f64> = None;
         while let Some((t, w)) = it.next() {
             weights.push(w);

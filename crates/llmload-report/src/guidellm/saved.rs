@@ -222,7 +222,8 @@ pub fn load_json_streamed(path: &Path) -> Result<Option<Report>, String> {
 /// as it is written and holding an even sample in memory.
 pub fn load_json_streamed_any(path: &Path) -> Result<(Report, Option<Schema2>), String> {
     let input = File::open(path).map_err(|e| format!("cannot read: {e}"))?;
-    let tmp = temp_file().map_err(|e| format!("cannot set its requests aside: {e}"))?;
+    let tmp = llmload_metrics::scratch_file("report")
+        .map_err(|e| format!("cannot set its requests aside: {e}"))?;
     let spill = RefCell::new(Spill {
         out: BufWriter::with_capacity(1 << 20, tmp),
         at: 0,
@@ -294,19 +295,4 @@ fn attach(report: &mut Report, entries: &[Option<Arc<Entries>>]) {
             b.requests.streamed = Streamed(Some(Arc::new(Lazy(Source::Saved(Arc::clone(e))))));
         }
     }
-}
-
-/// A read-write file that is already unlinked: gone however the process ends.
-fn temp_file() -> std::io::Result<File> {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    let path = std::env::temp_dir().join(format!("llmload-report-{}-{nanos}", std::process::id()));
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create_new(true)
-        .open(&path)?;
-    std::fs::remove_file(&path)?;
-    Ok(file)
 }

@@ -95,28 +95,17 @@ pub(crate) struct List<'a>(&'a Lazy, usize);
 impl Serialize for List<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut seq = s.serialize_seq(None)?;
-        match &self.0 .0 {
-            Source::Run {
-                details,
-                index,
-                start,
-                listing,
-            } => {
-                let mut reader = details.reader(*index).map_err(S::Error::custom)?;
-                for &p in &listing.0[self.1] {
-                    // A record lost with the journal (a torn line) is left out.
-                    if let Some(r) = reader.get(p).map_err(S::Error::custom)? {
-                        seq.serialize_element(&request_stats(&r, *start))?;
-                    }
-                }
-            }
-            Source::Saved(entries) => {
-                for i in 0..entries.list_len(self.1) {
-                    let entry = entries.get(self.1, i).map_err(S::Error::custom)?;
-                    seq.serialize_element(&entry)?;
-                }
-            }
+        let mut failed = None;
+        let read = self.0.each(self.1, |entry| {
+            seq.serialize_element(entry).map_err(|e| {
+                failed = Some(e);
+                std::io::Error::other("the entry could not be written")
+            })
+        });
+        match (failed, read) {
+            (Some(e), _) => Err(e),
+            (None, Err(e)) => Err(S::Error::custom(e)),
+            (None, Ok(())) => seq.end(),
         }
-        seq.end()
     }
 }
