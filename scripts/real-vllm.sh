@@ -121,6 +121,10 @@ for b in json.load(open(f"{out}/opennebula/benchmarks.json"))["benchmarks"]:
     s, mid, last = thirds(b)
     wait = max((x[1] for x in s), default=0)
     rate = b["config"]["strategy"]["rate"]
+    if len(s) < 9:
+        # The sampler starved while the server was busy: too few to tell.
+        print(f"      {rate:6.3f} req/s (below): waiting max {wait:.0f}; {len(s)} scrapes: too few to tell")
+        continue
     level = last <= 1.25 * mid + 2
     print(f"      {rate:6.3f} req/s (below): waiting max {wait:.0f}; in the server {mid:5.1f} (middle third) -> {last:5.1f} (last third){'' if level else '  GROWING'}")
     ok &= wait <= 2 and level
