@@ -393,6 +393,11 @@ pub fn merge(paths: &[PathBuf], schema2: bool) -> Result<Merged, Error> {
         h["workers"].as_u64().unwrap_or(1) as u32,
         &outcome,
     );
+    // (This process only merged: how the shards' threads ran is theirs.)
+    info.scheduling = format!(
+        "not known here: merged from {} shards; each shard's own report says how its threads ran",
+        shards.len()
+    );
     let firsts: Vec<f64> = per_shard
         .iter()
         .filter_map(|p| p["first_send_after_start_ms"].as_f64())

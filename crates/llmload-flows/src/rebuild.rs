@@ -56,7 +56,7 @@ pub fn from_journal(
         search: None,
     };
     let text = |k: &str| h[k].as_str().unwrap_or_default().to_string();
-    let info = benchmark::run_info(
+    let mut info = benchmark::run_info(
         &plan,
         text("target"),
         text("model"),
@@ -64,6 +64,8 @@ pub fn from_journal(
         h["workers"].as_u64().unwrap_or(1) as u32,
         &outcome,
     );
+    // (This process only read the journal.)
+    info.scheduling = "not known: rebuilt from the journal".into();
     let v2 = schema2.then(|| llmload_report::schema2::report(&info, &outcome.benchmarks));
     Ok((
         llmload_report::guidellm::report(&info, &outcome.benchmarks),

@@ -217,6 +217,12 @@ fn four_shards_make_the_schedule_and_bodies_of_one_process() {
     );
     let shards = &merged["llmload"]["shards"];
     assert_eq!(shards["count"], 4);
+    // How the merging process's threads ran is not the run's.
+    let scheduling = merged["llmload"]["scheduling"].as_str().unwrap();
+    assert!(
+        scheduling.starts_with("not known here: merged from 4 shards"),
+        "{scheduling}"
+    );
     assert_eq!(shards["shards"].as_array().unwrap().len(), 4);
     // The first shard's scrapes of the server, against all shards' records:
     // the server served exactly llmload's requests.
