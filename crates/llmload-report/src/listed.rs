@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 
-use llmload_core::{BenchmarkRun, Measured, RequestRecord, RequestStatus};
+use llmload_core::{BenchmarkRun, Details, Measured, RequestRecord, RequestStatus};
 
 /// `n` of `items`, evenly spread (GuideLLM's sampling), or all of them.
 pub(crate) fn sample<T: Copy>(items: Vec<T>, n: Option<u64>) -> Vec<T> {
@@ -74,6 +74,24 @@ pub(crate) fn listing(run: &BenchmarkRun, n: Option<u64>) -> Listing {
         pick(RequestStatus::Errored),
         pick(RequestStatus::Cancelled),
     ])
+}
+
+/// Each full record at `positions` of benchmark `index` in `details`, in
+/// that order, one at a time (a record lost with the journal, a torn
+/// line, left out): a long run's listing read as its report is written.
+pub(crate) fn each_record(
+    details: &Details,
+    index: usize,
+    positions: &[usize],
+    mut f: impl FnMut(&RequestRecord) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    let mut reader = details.reader(index)?;
+    for &p in positions {
+        if let Some(r) = reader.get(p)? {
+            f(&r)?;
+        }
+    }
+    Ok(())
 }
 
 /// The full records of `listing`, list by list (a record lost with the

@@ -96,10 +96,11 @@ pub(crate) fn yaml(
     Ok(())
 }
 
-/// `(benchmark, list)` of a marker's `I-K`.
+/// `(benchmark, list)` of a marker's `I-K` (`K` one of the three lists).
 fn numbers(s: &str) -> Option<(usize, usize)> {
     let (i, k) = s.split_once('-')?;
-    Some((i.parse().ok()?, k.parse().ok()?))
+    let k: usize = k.parse().ok()?;
+    (k < 3).then_some((i.parse().ok()?, k))
 }
 
 /// `(the line up to and with its key's colon, (benchmark, list))` of a
@@ -150,5 +151,9 @@ mod tests {
             String::from_utf8(spliced).unwrap(),
             serde_yaml::to_string(&crate::sort_keys(doc(true))).unwrap()
         );
+        // A report's own text that looks like a marker of no list is an
+        // error, never a list read out of bounds.
+        let odd = json!({"note": format!("{MARKER}-0-7")});
+        assert!(json(&odd, &lists, &mut Vec::new()).is_err());
     }
 }

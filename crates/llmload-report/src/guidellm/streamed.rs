@@ -65,15 +65,9 @@ impl Lazy {
                 index,
                 start,
                 listing,
-            } => {
-                let mut reader = details.reader(*index)?;
-                for &p in &listing.0[k] {
-                    // A record lost with the journal (a torn line) is left out.
-                    if let Some(r) = reader.get(p)? {
-                        f(&request_stats(&r, *start))?;
-                    }
-                }
-            }
+            } => crate::listed::each_record(details, *index, &listing.0[k], |r| {
+                f(&request_stats(r, *start))
+            })?,
             Source::Saved(entries) => {
                 for i in 0..entries.list_len(k) {
                     f(&entries.get(k, i)?)?;

@@ -126,15 +126,9 @@ impl Schema2 {
                 index,
                 start,
                 listing,
-            } => {
-                let mut reader = details.reader(*index)?;
-                for &p in &listing.0[k] {
-                    // A record lost with the journal (a torn line) is left out.
-                    if let Some(r) = reader.get(p)? {
-                        f(request(&r, *start))?;
-                    }
-                }
-            }
+            } => crate::listed::each_record(details, *index, &listing.0[k], |r| {
+                f(request(r, *start))
+            })?,
             Streamed::Saved(entries) => {
                 for i in 0..entries.list_len(k) {
                     f(entries.value(k, i)?)?;
